@@ -1,0 +1,657 @@
+"""Aggregation: events → rolling 1/5/15-minute windows, since-start totals, sessions,
+models and tools. Pure: every method takes `now`; nothing here reads a clock, a file
+or a socket, so tests drive it with any event stream and any clock.
+
+Money is an int number of pico-dollars everywhere in here: sums and differences are
+exact, and a window is always equal to a recount of its events.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import OrderedDict, deque
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from aitop import events as ev
+from aitop.pricing import PICO_PER_USD, Pricer
+from aitop.snapshot import (
+    Ingest,
+    ModelRow,
+    Series,
+    SessionRow,
+    Snapshot,
+    SubagentRow,
+    ToolRow,
+    Transcripts,
+    Window,
+    Windows,
+)
+
+FIELDS = (
+    "requests",
+    "turns",
+    "tool_calls",
+    "tool_errors",
+    "api_errors",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cost_pico",
+    "compactions",
+)
+(
+    REQUESTS,
+    TURNS,
+    TOOL_CALLS,
+    TOOL_ERRORS,
+    API_ERRORS,
+    INPUT,
+    OUTPUT,
+    CACHE_READ,
+    CACHE_WRITE,
+    COST,
+    COMPACTIONS,
+) = range(len(FIELDS))
+WIDTH = len(FIELDS)
+RING = 900  # one-second buckets: the longest window is 15 minutes
+SPANS = (60, 300, 900)
+
+ACTIVE_FOR = 300.0  # a hook or a transcript line in the last 5 minutes: active
+ENDED_KEPT_FOR = 900.0  # ended sessions leave the table after 15 minutes
+UNKNOWN_PROCESS_KEPT_FOR = 3600.0  # no pid to check and silent for an hour: gone
+MAX_SESSIONS = 1000
+MAX_TOOL_NAMES = 500
+MAX_TRACKED_CALLS = 100_000
+DURATIONS_KEPT = 1024  # p50/p95 over each tool's most recent calls
+OTHER_TOOLS = "(other)"
+UNKNOWN_TOOL = "(unknown)"
+
+Deltas = list[tuple[int, int]]
+
+
+class Ring:
+    """900 one-second buckets and running sums over the last 60, 300 and 900 seconds.
+
+    Adding is O(1), reading a window is O(1), advancing the clock by k seconds costs
+    O(min(k, 900)), and memory is fixed whatever the number of events.
+    """
+
+    __slots__ = ("_slots", "_sums", "head")
+
+    def __init__(self, now: float) -> None:
+        self.head = int(now)
+        self._slots = [0] * (RING * WIDTH)
+        self._sums = [[0] * WIDTH for _ in SPANS]
+
+    def advance(self, now: float) -> None:
+        target = int(now)
+        if target <= self.head:
+            return
+        if target - self.head >= RING:
+            self._slots = [0] * (RING * WIDTH)
+            self._sums = [[0] * WIDTH for _ in SPANS]
+            self.head = target
+            return
+        slots = self._slots
+        for second in range(self.head + 1, target + 1):
+            for sums, span in zip(self._sums, SPANS, strict=True):
+                leaving = (second - span) % RING * WIDTH
+                for field in range(WIDTH):
+                    value = slots[leaving + field]
+                    if value:
+                        sums[field] -= value
+            # the slot of `second` held `second - 900`, which has just left every window
+            base = second % RING * WIDTH
+            slots[base : base + WIDTH] = _ZEROS
+        self.head = target
+
+    def add(self, when: float, deltas: Deltas) -> bool:
+        """Count `deltas` at second `when`; False when that is older than 15 minutes."""
+        second = int(when)
+        if second > self.head:
+            self.advance(second)
+        age = self.head - second
+        if age >= RING:
+            return False
+        base = second % RING * WIDTH
+        slots = self._slots
+        for field, amount in deltas:
+            slots[base + field] += amount
+            for sums, span in zip(self._sums, SPANS, strict=True):
+                if age < span:
+                    sums[field] += amount
+        return True
+
+    def sums(self, span: int) -> list[int]:
+        return list(self._sums[SPANS.index(span)])
+
+    def empty(self) -> bool:
+        return not any(self._sums[-1])
+
+    def per_minute(self, field: int, minutes: int = 15) -> list[int]:
+        """Totals of `field` per minute over the last `minutes`, oldest first."""
+        out = []
+        slots = self._slots
+        for minute in range(minutes - 1, -1, -1):
+            newest = self.head - minute * 60
+            total = 0
+            for second in range(newest - 59, newest + 1):
+                total += slots[second % RING * WIDTH + field]
+            out.append(total)
+        return out
+
+
+_ZEROS = [0] * WIDTH
+
+
+class ToolStats:
+    __slots__ = ("_sorted", "calls", "durations", "errors")
+
+    def __init__(self, kept: int = DURATIONS_KEPT) -> None:
+        self.calls = 0
+        self.errors = 0
+        self.durations: deque[float] = deque(maxlen=kept)
+        self._sorted: list[float] | None = None
+
+    def add_duration(self, ms: float) -> None:
+        self.durations.append(ms)
+        self._sorted = None
+
+    def percentile(self, fraction: float) -> float | None:
+        """Nearest-rank percentile of the kept durations."""
+        if not self.durations:
+            return None
+        if self._sorted is None:
+            self._sorted = sorted(self.durations)
+        rank = max(1, math.ceil(fraction * len(self._sorted)))
+        return self._sorted[rank - 1]
+
+    def row(self, name: str) -> ToolRow:
+        return ToolRow(name, self.calls, self.errors, self.percentile(0.5), self.percentile(0.95))
+
+
+class _Call:
+    """One tool call, known by its tool_use_id to the hooks and to the transcript."""
+
+    __slots__ = ("finished", "has_duration", "name", "session_id")
+
+    def __init__(self, session_id: str, name: str) -> None:
+        self.session_id = session_id
+        self.name = name
+        self.finished = False
+        self.has_duration = False
+
+
+class _Subagent:
+    __slots__ = ("kind", "totals")
+
+    def __init__(self) -> None:
+        self.kind = ""
+        self.totals = [0] * WIDTH
+
+
+class SessionState:
+    def __init__(self, info: ev.SessionInfo) -> None:
+        self.session_id = info.session_id
+        self.agent = info.agent
+        self.cwd = info.cwd
+        self.tag = info.tag
+        self.pid = info.pid
+        self.started = info.time
+        self.last_activity = info.time
+        self.totals = [0] * WIDTH
+        self.ring: Ring | None = None
+        self.model: str | None = None  # of the latest main-thread request
+        self.selected_model: str | None = None  # what the user picked (may carry [1m])
+        self.context_tokens = 0
+        self.cost_estimated = False
+        self.agent_cost_usd: float | None = None
+        self.ended_at: float | None = None
+        self.waiting: str | None = None
+        self.waiting_since = 0.0
+        self.subagents: dict[str, _Subagent] = {}
+        self.tools: dict[str, ToolStats] = {}
+        self.max_tokens_stops = 0
+        self.max_tokens_at: float | None = None
+        self.last_tool: tuple[str, int] | None = None
+        self.tool_repeats = 0
+
+    def touch(self, info: ev.SessionInfo) -> None:
+        if info.time > self.last_activity:
+            self.last_activity = info.time
+        if info.time < self.started:
+            self.started = info.time
+        if info.cwd and not self.cwd:
+            self.cwd = info.cwd
+        if info.tag:
+            self.tag = info.tag
+        if info.pid:
+            self.pid = info.pid
+
+
+class Aggregator:
+    """Owns every count. One instance, driven by one loop."""
+
+    def __init__(self, pricer: Pricer, start: float) -> None:
+        self.pricer = pricer
+        self.start = start
+        self.ring = Ring(start)
+        self.since_start = [0] * WIDTH
+        self.sessions: dict[str, SessionState] = {}
+        self.models: dict[str, list[int]] = {}
+        self.estimated_models: set[str] = set()
+        self.tools: dict[str, ToolStats] = {}
+        self._calls: OrderedDict[str, _Call] = OrderedDict()
+
+    # --- events -------------------------------------------------------------------
+
+    def apply(self, event: ev.Event, now: float) -> None:
+        self.ring.advance(now)
+        info = event.session
+        session = self._session(info, now)
+        match event:
+            case ev.Request():
+                self._request(session, event)
+            case ev.ToolStarted():
+                self._tool_started(session, event)
+            case ev.ToolFinished():
+                self._tool_finished(session, event)
+            case ev.TurnEnded():
+                self._count(session, info.time, [(TURNS, 1)])
+            case ev.ApiError():
+                self._count(session, info.time, [(API_ERRORS, 1)])
+            case ev.Compacted():
+                self._count(session, info.time, [(COMPACTIONS, 1)])
+            case ev.AgentCostReport(total_cost_usd=total):
+                session.agent_cost_usd = total
+            case ev.SessionStarted(model=model):
+                session.ended_at = None
+                if model:
+                    session.selected_model = model
+            case ev.PromptSubmitted():
+                session.ended_at = None
+            case ev.SessionEnded():
+                session.ended_at = info.time
+                session.waiting = None
+            case ev.Waiting(kind=kind):
+                session.waiting = kind
+                session.waiting_since = info.time
+            case ev.ModelSwitched(model=model):
+                session.selected_model = model
+            case ev.SubagentStarted(subagent_id=sub, subagent_type=kind):
+                self._subagent(session, sub).kind = kind
+            case ev.SubagentStopped(subagent_id=sub, subagent_type=kind):
+                self._subagent(session, sub).kind = kind
+        # the user answered, or the session moved on by itself
+        answered = session.waiting is not None and info.time >= session.waiting_since
+        if answered and not isinstance(event, ev.Waiting) and _main_thread(event):
+            session.waiting = None
+
+    def apply_all(self, events: Iterable[ev.Event], now: float) -> None:
+        for event in events:
+            self.apply(event, now)
+
+    def process_gone(self, session_id: str, now: float) -> None:
+        """The agent process of a session has exited without saying so."""
+        session = self.sessions.get(session_id)
+        if session is not None and session.ended_at is None:
+            session.ended_at = now
+            session.waiting = None
+
+    def _session(self, info: ev.SessionInfo, now: float) -> SessionState:
+        session = self.sessions.get(info.session_id)
+        if session is None:
+            if len(self.sessions) >= MAX_SESSIONS:
+                self._evict_one(now)
+            session = SessionState(info)
+            self.sessions[info.session_id] = session
+        else:
+            session.touch(info)
+        return session
+
+    def _count(
+        self, session: SessionState, when: float, deltas: Deltas, sub: str | None = None
+    ) -> None:
+        if self.ring.add(when, deltas):
+            if session.ring is None:
+                session.ring = Ring(self.ring.head)
+            session.ring.add(when, deltas)
+        if when >= self.start:
+            for field, amount in deltas:
+                self.since_start[field] += amount
+        totals = session.totals
+        for field, amount in deltas:
+            totals[field] += amount
+        if sub is not None:
+            sub_totals = self._subagent(session, sub).totals
+            for field, amount in deltas:
+                sub_totals[field] += amount
+
+    def _subagent(self, session: SessionState, sub: str) -> _Subagent:
+        found = session.subagents.get(sub)
+        if found is None:
+            found = session.subagents[sub] = _Subagent()
+        return found
+
+    def _request(self, session: SessionState, event: ev.Request) -> None:
+        usage, previous = event.usage, event.previous
+        when = event.session.time
+        cost = self.pricer.cost_pico(event.model, usage, when, event.speed, event.inference_geo)
+        delta = usage
+        if previous is not None:
+            delta = usage.minus(previous)
+            cost -= self.pricer.cost_pico(
+                event.model, previous, when, event.speed, event.inference_geo
+            )
+        deltas: Deltas = [
+            (INPUT, delta.input_tokens),
+            (OUTPUT, delta.output_tokens),
+            (CACHE_READ, delta.cache_read_tokens),
+            (CACHE_WRITE, delta.cache_write_tokens),
+            (COST, cost),
+        ]
+        if previous is None:
+            deltas.append((REQUESTS, 1))
+        self._count(session, when, deltas, event.subagent_id)
+        model_totals = self.models.get(event.model)
+        if model_totals is None:
+            model_totals = self.models[event.model] = [0] * WIDTH
+        for field, amount in deltas:
+            model_totals[field] += amount
+        if self.pricer.resolve(event.model).estimated:
+            session.cost_estimated = True
+            self.estimated_models.add(event.model)
+        if not event.sidechain:
+            session.model = event.model
+            session.context_tokens = usage.prompt_tokens
+        if previous is None and event.stop_reason == "max_tokens":
+            session.max_tokens_stops += 1
+            session.max_tokens_at = max(when, session.max_tokens_at or when)
+
+    def _tool_started(self, session: SessionState, event: ev.ToolStarted) -> None:
+        self._call(session, event.tool_use_id, event.name, event.session.time, event.subagent_id)
+        if event.input_digest is not None and event.subagent_id is None:
+            key = (event.name, event.input_digest)
+            session.tool_repeats = session.tool_repeats + 1 if key == session.last_tool else 1
+            session.last_tool = key
+
+    def _tool_finished(self, session: SessionState, event: ev.ToolFinished) -> None:
+        call = self._call(
+            session, event.tool_use_id, event.name, event.session.time, event.subagent_id
+        )
+        if not call.finished:
+            call.finished = True
+            if not event.ok:
+                self._count(session, event.session.time, [(TOOL_ERRORS, 1)], event.subagent_id)
+                self._tool_stats(self.tools, call.name).errors += 1
+                self._tool_stats(session.tools, call.name).errors += 1
+        if event.duration_ms is not None and not call.has_duration:
+            call.has_duration = True
+            self._tool_stats(self.tools, call.name).add_duration(event.duration_ms)
+            self._tool_stats(session.tools, call.name, kept=256).add_duration(event.duration_ms)
+
+    def _call(
+        self,
+        session: SessionState,
+        tool_use_id: str,
+        name: str | None,
+        when: float,
+        sub: str | None,
+    ) -> _Call:
+        """The call with this id, counted the first time either source mentions it."""
+        call = self._calls.get(tool_use_id)
+        if call is not None:
+            self._calls.move_to_end(tool_use_id)
+            return call
+        call = _Call(session.session_id, name or UNKNOWN_TOOL)
+        self._calls[tool_use_id] = call
+        if len(self._calls) > MAX_TRACKED_CALLS:
+            self._calls.popitem(last=False)
+        self._count(session, when, [(TOOL_CALLS, 1)], sub)
+        self._tool_stats(self.tools, call.name).calls += 1
+        self._tool_stats(session.tools, call.name, kept=256).calls += 1
+        return call
+
+    @staticmethod
+    def _tool_stats(
+        table: dict[str, ToolStats], name: str, kept: int = DURATIONS_KEPT
+    ) -> ToolStats:
+        stats = table.get(name)
+        if stats is None:
+            if len(table) >= MAX_TOOL_NAMES:
+                name = OTHER_TOOLS  # a flood of made-up names cannot grow memory
+                stats = table.get(name)
+                if stats is not None:
+                    return stats
+            stats = table[name] = ToolStats(kept)
+        return stats
+
+    # --- time ---------------------------------------------------------------------
+
+    def tick(self, now: float) -> None:
+        """Advance the clock: expire buckets, drop idle rings and finished sessions."""
+        self.ring.advance(now)
+        for session_id in list(self.sessions):
+            session = self.sessions[session_id]
+            if session.ring is not None:
+                session.ring.advance(now)
+                if session.ring.empty():
+                    session.ring = None
+            if self._gone(session, now):
+                del self.sessions[session_id]
+
+    def _gone(self, session: SessionState, now: float) -> bool:
+        if session.ended_at is not None:
+            return now - session.ended_at > ENDED_KEPT_FOR
+        return session.pid is None and now - session.last_activity > UNKNOWN_PROCESS_KEPT_FOR
+
+    def _evict_one(self, now: float) -> None:
+        def staleness(item: tuple[str, SessionState]) -> tuple[bool, float]:
+            session = item[1]
+            return (session.ended_at is None, session.last_activity)
+
+        oldest = min(self.sessions.items(), key=staleness)[0]
+        del self.sessions[oldest]
+
+    def live_pids(self) -> dict[str, int]:
+        """Sessions not known to have ended, with the pid of their agent process."""
+        return {sid: s.pid for sid, s in self.sessions.items() if s.pid and s.ended_at is None}
+
+    # --- reading ------------------------------------------------------------------
+
+    def status(self, session: SessionState, now: float) -> str:
+        if session.ended_at is not None:
+            return "ended"
+        if session.waiting is not None:
+            return "waiting"
+        if now - session.last_activity <= ACTIVE_FOR:
+            return "active"
+        return "idle"
+
+    def snapshot(
+        self,
+        now: float,
+        *,
+        ingest: Ingest | None = None,
+        transcripts: Transcripts | None = None,
+        listening: bool = True,
+        socket: str = "",
+    ) -> Snapshot:
+        self.tick(now)
+        sessions = sorted(
+            (self._session_row(s, now) for s in self.sessions.values()),
+            key=lambda row: row.last_activity_ts,
+            reverse=True,
+        )
+        models = sorted(
+            (
+                ModelRow(
+                    model,
+                    totals[REQUESTS],
+                    totals[INPUT],
+                    totals[OUTPUT],
+                    totals[CACHE_READ],
+                    totals[CACHE_WRITE],
+                    totals[COST] / PICO_PER_USD,
+                    model in self.estimated_models,
+                )
+                for model, totals in self.models.items()
+            ),
+            key=lambda row: row.cost_usd,
+            reverse=True,
+        )
+        tools = sorted(
+            (stats.row(name) for name, stats in self.tools.items()),
+            key=lambda row: row.calls,
+            reverse=True,
+        )
+        ring = self.ring
+        series = Series(
+            cost_usd=[c / PICO_PER_USD for c in ring.per_minute(COST)],
+            tokens=[
+                sum(values)
+                for values in zip(
+                    ring.per_minute(INPUT),
+                    ring.per_minute(OUTPUT),
+                    ring.per_minute(CACHE_READ),
+                    ring.per_minute(CACHE_WRITE),
+                    strict=True,
+                )
+            ],
+            requests=ring.per_minute(REQUESTS),
+        )
+        return Snapshot(
+            time=iso(now),
+            uptime_s=round(max(0.0, now - self.start), 3),
+            windows=windows_of(ring),
+            since_start=window_of(self.since_start),
+            sessions=sessions,
+            models=models,
+            tools=tools,
+            alerts=[],
+            ingest=ingest or Ingest(),
+            now=now,
+            series=series,
+            transcripts=transcripts,
+            pricing_date=self.pricer.date,
+            listening=listening,
+            socket=socket,
+        )
+
+    def _session_row(self, s: SessionState, now: float) -> SessionRow:
+        t = s.totals
+        model = s.model or _strip_selection(s.selected_model)
+        limit = (
+            self.pricer.context_window(model, s.selected_model, s.context_tokens) if model else 0
+        )
+        return SessionRow(
+            session_id=s.session_id,
+            agent=s.agent,
+            project=project_name(s.cwd, s.session_id),
+            cwd=s.cwd,
+            model=model,
+            status=self.status(s, now),
+            tag=s.tag,
+            requests=t[REQUESTS],
+            input_tokens=t[INPUT],
+            output_tokens=t[OUTPUT],
+            cache_read_tokens=t[CACHE_READ],
+            cache_write_tokens=t[CACHE_WRITE],
+            cost_usd=t[COST] / PICO_PER_USD,
+            cost_estimated=s.cost_estimated,
+            context_tokens=s.context_tokens,
+            context_limit=limit,
+            compactions=t[COMPACTIONS],
+            tool_calls=t[TOOL_CALLS],
+            tool_errors=t[TOOL_ERRORS],
+            subagents=len(s.subagents),
+            started=iso(s.started),
+            last_activity=iso(s.last_activity),
+            waiting_for=s.waiting if s.ended_at is None else None,
+            turns=t[TURNS],
+            api_errors=t[API_ERRORS],
+            agent_cost_usd=s.agent_cost_usd,
+            pid=s.pid,
+            windows=windows_of(s.ring) if s.ring is not None else None,
+            started_ts=s.started,
+            last_activity_ts=s.last_activity,
+            tools=sorted(
+                (stats.row(name) for name, stats in s.tools.items()),
+                key=lambda row: row.calls,
+                reverse=True,
+            ),
+            subagent_rows=[
+                SubagentRow(
+                    subagent_id=sub_id,
+                    subagent_type=sub.kind,
+                    requests=sub.totals[REQUESTS],
+                    input_tokens=sub.totals[INPUT],
+                    output_tokens=sub.totals[OUTPUT],
+                    cache_read_tokens=sub.totals[CACHE_READ],
+                    cache_write_tokens=sub.totals[CACHE_WRITE],
+                    cost_usd=sub.totals[COST] / PICO_PER_USD,
+                    tool_calls=sub.totals[TOOL_CALLS],
+                )
+                for sub_id, sub in s.subagents.items()
+            ],
+            max_tokens_stops=s.max_tokens_stops,
+            max_tokens_at=s.max_tokens_at,
+            tool_repeats=s.tool_repeats,
+            repeated_tool=s.last_tool[0] if s.last_tool else None,
+        )
+
+
+def _main_thread(event: ev.Event) -> bool:
+    if isinstance(event, ev.Request):
+        return not event.sidechain
+    sub = getattr(event, "subagent_id", None)
+    return sub is None or isinstance(event, ev.SubagentStarted | ev.SubagentStopped)
+
+
+def _strip_selection(model: str | None) -> str | None:
+    if model is None:
+        return None
+    return model.removesuffix("[1m]").removesuffix("[1M]")
+
+
+def window_of(totals: list[int]) -> Window:
+    return Window(
+        requests=totals[REQUESTS],
+        turns=totals[TURNS],
+        tool_calls=totals[TOOL_CALLS],
+        tool_errors=totals[TOOL_ERRORS],
+        api_errors=totals[API_ERRORS],
+        input_tokens=totals[INPUT],
+        output_tokens=totals[OUTPUT],
+        cache_read_tokens=totals[CACHE_READ],
+        cache_write_tokens=totals[CACHE_WRITE],
+        cost_usd=totals[COST] / PICO_PER_USD,
+        compactions=totals[COMPACTIONS],
+    )
+
+
+def windows_of(ring: Ring) -> Windows:
+    return Windows(
+        m1=window_of(ring.sums(60)),
+        m5=window_of(ring.sums(300)),
+        m15=window_of(ring.sums(900)),
+    )
+
+
+def project_name(cwd: str | None, session_id: str) -> str:
+    """The last part of the working directory: what people call their project."""
+    if cwd:
+        name = os.path.basename(cwd.rstrip("/"))
+        if name:
+            return name
+        return "/"
+    return session_id[:8]
+
+
+def iso(when: float) -> str:
+    return (
+        datetime.fromtimestamp(when, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )

@@ -1,0 +1,253 @@
+"""The monitor: one loop, one thread, owning all state.
+
+A `selectors` loop over the listening socket, the client sockets, a signal wake-up
+pipe and (for the screen) the keyboard, with a timeout to the next tick. Frames are
+decoded and applied as they arrive; transcripts are read right after (the files a
+hook just named) and polled once a tick (the files that grew on their own), in
+slices so that a large first read never holds the loop for more than a few tens of
+milliseconds. The clock is monotonic, anchored once to the wall clock: windows do
+not jump when the system clock does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import selectors
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+
+import msgspec
+
+from aitop import alerts, paths
+from aitop.aggregate import Aggregator
+from aitop.config import Config
+from aitop.env import Env
+from aitop.events import Event
+from aitop.log import log
+from aitop.pricing import Pricer
+from aitop.providers.claude_code.hooks import Outcome
+from aitop.providers.claude_code.provider import ClaudeCode
+from aitop.server import Counters, Server
+from aitop.snapshot import Ingest, Snapshot, Transcripts
+from aitop.wire import MAX_PAYLOAD, MalformedFrame, split_frame
+
+SLICE_S = 0.03  # the longest the loop reads transcripts before serving sockets again
+SLICE_BYTES = 1 << 20
+BACKFILL_S = 3.0  # at start-up, read this long before the first frame
+PID_CHECK_S = 2.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@dataclass
+class Options:
+    socket_path: str
+    claude_dir: str
+    config: Config
+    backfill: bool = True
+
+
+class Monitor:
+    def __init__(self, options: Options, env: Env) -> None:
+        self.options = options
+        self.env = env
+        self._mono0 = env.monotonic()
+        self._wall0 = env.wall_clock()
+        self.start = self.now()
+        self.pricer = Pricer.load(options.config.pricing.models)
+        self.aggregator = Aggregator(self.pricer, self.start)
+        self.provider = ClaudeCode(paths.projects_dir(options.claude_dir))
+        self.counters = Counters()
+        self.selector = selectors.DefaultSelector()
+        self.server = Server(
+            options.socket_path, self._on_frame, clock=env.monotonic, counters=self.counters
+        )
+        self.stopping = False
+        self.redraw_requested = False
+        self._wake_r = self._wake_w = -1
+        self._old_handlers: dict[int, object] = {}
+        self._next_pid_check = 0.0
+        self.on_signal: Callable[[int], None] | None = None  # the screen hooks SIGWINCH here
+
+    def now(self) -> float:
+        """Wall-clock seconds that never jump: the monotonic clock, anchored once."""
+        return self._wall0 + (self.env.monotonic() - self._mono0)
+
+    # --- lifetime -------------------------------------------------------------------
+
+    def open(self) -> None:
+        _raise_fd_limit()
+        self.server.open(self.selector)
+        self._install_signals()
+        log.info("listening on %s", self.options.socket_path)
+        if self.options.backfill:
+            found = self.provider.backfill(self.now())
+            log.info("backfill: %d recent transcripts", found)
+            deadline = self.env.monotonic() + BACKFILL_S
+            while self.provider.pending() and self.env.monotonic() < deadline:
+                self._apply(self.provider.work(self.now(), SLICE_BYTES))
+
+    def close(self) -> None:
+        self.server.close()
+        self._restore_signals()
+        with contextlib.suppress(KeyError, ValueError):
+            self.selector.unregister(self._wake_r)
+        for fd in (self._wake_r, self._wake_w):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._wake_r = self._wake_w = -1
+        self.selector.close()
+        log.info("stopped")
+
+    def _install_signals(self) -> None:
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.selector.register(self._wake_r, selectors.EVENT_READ, self._on_wake)
+        signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
+        for signum in (*STOP_SIGNALS, signal.SIGWINCH):
+            self._old_handlers[signum] = signal.signal(signum, self._on_signal)
+
+    def _restore_signals(self) -> None:
+        for signum, handler in self._old_handlers.items():
+            with contextlib.suppress(ValueError, TypeError):
+                signal.signal(signum, handler)  # type: ignore[arg-type]
+        self._old_handlers.clear()
+        with contextlib.suppress(ValueError):
+            signal.set_wakeup_fd(-1)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        # only set flags: the loop, woken through the wake-up fd, does the work
+        if signum in STOP_SIGNALS:
+            self.stopping = True
+        elif self.on_signal is not None:
+            self.on_signal(signum)
+
+    def _on_wake(self, _mask: int) -> None:
+        with contextlib.suppress(OSError):
+            while os.read(self._wake_r, 512):
+                pass
+
+    # --- the loop -------------------------------------------------------------------
+
+    def run(self, interval: float, on_tick: Callable[[Snapshot], bool]) -> None:
+        """Tick every `interval` seconds (and whenever a redraw is asked for) until
+        `on_tick` returns False or a stop signal arrives."""
+        next_tick = self.env.monotonic()
+        while not self.stopping:
+            mono = self.env.monotonic()
+            if mono >= next_tick or self.redraw_requested:
+                self.redraw_requested = False
+                if mono >= next_tick:
+                    self._tick()
+                    next_tick = max(next_tick + interval, mono + interval * 0.5)
+                if not on_tick(self.snapshot()):
+                    return
+                continue
+            timeout = 0.0 if self.provider.pending() else next_tick - mono
+            for key, mask in self.selector.select(timeout):
+                key.data(mask)
+            self.server.expire()
+            self._read_transcripts()
+
+    def _read_transcripts(self) -> None:
+        deadline = self.env.monotonic() + SLICE_S
+        while self.provider.pending() and self.env.monotonic() < deadline:
+            self._apply(self.provider.work(self.now(), SLICE_BYTES))
+
+    def _tick(self) -> None:
+        now = self.now()
+        self.provider.poll()
+        self._read_transcripts()
+        mono = self.env.monotonic()
+        if mono >= self._next_pid_check:
+            self._next_pid_check = mono + PID_CHECK_S
+            for session_id, pid in self.aggregator.live_pids().items():
+                if not _alive(pid):
+                    self.aggregator.process_gone(session_id, now)
+        before = set(self.aggregator.sessions)
+        self.aggregator.tick(now)
+        for gone in before - set(self.aggregator.sessions):
+            self.provider.forget(gone)
+
+    # --- frames ---------------------------------------------------------------------
+
+    def _on_frame(self, frame: bytes) -> None:
+        counters = self.counters
+        try:
+            envelope, payload = split_frame(frame)
+        except MalformedFrame as exc:
+            counters.rejected_malformed += 1
+            log.debug("malformed frame: %s", exc)
+            return
+        if len(payload) > MAX_PAYLOAD:
+            counters.rejected_oversize += 1
+            return
+        outcome, events, reason = self.provider.decode(payload, envelope, self.now())
+        if outcome is Outcome.MALFORMED:
+            counters.rejected_malformed += 1
+            log.debug("malformed frame: %s", reason)
+            return
+        counters.frames += 1
+        if outcome is Outcome.IGNORED:
+            counters.ignored_events += 1
+            return
+        self._apply(events)
+
+    def _apply(self, events: list[Event]) -> None:
+        now = self.now()
+        for event in events:
+            self.aggregator.apply(event, now)
+
+    # --- reading --------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        c = self.counters
+        stats = self.provider.stats
+        snap = self.aggregator.snapshot(
+            self.now(),
+            ingest=Ingest(
+                frames=c.frames,
+                rejected_peer=c.rejected_peer,
+                rejected_malformed=c.rejected_malformed,
+                rejected_oversize=c.rejected_oversize,
+                ignored_events=c.ignored_events,
+                rejected_timeout=c.rejected_timeout,
+                rejected_overload=c.rejected_overload,
+                open_connections=self.server.open_connections,
+            ),
+            transcripts=Transcripts(
+                files=stats.files,
+                requests=stats.requests,
+                lines=stats.lines,
+                rejected_lines=stats.rejected_lines,
+                long_lines=stats.long_lines,
+                unsafe_paths=stats.unsafe_paths,
+                backlog_bytes=self.provider.tailer.backlog(),
+            ),
+            listening=self.server.listening,
+            socket=self.options.socket_path,
+        )
+        found = alerts.evaluate(snap, self.options.config.alerts)
+        return msgspec.structs.replace(snap, alerts=found)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, it is just not ours to signal
+    return True
+
+
+def _raise_fd_limit() -> None:
+    """Room for the connection bound plus files: raise the soft limit if it is low."""
+    with contextlib.suppress(ValueError, OSError):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = 4096 if hard == resource.RLIM_INFINITY else min(4096, hard)
+        if soft != resource.RLIM_INFINITY and soft < want:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))

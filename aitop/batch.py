@@ -1,0 +1,65 @@
+"""`aitop -b`: like `top -b`, no terminal control. A plain-text frame, or with
+`--json` one snapshot object per line (DESIGN.md, "Snapshot JSON"), every `-d`
+seconds, `-n` times or until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import time
+from typing import TextIO
+
+import msgspec
+import orjson
+
+from aitop.snapshot import Snapshot
+from aitop.ui import sections
+from aitop.ui.sections import plain
+
+DEFAULT_WIDTH = 200
+
+
+def to_json(snapshot: Snapshot) -> bytes:
+    return orjson.dumps(msgspec.to_builtins(snapshot)) + b"\n"
+
+
+def to_text(snapshot: Snapshot, width: int = DEFAULT_WIDTH) -> str:
+    clock = time.strftime("%H:%M:%S", time.localtime(snapshot.now))
+    parts: list[list[sections.Line]] = [
+        sections.header(snapshot, width, clock),
+        sections.windows_table(snapshot, width),
+        sections.table(sections.session_columns(snapshot.now), snapshot.sessions, width),
+    ]
+    if snapshot.tools:
+        parts.append(sections.tools_table(snapshot.tools, width))
+    if snapshot.models:
+        parts.append(sections.models_table(snapshot.models, width))
+    if snapshot.alerts:
+        parts.append(sections.alert_lines(snapshot.alerts, width))
+    blocks = ["\n".join(plain(line).rstrip() for line in part) for part in parts]
+    return "\n\n".join(blocks) + "\n\n"
+
+
+class BatchWriter:
+    """Writes `count` frames (None: until stopped); returns False when done."""
+
+    def __init__(self, out: TextIO, *, json: bool, count: int | None, width: int) -> None:
+        self.out = out
+        self.json = json
+        self.left = count
+        self.width = width
+
+    def __call__(self, snapshot: Snapshot) -> bool:
+        if self.json:
+            data = to_json(snapshot)
+            binary = getattr(self.out, "buffer", None)
+            if binary is not None:
+                binary.write(data)
+                binary.flush()
+            else:
+                self.out.write(data.decode())
+        else:
+            self.out.write(to_text(snapshot, self.width))
+        self.out.flush()
+        if self.left is not None:
+            self.left -= 1
+            return self.left > 0
+        return True

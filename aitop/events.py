@@ -1,0 +1,232 @@
+"""The provider-agnostic event stream: a small closed set of frozen Structs.
+
+Providers (Claude Code hook frames and transcripts, later Codex rollouts) turn their
+inputs into these; nothing after the provider layer knows an agent's field names.
+Times are Unix seconds (float). `subagent_id` is None on a session's main thread.
+"""
+
+from __future__ import annotations
+
+from msgspec import Struct
+
+
+class Usage(Struct, frozen=True, gc=False):
+    """Token counts of one API request (all of its cache writes split by lifetime)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+
+    @property
+    def cache_write_tokens(self) -> int:
+        return self.cache_write_5m_tokens + self.cache_write_1h_tokens
+
+    @property
+    def prompt_tokens(self) -> int:
+        """What the model read: the size of the context window this request used."""
+        return (
+            self.input_tokens
+            + self.cache_read_tokens
+            + self.cache_write_5m_tokens
+            + self.cache_write_1h_tokens
+        )
+
+    def covers(self, other: Usage) -> bool:
+        """True when no field of `other` is larger (a duplicate with nothing new)."""
+        return (
+            self.input_tokens >= other.input_tokens
+            and self.output_tokens >= other.output_tokens
+            and self.cache_read_tokens >= other.cache_read_tokens
+            and self.cache_write_5m_tokens >= other.cache_write_5m_tokens
+            and self.cache_write_1h_tokens >= other.cache_write_1h_tokens
+        )
+
+    def union(self, other: Usage) -> Usage:
+        """Field-wise maximum: what a request whose usage grew has spent in all."""
+        return Usage(
+            max(self.input_tokens, other.input_tokens),
+            max(self.output_tokens, other.output_tokens),
+            max(self.cache_read_tokens, other.cache_read_tokens),
+            max(self.cache_write_5m_tokens, other.cache_write_5m_tokens),
+            max(self.cache_write_1h_tokens, other.cache_write_1h_tokens),
+        )
+
+    def minus(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens - other.input_tokens,
+            self.output_tokens - other.output_tokens,
+            self.cache_read_tokens - other.cache_read_tokens,
+            self.cache_write_5m_tokens - other.cache_write_5m_tokens,
+            self.cache_write_1h_tokens - other.cache_write_1h_tokens,
+        )
+
+
+ZERO_USAGE = Usage()
+
+
+class SessionInfo(Struct, frozen=True):
+    """What a hook or a transcript says about the session it belongs to."""
+
+    agent: str
+    session_id: str
+    time: float
+    cwd: str | None = None
+    transcript_path: str | None = None
+    pid: int | None = None
+    tag: str | None = None
+
+
+# --- from hooks -------------------------------------------------------------------
+
+
+class SessionStarted(Struct, frozen=True):
+    session: SessionInfo
+    source: str = "startup"  # startup, resume, clear, compact
+    model: str | None = None
+
+
+class SessionEnded(Struct, frozen=True):
+    session: SessionInfo
+    reason: str = "other"
+
+
+class Activity(Struct, frozen=True):
+    """Any sign of life from a session that has no accounting of its own."""
+
+    session: SessionInfo
+
+
+class PromptSubmitted(Struct, frozen=True):
+    session: SessionInfo
+
+
+class TurnEnded(Struct, frozen=True):
+    """The agent finished answering (Claude Code: Stop)."""
+
+    session: SessionInfo
+
+
+class TurnFailed(Struct, frozen=True):
+    """The turn ended on an API error (Claude Code: StopFailure)."""
+
+    session: SessionInfo
+    error: str = ""
+
+
+class Waiting(Struct, frozen=True):
+    """The session is blocked on the user (a permission dialog or an idle prompt)."""
+
+    session: SessionInfo
+    kind: str  # "permission" or "input"
+    message: str = ""
+
+
+class ModelSwitched(Struct, frozen=True):
+    session: SessionInfo
+    model: str
+
+
+class SubagentStarted(Struct, frozen=True):
+    session: SessionInfo
+    subagent_id: str
+    subagent_type: str = ""
+    transcript_path: str | None = None
+
+
+class SubagentStopped(Struct, frozen=True):
+    session: SessionInfo
+    subagent_id: str
+    subagent_type: str = ""
+    transcript_path: str | None = None
+
+
+class CompactionStarted(Struct, frozen=True):
+    session: SessionInfo
+    trigger: str = "manual"
+
+
+# --- tool calls: from hooks and transcripts, counted once per tool_use_id ------------
+
+
+class ToolStarted(Struct, frozen=True):
+    session: SessionInfo
+    tool_use_id: str
+    name: str
+    subagent_id: str | None = None
+    input_digest: int | None = None  # same digest twice in a row = the same call again
+
+
+class ToolFinished(Struct, frozen=True):
+    session: SessionInfo
+    tool_use_id: str
+    name: str | None
+    ok: bool
+    subagent_id: str | None = None
+    duration_ms: float | None = None
+
+
+# --- from transcripts ---------------------------------------------------------------
+
+
+class Request(Struct, frozen=True):
+    """One API request, or the growth of one already seen.
+
+    `usage` is everything the request has spent so far; `previous` what had already
+    been counted (None for a request seen for the first time), so a consumer adds
+    `usage - previous` and prices `price(usage) - price(previous)`.
+    """
+
+    session: SessionInfo
+    model: str
+    usage: Usage
+    previous: Usage | None = None
+    subagent_id: str | None = None
+    sidechain: bool = False  # not the session's main thread: no say in its context fill
+    speed: str | None = None  # "fast" multiplies the price
+    inference_geo: str | None = None  # "us" carries an uplift on some models
+    stop_reason: str | None = None
+
+
+class ApiError(Struct, frozen=True):
+    """A request that failed; it spent nothing (Claude Code: a `<synthetic>` line)."""
+
+    session: SessionInfo
+    status: int | None = None
+    subagent_id: str | None = None
+
+
+class Compacted(Struct, frozen=True):
+    """The conversation was compacted (its summary request is in no transcript)."""
+
+    session: SessionInfo
+    pre_tokens: int | None = None
+
+
+class AgentCostReport(Struct, frozen=True):
+    """The agent's own running cost total for the session (Claude Code: `cost-state`)."""
+
+    session: SessionInfo
+    total_cost_usd: float
+
+
+Event = (
+    SessionStarted
+    | SessionEnded
+    | Activity
+    | PromptSubmitted
+    | TurnEnded
+    | TurnFailed
+    | Waiting
+    | ModelSwitched
+    | SubagentStarted
+    | SubagentStopped
+    | CompactionStarted
+    | ToolStarted
+    | ToolFinished
+    | Request
+    | ApiError
+    | Compacted
+    | AgentCostReport
+)

@@ -1,0 +1,321 @@
+"""The socket: bind it safely, accept hook connections, deliver whole frames.
+
+Every process of the user can reach this socket, so it is defended on each step:
+a private directory (0700, ours), the socket 0600 from the first instant (bound
+under a restrictive umask), one live instance (an exclusive lock, and a live socket
+is never deleted), the peer's uid checked on every connection, and per connection a
+size cap, a deadline and a bound on how many may be open, so slow or idle clients
+cannot starve real hooks. A frame ends when the client half-closes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import selectors
+import socket
+import stat
+from collections import OrderedDict
+from collections.abc import Callable
+
+from aitop.errors import AitopError
+from aitop.peercred import peer_uid
+from aitop.wire import MAX_FRAME
+
+DEADLINE_S = 2.0
+MAX_CONNECTIONS = 1024
+ACCEPTS_PER_WAKE = 256  # then let the loop serve the clients already connected
+RECV_SIZE = 1 << 16
+BACKLOG = 4096  # the kernel caps it at net.core.somaxconn
+
+
+class Counters:
+    """What the server refused, by reason. Shared with the frame handler."""
+
+    __slots__ = (
+        "frames",
+        "ignored_events",
+        "probes",
+        "rejected_malformed",
+        "rejected_overload",
+        "rejected_oversize",
+        "rejected_peer",
+        "rejected_timeout",
+    )
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.ignored_events = 0
+        self.probes = 0
+        self.rejected_peer = 0
+        self.rejected_malformed = 0
+        self.rejected_oversize = 0
+        self.rejected_timeout = 0
+        self.rejected_overload = 0
+
+
+class _Connection:
+    __slots__ = ("buffer", "deadline", "sock")
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self.sock = sock
+        self.deadline = deadline
+        self.buffer = bytearray()
+
+
+def check_private_dir(directory: str, uid: int) -> None:
+    """Refuse a socket directory that someone else owns or can enter."""
+    try:
+        info = os.stat(directory)
+    except OSError as exc:
+        raise AitopError(f"cannot use {directory}: {exc.strerror}", "check the path") from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise AitopError(f"{directory} is not a directory", "remove it or choose another --socket")
+    if info.st_uid != uid:
+        raise AitopError(
+            f"{directory} belongs to uid {info.st_uid}, not to you (uid {uid})",
+            "use a directory of your own for the socket (--socket)",
+        )
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o077:
+        raise AitopError(
+            f"{directory} is open to other users (mode {mode:04o})",
+            f"run: chmod 700 {directory}",
+        )
+
+
+def make_private_dir(directory: str) -> None:
+    if not os.path.lexists(directory):
+        try:
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+        except OSError as exc:
+            raise AitopError(
+                f"cannot create {directory}: {exc.strerror}", "check its parent directory"
+            ) from None
+
+
+class Server:
+    """Accepts connections on a Unix socket and hands each complete frame to `on_frame`.
+
+    It registers itself with the caller's selector; the caller's loop calls
+    `key.data(mask)` for ready keys and `expire()` at least every second.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        on_frame: Callable[[bytes], None],
+        *,
+        clock: Callable[[], float],
+        counters: Counters | None = None,
+        uid: int | None = None,
+        peer: Callable[[socket.socket], int | None] = peer_uid,
+        max_connections: int = MAX_CONNECTIONS,
+        deadline_s: float = DEADLINE_S,
+        max_frame: int = MAX_FRAME,
+    ) -> None:
+        self.path = path
+        self.on_frame = on_frame
+        self.clock = clock
+        self.counters = counters or Counters()
+        self.uid = os.geteuid() if uid is None else uid
+        self.peer = peer
+        self.max_connections = max_connections
+        self.deadline_s = deadline_s
+        self.max_frame = max_frame
+        self._listener: socket.socket | None = None
+        self._lock_fd: int | None = None
+        self._identity: tuple[int, int] | None = None
+        self._selector: selectors.BaseSelector | None = None
+        self._open: OrderedDict[int, _Connection] = OrderedDict()  # oldest first
+
+    # --- lifetime -----------------------------------------------------------------
+
+    def open(self, selector: selectors.BaseSelector) -> None:
+        directory = os.path.dirname(os.path.abspath(self.path))
+        make_private_dir(directory)
+        check_private_dir(directory, self.uid)
+        self._lock()
+        self._clear_stale()
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old_umask = os.umask(0o177)  # 0600 from the first instant: no window to connect
+        try:
+            listener.bind(self.path)
+        except OSError as exc:
+            listener.close()
+            raise AitopError(
+                f"cannot listen on {self.path}: {exc.strerror or exc}",
+                "choose another path with --socket (at most 107 bytes)",
+            ) from None
+        finally:
+            os.umask(old_umask)
+        os.chmod(self.path, 0o600)
+        info = os.stat(self.path)
+        self._identity = (info.st_dev, info.st_ino)
+        listener.listen(BACKLOG)
+        listener.setblocking(False)
+        self._listener = listener
+        self._selector = selector
+        selector.register(listener, selectors.EVENT_READ, self._on_listener)
+
+    def _lock(self) -> None:
+        """One monitor per socket: an exclusive lock held for the whole run."""
+        lock_path = self.path + ".lock"
+        old_umask = os.umask(0o177)
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            raise AitopError(
+                f"cannot open {lock_path}: {exc.strerror}", "check the directory"
+            ) from None
+        finally:
+            os.umask(old_umask)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise AitopError(
+                f"another aitop is already running on {self.path}",
+                "use that one, or start this one with its own --socket",
+            ) from None
+        self._lock_fd = fd
+
+    def _clear_stale(self) -> None:
+        """A dead socket left by a killed monitor is replaced; a live one never is."""
+        try:
+            info = os.lstat(self.path)
+        except FileNotFoundError:
+            return
+        if not stat.S_ISSOCK(info.st_mode):
+            raise AitopError(
+                f"{self.path} exists and is not a socket",
+                "remove it or choose another --socket",
+            )
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        probe.settimeout(0.5)
+        try:
+            probe.connect(self.path)
+        except OSError as exc:
+            if exc.errno not in (errno.ECONNREFUSED, errno.ENOENT):
+                raise AitopError(
+                    f"cannot tell whether {self.path} is in use: {exc.strerror}",
+                    "remove it if no aitop is running",
+                ) from None
+        else:
+            raise AitopError(
+                f"something is already listening on {self.path}",
+                "use that aitop, or start this one with its own --socket",
+            )
+        finally:
+            probe.close()
+        os.unlink(self.path)
+
+    def close(self) -> None:
+        for conn in list(self._open.values()):
+            self._drop(conn)
+        if self._listener is not None:
+            if self._selector is not None:
+                with contextlib.suppress(KeyError, ValueError):
+                    self._selector.unregister(self._listener)
+            self._listener.close()
+            self._listener = None
+            self._remove_own_socket()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def _remove_own_socket(self) -> None:
+        """Only our own socket: another monitor may have taken the path since."""
+        try:
+            info = os.lstat(self.path)
+        except OSError:
+            return
+        if (info.st_dev, info.st_ino) == self._identity:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+
+    @property
+    def listening(self) -> bool:
+        return self._listener is not None
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._open)
+
+    # --- connections --------------------------------------------------------------
+
+    def _on_listener(self, _mask: int) -> None:
+        assert self._listener is not None
+        for _ in range(ACCEPTS_PER_WAKE):
+            try:
+                sock, _addr = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # EMFILE and friends: the pending ones wait in the backlog
+                return
+            self._accepted(sock)
+
+    def _accepted(self, sock: socket.socket) -> None:
+        if self.peer(sock) != self.uid:
+            self.counters.rejected_peer += 1
+            sock.close()
+            return
+        sock.setblocking(False)
+        if len(self._open) >= self.max_connections:
+            # the oldest is the nearest its deadline and the most likely to be idle
+            oldest = next(iter(self._open.values()))
+            self.counters.rejected_overload += 1
+            self._drop(oldest)
+        conn = _Connection(sock, self.clock() + self.deadline_s)
+        if self._read(conn):  # the hook writes right after connecting: often complete
+            sock.close()
+            return
+        self._open[sock.fileno()] = conn
+        assert self._selector is not None
+        self._selector.register(sock, selectors.EVENT_READ, lambda _m: self._on_readable(conn))
+
+    def _on_readable(self, conn: _Connection) -> None:
+        if self._read(conn):
+            self._drop(conn)
+
+    def _read(self, conn: _Connection) -> bool:
+        """Read what is there; True when the connection is finished with."""
+        while True:
+            try:
+                chunk = conn.sock.recv(RECV_SIZE)
+            except BlockingIOError:
+                return False
+            except OSError:
+                return True
+            if not chunk:
+                self._deliver(bytes(conn.buffer))
+                return True
+            conn.buffer += chunk
+            if len(conn.buffer) > self.max_frame:
+                self.counters.rejected_oversize += 1
+                return True
+
+    def _deliver(self, frame: bytes) -> None:
+        if not frame:
+            self.counters.probes += 1  # connect-and-close: someone checking we are here
+            return
+        self.on_frame(frame)
+
+    def _drop(self, conn: _Connection) -> None:
+        self._open.pop(conn.sock.fileno(), None)
+        if self._selector is not None:
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.unregister(conn.sock)
+        conn.sock.close()
+
+    def expire(self) -> None:
+        """Close connections past their deadline (all share one, so oldest first)."""
+        now = self.clock()
+        while self._open:
+            conn = next(iter(self._open.values()))
+            if conn.deadline > now:
+                return
+            self.counters.rejected_timeout += 1
+            self._drop(conn)

@@ -1,0 +1,186 @@
+"""The snapshot: everything a frame shows, and the `aitop -b --json` contract.
+
+Field names are stable (DESIGN.md, "Snapshot JSON"): adding fields is fine, renaming
+is not. Money is in US dollars here; inside the aggregator it is exact pico-dollars.
+"""
+
+from __future__ import annotations
+
+from msgspec import Struct
+
+
+class Window(Struct, frozen=True, gc=False):
+    """Counts over a span of time (1m, 5m, 15m, or since aitop started)."""
+
+    requests: int = 0
+    turns: int = 0
+    tool_calls: int = 0
+    tool_errors: int = 0
+    api_errors: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: float = 0.0
+    compactions: int = 0
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.output_tokens
+
+    @property
+    def cache_hit_rate(self) -> float | None:
+        """cache read / (input + cache read + cache write); None without prompt tokens."""
+        prompt = self.prompt_tokens
+        return self.cache_read_tokens / prompt if prompt else None
+
+    @property
+    def errors(self) -> int:
+        return self.tool_errors + self.api_errors
+
+    @property
+    def error_rate(self) -> float | None:
+        attempts = self.tool_calls + self.requests + self.api_errors
+        return self.errors / attempts if attempts else None
+
+
+class Windows(Struct, frozen=True, rename={"m1": "1m", "m5": "5m", "m15": "15m"}):
+    m1: Window
+    m5: Window
+    m15: Window
+
+    def by_name(self) -> dict[str, Window]:
+        return {"1m": self.m1, "5m": self.m5, "15m": self.m15}
+
+
+SPANS = {"1m": 60, "5m": 300, "15m": 900}
+
+
+class ToolRow(Struct, frozen=True):
+    name: str
+    calls: int
+    errors: int
+    p50_ms: float | None
+    p95_ms: float | None
+
+
+class SubagentRow(Struct, frozen=True):
+    subagent_id: str
+    subagent_type: str
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: float
+    tool_calls: int
+
+
+class SessionRow(Struct, frozen=True):
+    session_id: str
+    agent: str
+    project: str
+    cwd: str | None
+    model: str | None
+    status: str  # active, waiting, idle, ended
+    tag: str | None
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: float
+    cost_estimated: bool
+    context_tokens: int
+    context_limit: int
+    compactions: int
+    tool_calls: int
+    tool_errors: int
+    subagents: int
+    started: str  # ISO 8601
+    last_activity: str  # ISO 8601
+    # additions to the contract
+    waiting_for: str | None = None  # "permission" or "input" while waiting
+    turns: int = 0
+    api_errors: int = 0
+    agent_cost_usd: float | None = None  # the agent's own total (Claude Code's cost-state)
+    pid: int | None = None
+    windows: Windows | None = None
+    started_ts: float = 0.0
+    last_activity_ts: float = 0.0
+    tools: list[ToolRow] = []
+    subagent_rows: list[SubagentRow] = []
+    max_tokens_stops: int = 0
+    max_tokens_at: float | None = None  # the latest response cut off at max_tokens
+    tool_repeats: int = 0  # the same tool with the same input, this many times in a row
+    repeated_tool: str | None = None
+
+
+class ModelRow(Struct, frozen=True):
+    model: str
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: float
+    estimated: bool = False
+
+
+class Alert(Struct, frozen=True):
+    id: str  # stable while the condition lasts: a new id is a new alert
+    severity: str  # "warning" or "critical"
+    message: str
+
+
+class Ingest(Struct, frozen=True):
+    frames: int = 0
+    rejected_peer: int = 0
+    rejected_malformed: int = 0
+    rejected_oversize: int = 0
+    ignored_events: int = 0
+    # additions
+    rejected_timeout: int = 0
+    rejected_overload: int = 0
+    open_connections: int = 0
+
+
+class Transcripts(Struct, frozen=True):
+    files: int = 0
+    requests: int = 0
+    lines: int = 0
+    rejected_lines: int = 0
+    long_lines: int = 0
+    unsafe_paths: int = 0
+    backlog_bytes: int = 0
+
+
+class Series(Struct, frozen=True):
+    """Per-minute totals of the last 15 minutes, oldest first (for sparklines)."""
+
+    cost_usd: list[float]
+    tokens: list[int]
+    requests: list[int]
+
+
+class Snapshot(Struct, frozen=True):
+    time: str
+    uptime_s: float
+    windows: Windows
+    since_start: Window
+    sessions: list[SessionRow]
+    models: list[ModelRow]
+    tools: list[ToolRow]
+    alerts: list[Alert]
+    ingest: Ingest
+    # additions
+    now: float = 0.0
+    series: Series | None = None
+    transcripts: Transcripts | None = None
+    pricing_date: str = ""
+    listening: bool = True
+    socket: str = ""

@@ -1,0 +1,52 @@
+"""Frames on the socket: an optional `AITOP/1` envelope line, then the raw payload.
+
+The envelope carries what only the hook process knows (its `AITOP_TAG`, the agent it
+forwards for, the agent's pid for liveness); the monitor accepts bare payloads too.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta, Struct
+
+ENVELOPE_PREFIX = b"AITOP/1 "
+MAX_PAYLOAD = 1 << 20
+MAX_ENVELOPE = 1024
+# the most one connection may send: a payload of MAX_PAYLOAD and its envelope line
+MAX_FRAME = MAX_PAYLOAD + MAX_ENVELOPE
+
+AgentName = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9-]*$")]
+DEFAULT_AGENT = "claude-code"
+
+
+class Envelope(Struct, frozen=True):
+    agent: AgentName = DEFAULT_AGENT
+    pid: Annotated[int, Meta(ge=1, le=2**31 - 1)] | None = None
+    tag: Annotated[str, Meta(max_length=64)] | None = None
+
+
+BARE = Envelope()
+_envelope_decoder = msgspec.json.Decoder(Envelope)
+
+
+class MalformedFrame(ValueError):
+    pass
+
+
+def split_frame(frame: bytes) -> tuple[Envelope, bytes]:
+    """(envelope, payload); raises MalformedFrame for a broken envelope line."""
+    if not frame.startswith(ENVELOPE_PREFIX):
+        return BARE, frame
+    end = frame.find(b"\n", 0, MAX_ENVELOPE + 1)
+    if end < 0:
+        raise MalformedFrame("envelope line without end")
+    try:
+        envelope = _envelope_decoder.decode(frame[len(ENVELOPE_PREFIX) : end])
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise MalformedFrame(f"bad envelope: {exc}") from None
+    payload = frame[end + 1 :]
+    if not payload.strip():
+        raise MalformedFrame("envelope without payload")
+    return envelope, payload

@@ -1,0 +1,376 @@
+"""Aggregation: ring windows, session rows, tool calls, status; all with an injected clock."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aitop import events as ev
+from aitop.aggregate import (
+    COST,
+    ENDED_KEPT_FOR,
+    INPUT,
+    MAX_SESSIONS,
+    MAX_TOOL_NAMES,
+    OTHER_TOOLS,
+    REQUESTS,
+    RING,
+    SPANS,
+    TOOL_CALLS,
+    UNKNOWN_PROCESS_KEPT_FOR,
+    WIDTH,
+    Aggregator,
+    Ring,
+    project_name,
+)
+from aitop.batch import to_json
+from aitop.pricing import PICO_PER_USD, Pricer
+
+T0 = 1_795_381_000.0
+PRICER = Pricer.load()
+MODEL = "claude-opus-5-5"
+
+
+def info(sid: str = "s1", t: float = T0, **kw: object) -> ev.SessionInfo:
+    return ev.SessionInfo(agent="claude-code", session_id=sid, time=t, **kw)  # type: ignore[arg-type]
+
+
+def request(
+    t: float, *, sid: str = "s1", out: int = 10, inp: int = 100, read: int = 0, write: int = 0,
+    model: str = MODEL, previous: ev.Usage | None = None, sub: str | None = None,
+    stop: str | None = "end_turn",
+) -> ev.Request:  # fmt: skip
+    usage = ev.Usage(input_tokens=inp, output_tokens=out, cache_read_tokens=read,
+                     cache_write_5m_tokens=write)  # fmt: skip
+    return ev.Request(info(sid, t), model=model, usage=usage, previous=previous,
+                      subagent_id=sub, sidechain=sub is not None, stop_reason=stop)  # fmt: skip
+
+
+# --- the ring -------------------------------------------------------------------------
+
+
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("add"), st.integers(0, 1200), st.integers(0, WIDTH - 1), st.integers(-5, 10**9)),
+        st.tuples(st.just("tick"), st.integers(0, 1000), st.just(0), st.just(0)),
+    ),
+    max_size=80,
+)  # fmt: skip
+
+
+@given(steps)
+def test_window_sums_equal_a_brute_force_recount(ops: list[tuple[str, int, int, int]]) -> None:
+    ring = Ring(T0)
+    now = T0
+    kept: list[tuple[int, int, int]] = []  # (second, field, amount)
+    for op, a, field, amount in ops:
+        if op == "tick":
+            now += a
+            ring.advance(now)
+        else:
+            when = now - a  # a late event, up to 20 minutes old
+            if ring.add(when, [(field, amount)]):
+                kept.append((int(when), field, amount))
+            else:
+                assert int(now) - int(when) >= RING
+        for span in SPANS:
+            expected = [0] * WIDTH
+            for second, f, value in kept:
+                if int(now) - second < span:
+                    expected[f] += value
+            assert ring.sums(span) == expected, span
+
+
+def test_events_in_the_future_advance_the_ring() -> None:
+    ring = Ring(T0)
+    assert ring.add(T0 + 5, [(REQUESTS, 1)])
+    assert ring.head == int(T0 + 5)
+    ring.advance(T0 + 64)
+    assert ring.sums(60)[REQUESTS] == 1
+    ring.advance(T0 + 65)
+    assert ring.sums(60)[REQUESTS] == 0 and ring.sums(300)[REQUESTS] == 1
+
+
+def test_a_long_pause_empties_every_window() -> None:
+    ring = Ring(T0)
+    ring.add(T0, [(REQUESTS, 3)])
+    ring.advance(T0 + 10_000)
+    assert ring.empty() and ring.sums(900) == [0] * WIDTH
+
+
+def test_per_minute_series_is_oldest_first() -> None:
+    ring = Ring(T0)
+    ring.add(T0, [(REQUESTS, 2)])
+    ring.add(T0 - 61, [(REQUESTS, 5)])
+    ring.add(T0 - 14 * 60 - 30, [(REQUESTS, 7)])
+    assert ring.per_minute(REQUESTS) == [7] + [0] * 12 + [5, 2]
+
+
+# --- requests and money -------------------------------------------------------------------
+
+
+@given(st.lists(st.tuples(st.integers(0, 1100), st.integers(0, 5000), st.integers(0, 50_000)), max_size=30))
+def test_aggregator_windows_and_since_start_match_a_recount(reqs: list[tuple[int, int, int]]) -> None:
+    agg = Aggregator(PRICER, T0)
+    now = T0 + 1200
+    for i, (age, out, read) in enumerate(reqs):
+        agg.apply(request(now - age, out=out, read=read, sid=f"s{i % 3}"), now)
+    snap = agg.snapshot(now)
+    for name, span in (("1m", 60), ("5m", 300), ("15m", 900)):
+        inside = [(o, r) for age, o, r in reqs if age < span]
+        window = snap.windows.by_name()[name]
+        assert window.requests == len(inside)
+        assert window.output_tokens == sum(o for o, _ in inside)
+        cost = sum(PRICER.cost_pico(MODEL, ev.Usage(100, o, r), 0) for o, r in inside)
+        assert window.cost_usd == cost / PICO_PER_USD
+    after_start = [(o, r) for age, o, r in reqs if now - age >= T0]
+    assert snap.since_start.requests == len(after_start)
+    assert sum(s.requests for s in snap.sessions) == len(reqs)  # sessions count everything
+
+
+def test_grown_request_adds_the_difference_in_tokens_and_in_money() -> None:
+    agg = Aggregator(PRICER, T0)
+    agg.apply(request(T0, out=1), T0)
+    first = ev.Usage(input_tokens=100, output_tokens=1)
+    agg.apply(request(T0 + 1, out=250, previous=first), T0 + 1)
+    (row,) = agg.snapshot(T0 + 2).sessions
+    assert (row.requests, row.output_tokens) == (1, 250)
+    assert row.cost_usd == PRICER.cost_pico(MODEL, ev.Usage(100, 250), T0) / PICO_PER_USD
+
+
+def test_a_tier_crossing_growth_is_priced_as_a_whole() -> None:
+    """Growth of a request re-prices it as a whole: cost(total) − cost(counted)."""
+    agg = Aggregator(PRICER, T0)
+    model = "claude-haiku-5-5"  # a 100K tier that re-prices every token of the request
+    below = ev.Usage(input_tokens=99_000)
+    agg.apply(ev.Request(info(), model=model, usage=below), T0)
+    above = ev.Usage(input_tokens=101_000, output_tokens=10)
+    agg.apply(ev.Request(info(), model=model, usage=above, previous=below), T0)
+    assert agg.sessions["s1"].totals[COST] == PRICER.cost_pico(model, above, T0)
+
+
+def test_subagent_requests_are_in_the_session_and_split_out() -> None:
+    agg = Aggregator(PRICER, T0)
+    agg.apply(request(T0, out=10), T0)
+    agg.apply(request(T0, out=7, sub="a1"), T0)
+    agg.apply(ev.SubagentStarted(info(), "a1", "general-purpose"), T0)
+    (row,) = agg.snapshot(T0).sessions
+    assert (row.requests, row.output_tokens, row.subagents) == (2, 17, 1)
+    (sub,) = row.subagent_rows
+    assert (sub.subagent_id, sub.subagent_type, sub.requests, sub.output_tokens) == (
+        "a1", "general-purpose", 1, 7)  # fmt: skip
+
+
+def test_context_fill_is_the_latest_main_thread_request() -> None:
+    agg = Aggregator(PRICER, T0)
+    agg.apply(request(T0, inp=10, read=50_000, write=2_000), T0)
+    agg.apply(request(T0 + 1, inp=5, read=300_000, sub="a1"), T0 + 1)  # a subagent's own context
+    (row,) = agg.snapshot(T0 + 2).sessions
+    assert row.context_tokens == 52_010
+    assert row.context_limit == PRICER.context_window(MODEL) == 1_000_000
+
+
+def test_unknown_model_is_estimated_not_free() -> None:
+    agg = Aggregator(PRICER, T0)
+    agg.apply(request(T0, model="claude-opus-9-9"), T0)
+    snap = agg.snapshot(T0)
+    (row,) = snap.sessions
+    assert row.cost_estimated and row.cost_usd > 0
+    assert [m.estimated for m in snap.models] == [True]
+
+
+def test_models_table_sums_requests_per_model() -> None:
+    agg = Aggregator(PRICER, T0)
+    agg.apply(request(T0, out=1), T0)
+    agg.apply(request(T0, out=2, model="claude-sonnet-5-5", sid="s2"), T0)
+    agg.apply(request(T0, out=3, model="claude-sonnet-5-5", sid="s2"), T0)
+    models = {m.model: (m.requests, m.output_tokens) for m in agg.snapshot(T0).models}
+    assert models == {MODEL: (1, 1), "claude-sonnet-5-5": (2, 5)}
+
+
+def test_api_errors_turns_and_compactions_are_counted() -> None:
+    agg = Aggregator(PRICER, T0)
+    agg.apply(ev.ApiError(info(), 400), T0)
+    agg.apply(ev.TurnEnded(info()), T0)
+    agg.apply(ev.Compacted(info(), 13_000), T0)
+    w = agg.snapshot(T0).windows.m1
+    assert (w.api_errors, w.turns, w.compactions, w.requests) == (1, 1, 1, 0)
+
+
+# --- tool calls -------------------------------------------------------------------------
+
+
+def test_a_tool_call_seen_by_hook_and_transcript_counts_once() -> None:
+    agg = Aggregator(PRICER, T0)
+    agg.apply(ev.ToolStarted(info(), "t1", "Bash", input_digest=1), T0)  # PreToolUse
+    agg.apply(ev.ToolFinished(info(), "t1", "Bash", ok=True, duration_ms=80), T0)  # PostToolUse
+    agg.apply(ev.ToolStarted(info(), "t1", "Bash"), T0)  # the transcript's tool_use block
+    agg.apply(ev.ToolFinished(info(), "t1", None, ok=True), T0)  # its tool_result
+    snap = agg.snapshot(T0)
+    (tool,) = snap.tools
+    assert (tool.name, tool.calls, tool.errors, tool.p50_ms) == ("Bash", 1, 0, 80)
+    assert snap.windows.m1.tool_calls == 1 and snap.sessions[0].tool_calls == 1
+
+
+def test_a_denied_tool_is_an_error_from_the_transcript() -> None:
+    """A permission denial fires no PostToolUse*: only the transcript's tool_result says so."""
+    agg = Aggregator(PRICER, T0)
+    agg.apply(ev.ToolStarted(info(), "t1", "Write", input_digest=2), T0)
+    agg.apply(ev.ToolFinished(info(), "t1", None, ok=False), T0)
+    (tool,) = agg.snapshot(T0).tools
+    assert (tool.name, tool.calls, tool.errors) == ("Write", 1, 1)
+
+
+def test_tool_outcome_before_any_start_is_still_one_call() -> None:
+    agg = Aggregator(PRICER, T0)
+    agg.apply(ev.ToolFinished(info(), "t1", "Read", ok=False, duration_ms=5), T0)
+    agg.apply(ev.ToolStarted(info(), "t1", "Read"), T0)
+    agg.apply(ev.ToolFinished(info(), "t1", None, ok=False), T0)
+    (tool,) = agg.snapshot(T0).tools
+    assert (tool.calls, tool.errors) == (1, 1)
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    agg = Aggregator(PRICER, T0)
+    for i in range(1, 21):
+        agg.apply(ev.ToolFinished(info(), f"t{i}", "Grep", ok=True, duration_ms=float(i)), T0)
+    (tool,) = agg.snapshot(T0).tools
+    assert (tool.p50_ms, tool.p95_ms) == (10.0, 19.0)
+
+
+def test_made_up_tool_names_cannot_grow_memory() -> None:
+    agg = Aggregator(PRICER, T0)
+    for i in range(MAX_TOOL_NAMES + 50):
+        agg.apply(ev.ToolStarted(info(), f"t{i}", f"tool{i}"), T0)
+    assert len(agg.tools) == MAX_TOOL_NAMES + 1  # and one "(other)" row
+    assert agg.tools[OTHER_TOOLS].calls == 51
+
+
+def test_the_same_call_again_and_again_is_a_loop() -> None:
+    agg = Aggregator(PRICER, T0)
+    for i in range(6):
+        agg.apply(ev.ToolStarted(info(), f"t{i}", "Bash", input_digest=42), T0)
+    (row,) = agg.snapshot(T0).sessions
+    assert (row.tool_repeats, row.repeated_tool) == (6, "Bash")
+    agg.apply(ev.ToolStarted(info(), "t9", "Bash", input_digest=43), T0)
+    assert agg.snapshot(T0).sessions[0].tool_repeats == 1
+
+
+# --- sessions ---------------------------------------------------------------------------
+
+
+def test_status_waiting_until_the_user_answers() -> None:
+    agg = Aggregator(PRICER, T0)
+    agg.apply(ev.SessionStarted(info()), T0)
+    assert agg.snapshot(T0).sessions[0].status == "active"
+    agg.apply(ev.Waiting(info(t=T0 + 5), "permission"), T0 + 5)
+    row = agg.snapshot(T0 + 6).sessions[0]
+    assert (row.status, row.waiting_for) == ("waiting", "permission")
+    # a transcript line written before the dialog opened does not answer it
+    agg.apply(request(T0 + 4), T0 + 7)
+    assert agg.snapshot(T0 + 7).sessions[0].status == "waiting"
+    # nor does a background subagent's tool
+    agg.apply(ev.ToolStarted(info(t=T0 + 8), "t1", "Bash", subagent_id="a1"), T0 + 8)
+    assert agg.snapshot(T0 + 8).sessions[0].status == "waiting"
+    agg.apply(ev.ToolFinished(info(t=T0 + 9), "t0", "Write", ok=True), T0 + 9)
+    assert agg.snapshot(T0 + 9).sessions[0].status == "active"
+
+
+def test_status_idle_after_five_quiet_minutes_and_ended_on_session_end() -> None:
+    agg = Aggregator(PRICER, T0)
+    agg.apply(ev.SessionStarted(info(pid=1)), T0)
+    assert agg.snapshot(T0 + 301).sessions[0].status == "idle"
+    agg.apply(ev.SessionEnded(info(t=T0 + 302, pid=1)), T0 + 302)
+    assert agg.snapshot(T0 + 303).sessions[0].status == "ended"
+    agg.apply(ev.SessionStarted(info(t=T0 + 400, pid=1), source="resume"), T0 + 400)
+    assert agg.snapshot(T0 + 400).sessions[0].status == "active"
+
+
+def test_ended_sessions_leave_after_fifteen_minutes() -> None:
+    agg = Aggregator(PRICER, T0)
+    agg.apply(ev.SessionEnded(info(pid=7)), T0)
+    assert len(agg.snapshot(T0 + ENDED_KEPT_FOR).sessions) == 1
+    assert agg.snapshot(T0 + ENDED_KEPT_FOR + 1).sessions == []
+
+
+def test_a_gone_process_ends_its_session() -> None:
+    agg = Aggregator(PRICER, T0)
+    agg.apply(ev.PromptSubmitted(info(pid=4242)), T0)
+    assert agg.live_pids() == {"s1": 4242}
+    agg.process_gone("s1", T0 + 1)
+    assert agg.snapshot(T0 + 1).sessions[0].status == "ended"
+    assert agg.live_pids() == {}
+
+
+def test_sessions_without_a_process_to_check_leave_after_an_hour_of_silence() -> None:
+    agg = Aggregator(PRICER, T0)
+    agg.apply(request(T0), T0)  # read from a transcript: no pid known
+    agg.apply(ev.PromptSubmitted(info("s2", pid=99)), T0)
+    later = T0 + UNKNOWN_PROCESS_KEPT_FOR + 1
+    assert [row.session_id for row in agg.snapshot(later).sessions] == ["s2"]
+
+
+def test_session_count_is_bounded() -> None:
+    agg = Aggregator(PRICER, T0)
+    for i in range(MAX_SESSIONS + 10):
+        agg.apply(ev.PromptSubmitted(info(f"s{i}", T0 + i, pid=1)), T0 + i)
+    assert len(agg.sessions) == MAX_SESSIONS
+    assert "s0" not in agg.sessions and f"s{MAX_SESSIONS + 9}" in agg.sessions
+
+
+def test_session_windows_are_its_own() -> None:
+    agg = Aggregator(PRICER, T0)
+    agg.apply(request(T0, sid="a", out=5), T0)
+    agg.apply(request(T0, sid="b", out=7), T0)
+    rows = {r.session_id: r for r in agg.snapshot(T0).sessions}
+    assert rows["a"].windows is not None and rows["a"].windows.m1.output_tokens == 5
+    assert rows["b"].windows is not None and rows["b"].windows.m5.output_tokens == 7
+    assert agg.snapshot(T0 + 901).sessions[0].windows is None  # quiet: the ring is freed
+
+
+@pytest.mark.parametrize(
+    ("cwd", "expected"),
+    [("/home/u/project", "project"), ("/home/u/project/", "project"), ("/", "/"), (None, "abcdefgh")],
+)
+def test_project_is_the_last_part_of_cwd(cwd: str | None, expected: str) -> None:
+    assert project_name(cwd, "abcdefgh-1234") == expected
+
+
+def test_snapshot_json_has_the_contract_fields() -> None:
+    agg = Aggregator(PRICER, T0)
+    agg.apply(request(T0), T0)
+    agg.apply(ev.ToolFinished(info(), "t", "Bash", ok=True, duration_ms=3), T0)
+    data = msgspec.json.decode(to_json(agg.snapshot(T0)))
+    window = {"requests", "turns", "tool_calls", "tool_errors", "api_errors", "input_tokens",
+              "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd", "compactions"}  # fmt: skip
+    assert {"time", "uptime_s", "windows", "since_start", "sessions", "models", "tools",
+            "alerts", "ingest"} <= data.keys()  # fmt: skip
+    assert set(data["windows"]) == {"1m", "5m", "15m"}
+    for w in (*data["windows"].values(), data["since_start"]):
+        assert window <= w.keys()
+    assert {"session_id", "agent", "project", "cwd", "model", "status", "tag", "requests",
+            "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd",
+            "cost_estimated", "context_tokens", "context_limit", "compactions", "tool_calls",
+            "tool_errors", "subagents", "started", "last_activity"} <= data["sessions"][0].keys()  # fmt: skip
+    assert {"model", "requests", "input_tokens", "output_tokens", "cache_read_tokens",
+            "cache_write_tokens", "cost_usd"} <= data["models"][0].keys()  # fmt: skip
+    assert {"name", "calls", "errors", "p50_ms", "p95_ms"} <= data["tools"][0].keys()
+    assert {"frames", "rejected_peer", "rejected_malformed", "rejected_oversize",
+            "ignored_events"} <= data["ingest"].keys()  # fmt: skip
+    assert data["time"].endswith("Z") and data["sessions"][0]["started"].endswith("Z")
+
+
+def test_snapshot_is_independent_of_the_number_of_events() -> None:
+    """Memory and snapshot work are fixed: 20,000 requests keep one ring and one row."""
+    agg = Aggregator(PRICER, T0)
+    for i in range(20_000):
+        agg.apply(request(T0 + i * 0.05), T0 + i * 0.05)
+    assert len(agg.sessions) == 1 and len(agg.ring._slots) == RING * WIDTH
+    snap = agg.snapshot(T0 + 1000)
+    inside = sum(1 for i in range(20_000) if int(T0 + 1000) - int(T0 + i * 0.05) < 900)
+    assert snap.windows.m15.requests == inside
+    assert agg.ring.sums(900)[INPUT] == 100 * inside
+    assert agg.sessions["s1"].totals[REQUESTS] == 20_000
+    assert agg.sessions["s1"].totals[TOOL_CALLS] == 0

@@ -20,6 +20,8 @@ LEVELS = {
 }
 
 log = logging.getLogger("aitop")
+log.addHandler(logging.NullHandler())  # never Python's last-resort handler on stderr
+log.propagate = False
 
 
 def level_from(environ: Mapping[str, str]) -> int:

@@ -30,3 +30,11 @@ def fixture_sessions() -> list[Path]:
 @pytest.fixture
 def python() -> str:
     return sys.executable
+
+
+def aitop_command() -> list[str]:
+    """The installed `aitop` script (what `aitop install` writes into the hooks)."""
+    script = Path(sys.executable).parent / "aitop"
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    return [sys.executable, "-m", "aitop"]

@@ -295,6 +295,17 @@ def test_requests_are_placed_at_their_own_time_clamped_to_now(tmp_path: Path) ->
     assert broken.session.time == NOW
 
 
+def test_lines_without_a_time_take_the_time_of_the_line_before(tmp_path: Path) -> None:
+    tailer, path = _setup(tmp_path)
+    _append(path, b'{"type":"cost-state","totalCostUSD":0.5}\n')
+    _append(path, _assistant("m1", "r1", 1, ts="2026-11-22T21:00:00Z"))
+    _append(path, b'{"type":"cost-state","totalCostUSD":0.7}\n')
+    first, request, second = tailer.read(str(path), NOW)
+    assert isinstance(first, ev.AgentCostReport) and first.session.time == NOW
+    assert isinstance(second, ev.AgentCostReport)
+    assert second.session.time == request.session.time < NOW
+
+
 def test_parse_time_handles_offsets() -> None:
     assert parse_time("2026-11-22T22:00:00+01:00", NOW) == parse_time("2026-11-22T21:00:00Z", NOW)
     assert parse_time(None, 5.0) == 5.0

@@ -144,6 +144,7 @@ class TailStats(Struct):
 class _File:
     __slots__ = (
         "cwd",
+        "last_time",
         "identity",
         "offset",
         "partial",
@@ -164,6 +165,7 @@ class _File:
         self.identity: tuple[int, int] | None = None  # (st_dev, st_ino)
         self.size_seen = 0  # the size at the last stat: unread bytes = size_seen - offset
         self.cwd: str | None = None
+        self.last_time: float | None = None  # for lines that carry no timestamp
 
 
 class Dedup:
@@ -459,10 +461,14 @@ class Tailer:
         return True
 
     def _info(self, state: _File, line: _Line, now: float) -> ev.SessionInfo:
+        if line.timestamp:
+            when = state.last_time = parse_time(line.timestamp, now)
+        else:  # e.g. cost-state: it belongs with the line before it
+            when = now if state.last_time is None else state.last_time
         return ev.SessionInfo(
             agent=self.agent,
             session_id=state.session_id,
-            time=parse_time(line.timestamp, now),
+            time=when,
             cwd=state.cwd,
             transcript_path=None if state.subagent_id else state.path,
         )

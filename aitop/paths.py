@@ -4,7 +4,10 @@ Every function takes the environment as a mapping so tests can pass their own.
 """
 
 import os
-from collections.abc import Mapping
+
+# `_collections_abc` is loaded by every interpreter at start-up; `collections.abc`
+# would pull in `collections`, `operator`, `keyword`... on the hook's critical path.
+from _collections_abc import Mapping
 
 SOCKET_NAME = "aitop.sock"
 LOG_NAME = "aitop.log"

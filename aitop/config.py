@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 from msgspec import Meta, Struct
@@ -22,10 +22,14 @@ class PricingConfig(Struct, frozen=True, forbid_unknown_fields=True):
     models: dict[str, ModelPrice] = {}
 
 
+Theme = Literal["default", "mono"]
+THEMES: tuple[str, ...] = get_args(Theme)
+
+
 class Config(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     refresh: Annotated[float, Meta(gt=0, le=3600)] = 1.0  # seconds between frames
     bell: bool = False  # ring (and notify) when a new alert appears
-    theme: Literal["default", "mono"] = "default"
+    theme: Theme = "default"
     alerts: Thresholds = Thresholds()
     pricing: PricingConfig = PricingConfig()
 
@@ -66,6 +70,7 @@ def parse(text: bytes, name: str) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise AitopError(_toml_error(name, str(exc)), "fix the file", ExitCode.USAGE) from None
     try:
+        _check_model_prices(data)
         return msgspec.convert(data, Config)
     except msgspec.ValidationError as exc:
         raise AitopError(
@@ -73,12 +78,27 @@ def parse(text: bytes, name: str) -> Config:
         ) from None
 
 
+def _check_model_prices(data: dict[str, Any]) -> None:
+    """Each model on its own, so an error can name it (msgspec says `models[...]`)."""
+    pricing = data.get("pricing")
+    models = pricing.get("models") if isinstance(pricing, dict) else None
+    if not isinstance(models, dict):
+        return
+    for model, price in models.items():
+        try:
+            msgspec.convert(price, ModelPrice)
+        except msgspec.ValidationError as exc:
+            text, _, where = str(exc).partition(" - at `")
+            inner = where.rstrip("`").removeprefix("$")
+            raise msgspec.ValidationError(f"{text} - at `$.pricing.models.{model}{inner}`") from None
+
+
 def _toml_error(name: str, message: str) -> str:
     found = re.search(r"^(.*) \(at line (\d+), column (\d+)\)$", message)
     if found:
         what, line, column = found.groups()
         return f"{name}:{line}:{column}: {what[:1].lower()}{what[1:]}"
-    return f"{name}: {message}"
+    return f"{name}: {message[:1].lower()}{message[1:]}"
 
 
 def _validation_error(name: str, message: str) -> str:
@@ -86,9 +106,20 @@ def _validation_error(name: str, message: str) -> str:
     'name: alerts.x: expected a number, got a string'."""
     text, _, where = message.partition(" - at `")
     key = where.rstrip("`").removeprefix("$").lstrip(".")
-    text = re.sub(r"`(\w+)`", lambda m: _TYPE_WORDS.get(m.group(1), m.group(1)), text)
-    text = text[:1].lower() + text[1:]
+    if found := re.match(r"Object contains unknown field `(.*)`", text):
+        text = f"unknown key {found.group(1)!r}"
+    elif found := re.match(r"Object missing required field `(.*)`", text):
+        text = f"missing key {found.group(1)!r}"
+    elif found := re.match(r"Invalid enum value (.*)", text):
+        choices = ", ".join(repr(c) for c in _CHOICES.get(key, ()))
+        text = f"expected one of {choices}, got {found.group(1)}" if choices else text.lower()
+    else:
+        text = re.sub(r"`(\w+)`", lambda m: _TYPE_WORDS.get(m.group(1), m.group(1)), text)
+        text = text[:1].lower() + text[1:]
     return f"{name}: {key}: {text}" if key else f"{name}: {text}"
+
+
+_CHOICES = {"theme": THEMES}
 
 
 def to_dict(config: Config) -> dict[str, Any]:

@@ -1,0 +1,183 @@
+"""`aitop -b`, `aitop version` and start-up, as a user runs them: real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from conftest import SESSIONS, aitop_command
+from support import Monitor, isolated_env, private_dir, run_hook
+
+F1 = SESSIONS / "F1-print-tools-subagent"
+F1_ID = "11111111-2222-4333-8444-555555555555"
+
+
+def run(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*aitop_command(), *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return private_dir(tmp_path / "home")
+
+
+@pytest.fixture
+def env(home: Path, tmp_path: Path) -> dict[str, str]:
+    return isolated_env(home, private_dir(tmp_path / "run") / "aitop.sock")
+
+
+def test_version(env: dict[str, str]) -> None:
+    for args in (["version"], ["--version"]):
+        result = run(env, *args)
+        assert (result.returncode, result.stdout, result.stderr) == (0, "aitop 0.1.0\n", "")
+    module = subprocess.run(
+        [sys.executable, "-m", "aitop", "version"], env=env, capture_output=True, text=True, check=False
+    )
+    assert module.stdout == "aitop 0.1.0\n"
+
+
+def test_batch_text_frames(env: dict[str, str]) -> None:
+    result = run(env, "-b", "-n", "2", "-d", "0.1", "--no-backfill")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("aitop - ") == 2
+    assert result.stdout.count("cache hit") == 2
+    assert "PROJECT" in result.stdout and "\x1b" not in result.stdout  # no terminal control
+    assert not Path(env["AITOP_SOCKET"]).exists()
+
+
+def test_batch_json_is_one_snapshot_per_line(env: dict[str, str]) -> None:
+    result = run(env, "-b", "--json", "-n", "3", "-d", "0.05", "--no-backfill")
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3
+    snaps = [json.loads(line) for line in lines]
+    assert [s["uptime_s"] for s in snaps] == sorted(s["uptime_s"] for s in snaps)
+    assert snaps[0]["windows"]["1m"]["requests"] == 0 and snaps[0]["ingest"]["frames"] == 0
+
+
+def _restamped_f1(home: Path, end: datetime) -> None:
+    """F1's transcripts, moved in time so that its last line was written at `end`."""
+    times = []
+    for path in (F1 / "claude-projects").rglob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            stamp = json.loads(line).get("timestamp")
+            if stamp:
+                times.append(datetime.fromisoformat(stamp))
+    shift = end - max(times)
+    for path in (F1 / "claude-projects").rglob("*.jsonl"):
+        target = home / ".claude" / "projects" / path.relative_to(F1 / "claude-projects")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        out = []
+        for line in path.read_text().splitlines():
+            data = json.loads(line)
+            if "timestamp" in data:
+                moved = datetime.fromisoformat(data["timestamp"]) + shift
+                data["timestamp"] = moved.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            out.append(json.dumps(data))
+        target.write_text("\n".join(out) + "\n")
+
+
+def test_backfill_makes_the_first_frame_right(home: Path, env: dict[str, str]) -> None:
+    _restamped_f1(home, datetime.now(UTC) - timedelta(minutes=2))
+    first = json.loads(run(env, "-b", "--json", "-n", "1").stdout)
+    (row,) = first["sessions"]
+    assert (row["session_id"], row["requests"], row["subagents"], row["compactions"]) == (F1_ID, 8, 1, 1)
+    assert first["windows"]["15m"]["requests"] == 8  # the windows too, from the first frame
+    assert first["windows"]["1m"]["requests"] == 0  # two minutes ago is not the last minute
+    assert first["since_start"]["requests"] == 0  # it happened before aitop started
+    assert row["status"] == "active"  # transcript lines in the last 5 minutes
+
+
+def test_no_backfill(home: Path, env: dict[str, str]) -> None:
+    _restamped_f1(home, datetime.now(UTC))
+    first = json.loads(run(env, "-b", "--json", "-n", "1", "--no-backfill").stdout)
+    assert first["sessions"] == []
+
+
+def test_backfill_skips_transcripts_older_than_fifteen_minutes(home: Path, env: dict[str, str]) -> None:
+    _restamped_f1(home, datetime.now(UTC) - timedelta(hours=2))
+    for path in (home / ".claude").rglob("*.jsonl"):
+        old = (datetime.now(UTC) - timedelta(minutes=16)).timestamp()
+        os.utime(path, (old, old))
+    assert json.loads(run(env, "-b", "--json", "-n", "1").stdout)["sessions"] == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_signals_end_batch_cleanly_and_remove_the_socket(env: dict[str, str], sig: int) -> None:
+    with Monitor(env, "--no-backfill") as monitor:
+        monitor.wait_listening()
+        assert monitor.stop(sig) == 0
+        assert monitor.stderr() == ""
+    assert not Path(env["AITOP_SOCKET"]).exists()
+
+
+def test_a_second_monitor_refuses_and_the_first_keeps_working(env: dict[str, str]) -> None:
+    with Monitor(env, "--no-backfill") as first:
+        first.wait_listening()
+        second = run(env, "-b", "-n", "1", "--no-backfill")
+        assert second.returncode == 1
+        assert second.stderr == (
+            f"aitop: error: another aitop is already running on {env['AITOP_SOCKET']};"
+            " use that one, or start this one with its own --socket\n"
+        )
+        payload = json.dumps({"session_id": "s1", "hook_event_name": "Stop"}).encode()
+        assert run_hook(payload, env).returncode == 0
+        snap = first.wait_for(lambda s: s["ingest"]["frames"] == 1)
+        assert snap["since_start"]["turns"] == 1
+        assert first.stop() == 0
+
+
+def test_a_socket_directory_open_to_others_is_refused(tmp_path: Path, home: Path) -> None:
+    run_dir = tmp_path / "open"
+    run_dir.mkdir(mode=0o755)
+    run_dir.chmod(0o755)
+    env = isolated_env(home, run_dir / "aitop.sock")
+    result = run(env, "-b", "-n", "1")
+    assert result.returncode == 1
+    assert result.stderr == f"aitop: error: {run_dir} is open to other users (mode 0755); run: chmod 700 {run_dir}\n"
+
+
+def test_default_state_dir_is_created_private(home: Path, tmp_path: Path) -> None:
+    env = isolated_env(home, tmp_path / "unused")
+    del env["AITOP_SOCKET"]
+    result = run(env, "-b", "-n", "1", "--no-backfill")
+    assert result.returncode == 0, result.stderr
+    assert (home / ".aitop").stat().st_mode & 0o777 == 0o700
+    assert not (home / ".aitop" / "aitop.sock").exists()
+
+
+def test_a_closed_stdout_ends_batch_quietly(env: dict[str, str]) -> None:
+    proc = subprocess.Popen(
+        [*aitop_command(), "-b", "-d", "0.05", "--no-backfill"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # like `aitop -b | head -1`
+    assert proc.wait(timeout=30) == 0
+    assert proc.stderr.read() == b""
+    assert not Path(env["AITOP_SOCKET"]).exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--json"], "aitop: error: --json needs -b; run: aitop -b --json\n"),
+        (["-n", "3"], "aitop: error: -n needs -b; run: aitop -b -n N\n"),
+        (["-b", "-d", "fast"], "aitop: error: argument -d/--delay: expected a number of seconds, got 'fast'; see 'aitop --help'\n"),
+        (["--frobnicate"], "aitop: error: unrecognized arguments: --frobnicate; see 'aitop --help'\n"),
+    ],
+)  # fmt: skip
+def test_usage_errors_are_one_line_and_exit_2(env: dict[str, str], args: list[str], message: str) -> None:
+    result = run(env, *args)
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", message)

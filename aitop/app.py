@@ -39,6 +39,7 @@ SLICE_S = 0.03  # the longest the loop reads transcripts before serving sockets 
 SLICE_BYTES = 1 << 20
 BACKFILL_S = 3.0  # at start-up, read this long before the first frame
 PID_CHECK_S = 2.0
+DISCOVER_S = 5.0  # look for transcripts no hook told us about
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
@@ -70,6 +71,7 @@ class Monitor:
         self._wake_r = self._wake_w = -1
         self._old_handlers: dict[int, object] = {}
         self._next_pid_check = 0.0
+        self._next_discovery = env.monotonic() + DISCOVER_S
         self.on_signal: Callable[[int], None] | None = None  # the screen hooks SIGWINCH here
 
     def now(self) -> float:
@@ -84,7 +86,7 @@ class Monitor:
         self._install_signals()
         log.info("listening on %s", self.options.socket_path)
         if self.options.backfill:
-            found = self.provider.backfill(self.now())
+            found = self.provider.discover(self.now())
             log.info("backfill: %d recent transcripts", found)
             deadline = self.env.monotonic() + BACKFILL_S
             while self.provider.pending() and self.env.monotonic() < deadline:
@@ -159,9 +161,14 @@ class Monitor:
 
     def _tick(self) -> None:
         now = self.now()
+        mono = self.env.monotonic()
+        if self.options.backfill and mono >= self._next_discovery:
+            self._next_discovery = mono + DISCOVER_S
+            found = self.provider.discover(now, window_s=DISCOVER_S * 3)
+            if found:
+                log.info("found %d transcripts no hook announced", found)
         self.provider.poll()
         self._read_transcripts()
-        mono = self.env.monotonic()
         if mono >= self._next_pid_check:
             self._next_pid_check = mono + PID_CHECK_S
             for session_id, pid in self.aggregator.live_pids().items():

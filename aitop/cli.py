@@ -105,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-backfill",
         action="store_true",
-        help="do not read the transcripts of the last 15 minutes at start-up",
+        help="read transcripts only when a hook names them: no start-up read of the last"
+        " 15 minutes, no discovery of sessions that no hook announced",
     )
     parser.add_argument(
         "--print-config", action="store_true", help="print the effective configuration and exit"

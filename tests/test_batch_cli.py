@@ -110,6 +110,16 @@ def test_backfill_skips_transcripts_older_than_fifteen_minutes(home: Path, env: 
     assert json.loads(run(env, "-b", "--json", "-n", "1").stdout)["sessions"] == []
 
 
+def test_sessions_without_hooks_are_discovered(home: Path, env: dict[str, str]) -> None:
+    """No hook installed: a new transcript still shows up within a few seconds."""
+    with Monitor(env) as monitor:
+        monitor.wait_listening()
+        _restamped_f1(home, datetime.now(UTC))
+        snap = monitor.wait_for(lambda s: any(r["requests"] == 8 for r in s["sessions"]))
+        assert snap["ingest"]["frames"] == 0
+        assert monitor.stop() == 0
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_signals_end_batch_cleanly_and_remove_the_socket(env: dict[str, str], sig: int) -> None:
     with Monitor(env, "--no-backfill") as monitor:

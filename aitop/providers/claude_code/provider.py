@@ -56,12 +56,16 @@ class ClaudeCode:
 
     # --- transcripts ----------------------------------------------------------------
 
-    def backfill(self, now: float, window_s: float = 900.0) -> int:
-        """Follow every transcript modified in the last `window_s`; how many."""
+    def discover(self, now: float, window_s: float = 900.0) -> int:
+        """Follow every transcript modified in the last `window_s` that is not followed
+        yet: at start-up (backfill), and now and then for sessions no hook announced
+        (hooks not installed, or installed after the session started). How many."""
         found = 0
         for path in recent_transcripts(self.tailer.projects_dir, now - window_s):
             owner = session_of(path)
-            if owner is not None and self.tailer.watch(path, owner[0], owner[1]):
+            if owner is None or self.tailer.is_watched(path):
+                continue
+            if self.tailer.watch(path, owner[0], owner[1]):
                 self._dirty[path] = None
                 found += 1
         return found

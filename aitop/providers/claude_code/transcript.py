@@ -231,6 +231,9 @@ class Tailer:
     def watched(self) -> list[str]:
         return list(self._files)
 
+    def is_watched(self, path: str) -> bool:
+        return path in self._files or path in self._rejected
+
     def _plausible(self, path: str) -> bool:
         """The lexical checks; the resolved path is checked again at every read."""
         if not os.path.isabs(path) or not path.endswith(".jsonl") or "\0" in path:

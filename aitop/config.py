@@ -90,7 +90,9 @@ def _check_model_prices(data: dict[str, Any]) -> None:
         except msgspec.ValidationError as exc:
             text, _, where = str(exc).partition(" - at `")
             inner = where.rstrip("`").removeprefix("$")
-            raise msgspec.ValidationError(f"{text} - at `$.pricing.models.{model}{inner}`") from None
+            raise msgspec.ValidationError(
+                f"{text} - at `$.pricing.models.{model}{inner}`"
+            ) from None
 
 
 def _toml_error(name: str, message: str) -> str:

@@ -23,11 +23,12 @@ def peer_uid(sock: socket.socket) -> int | None:
     try:
         if sys.platform.startswith("linux"):
             raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
-            return _UCRED.unpack(raw)[1]
+            uid: int = _UCRED.unpack(raw)[1]
+            return uid
         if sys.platform == "darwin" or "bsd" in sys.platform:
             raw = sock.getsockopt(_SOL_LOCAL, _LOCAL_PEERCRED, _XUCRED_SIZE)
-            version, uid = _XUCRED.unpack_from(raw)
-            return uid if version == 0 else None
+            version, peer = _XUCRED.unpack_from(raw)
+            return int(peer) if version == 0 else None
     except OSError:
         return None
     return None

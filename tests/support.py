@@ -87,7 +87,9 @@ class Monitor:
             if snap is not None and check(snap):
                 return snap
             if time.monotonic() > deadline:
-                raise AssertionError(f"condition not met; last snapshot: {json.dumps(self.last)[:3000]}")
+                raise AssertionError(
+                    f"condition not met; last snapshot: {json.dumps(self.last)[:3000]}"
+                )
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.process.poll() is None:
@@ -112,7 +114,9 @@ class Monitor:
             self.process.wait(timeout=10)
 
 
-def run_hook(payload: bytes, env: Mapping[str, str], *args: str, timeout: float = 10) -> subprocess.CompletedProcess[bytes]:
+def run_hook(
+    payload: bytes, env: Mapping[str, str], *args: str, timeout: float = 10
+) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [*aitop_command(), "hook", *args],
         input=payload,

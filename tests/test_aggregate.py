@@ -111,8 +111,14 @@ def test_per_minute_series_is_oldest_first() -> None:
 # --- requests and money -------------------------------------------------------------------
 
 
-@given(st.lists(st.tuples(st.integers(0, 1100), st.integers(0, 5000), st.integers(0, 50_000)), max_size=30))
-def test_aggregator_windows_and_since_start_match_a_recount(reqs: list[tuple[int, int, int]]) -> None:
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 1100), st.integers(0, 5000), st.integers(0, 50_000)), max_size=30
+    )
+)
+def test_aggregator_windows_and_since_start_match_a_recount(
+    reqs: list[tuple[int, int, int]],
+) -> None:
     agg = Aggregator(PRICER, T0)
     now = T0 + 1200
     for i, (age, out, read) in enumerate(reqs):
@@ -332,7 +338,12 @@ def test_session_windows_are_its_own() -> None:
 
 @pytest.mark.parametrize(
     ("cwd", "expected"),
-    [("/home/u/project", "project"), ("/home/u/project/", "project"), ("/", "/"), (None, "abcdefgh")],
+    [
+        ("/home/u/project", "project"),
+        ("/home/u/project/", "project"),
+        ("/", "/"),
+        (None, "abcdefgh"),
+    ],
 )
 def test_project_is_the_last_part_of_cwd(cwd: str | None, expected: str) -> None:
     assert project_name(cwd, "abcdefgh-1234") == expected

@@ -23,7 +23,9 @@ def session(**kw: object) -> SessionRow:
     return SessionRow(**(base | kw))  # type: ignore[arg-type]
 
 
-def snap(m1: Window | None = None, m5: Window | None = None, sessions=(), models=(), ingest=None) -> Snapshot:  # type: ignore[no-untyped-def]
+def snap(
+    m1: Window | None = None, m5: Window | None = None, sessions=(), models=(), ingest=None
+) -> Snapshot:  # type: ignore[no-untyped-def]
     w = Window()
     return Snapshot(
         time="", uptime_s=0, windows=Windows(m1 or w, m5 or w, w), since_start=w,
@@ -101,5 +103,7 @@ def test_critical_alerts_come_first() -> None:
 
 
 def test_messages_say_what_and_where() -> None:
-    (alert,) = evaluate(snap(sessions=[session(context_tokens=170_000, context_limit=200_000)]), LIMITS)
+    (alert,) = evaluate(
+        snap(sessions=[session(context_tokens=170_000, context_limit=200_000)]), LIMITS
+    )
     assert alert.message == "proj: context 85% full (170,000 of 200,000 tokens)"

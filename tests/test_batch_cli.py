@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from conftest import SESSIONS, aitop_command
 from support import Monitor, isolated_env, private_dir, run_hook
 
@@ -21,7 +20,12 @@ F1_ID = "11111111-2222-4333-8444-555555555555"
 
 def run(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*aitop_command(), *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+        [*aitop_command(), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -40,7 +44,11 @@ def test_version(env: dict[str, str]) -> None:
         result = run(env, *args)
         assert (result.returncode, result.stdout, result.stderr) == (0, "aitop 0.1.0\n", "")
     module = subprocess.run(
-        [sys.executable, "-m", "aitop", "version"], env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "aitop", "version"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert module.stdout == "aitop 0.1.0\n"
 
@@ -89,7 +97,12 @@ def test_backfill_makes_the_first_frame_right(home: Path, env: dict[str, str]) -
     _restamped_f1(home, datetime.now(UTC) - timedelta(minutes=2))
     first = json.loads(run(env, "-b", "--json", "-n", "1").stdout)
     (row,) = first["sessions"]
-    assert (row["session_id"], row["requests"], row["subagents"], row["compactions"]) == (F1_ID, 8, 1, 1)
+    assert (row["session_id"], row["requests"], row["subagents"], row["compactions"]) == (
+        F1_ID,
+        8,
+        1,
+        1,
+    )
     assert first["windows"]["15m"]["requests"] == 8  # the windows too, from the first frame
     assert first["windows"]["1m"]["requests"] == 0  # two minutes ago is not the last minute
     assert first["since_start"]["requests"] == 0  # it happened before aitop started
@@ -102,7 +115,9 @@ def test_no_backfill(home: Path, env: dict[str, str]) -> None:
     assert first["sessions"] == []
 
 
-def test_backfill_skips_transcripts_older_than_fifteen_minutes(home: Path, env: dict[str, str]) -> None:
+def test_backfill_skips_transcripts_older_than_fifteen_minutes(
+    home: Path, env: dict[str, str]
+) -> None:
     _restamped_f1(home, datetime.now(UTC) - timedelta(hours=2))
     for path in (home / ".claude").rglob("*.jsonl"):
         old = (datetime.now(UTC) - timedelta(minutes=16)).timestamp()
@@ -152,7 +167,10 @@ def test_a_socket_directory_open_to_others_is_refused(tmp_path: Path, home: Path
     env = isolated_env(home, run_dir / "aitop.sock")
     result = run(env, "-b", "-n", "1")
     assert result.returncode == 1
-    assert result.stderr == f"aitop: error: {run_dir} is open to other users (mode 0755); run: chmod 700 {run_dir}\n"
+    assert (
+        result.stderr
+        == f"aitop: error: {run_dir} is open to other users (mode 0755); run: chmod 700 {run_dir}\n"
+    )
 
 
 def test_default_state_dir_is_created_private(home: Path, tmp_path: Path) -> None:
@@ -188,6 +206,8 @@ def test_a_closed_stdout_ends_batch_quietly(env: dict[str, str]) -> None:
         (["--frobnicate"], "aitop: error: unrecognized arguments: --frobnicate; see 'aitop --help'\n"),
     ],
 )  # fmt: skip
-def test_usage_errors_are_one_line_and_exit_2(env: dict[str, str], args: list[str], message: str) -> None:
+def test_usage_errors_are_one_line_and_exit_2(
+    env: dict[str, str], args: list[str], message: str
+) -> None:
     result = run(env, *args)
     assert (result.returncode, result.stdout, result.stderr) == (2, "", message)

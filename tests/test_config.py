@@ -41,7 +41,9 @@ context_window = 300000
     assert (got.refresh, got.bell, got.theme) == (2.5, True, "mono")
     assert got.alerts.burn_rate_usd_per_hour == 12 and got.alerts.session_budget_usd == 3.5
     assert got.alerts.context_fill == 0.8  # untouched defaults stay
-    assert got.pricing.models["my-model"] == ModelPrice(input=1.5, output=7.5, context_window=300000)
+    assert got.pricing.models["my-model"] == ModelPrice(
+        input=1.5, output=7.5, context_window=300000
+    )
 
 
 @pytest.mark.parametrize(
@@ -72,7 +74,10 @@ def test_cli_reports_a_bad_config_and_exits_2(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text('[alerts]\nburn_rate_usd_per_hour = "x"\n')
     err = io.StringIO()
-    code = main(["--config", str(path), "--print-config"], Env(stdout=io.StringIO(), stderr=err, environ={"HOME": str(tmp_path)}))
+    code = main(
+        ["--config", str(path), "--print-config"],
+        Env(stdout=io.StringIO(), stderr=err, environ={"HOME": str(tmp_path)}),
+    )
     assert code == 2
     assert err.getvalue() == (
         f"aitop: error: {path}: alerts.burn_rate_usd_per_hour: expected a number, got a string;"
@@ -85,6 +90,10 @@ def test_print_config_shows_the_effective_values(tmp_path: Path) -> None:
     cfg.parent.mkdir(parents=True)
     cfg.write_text("refresh = 3\n")
     out = io.StringIO()
-    env = Env(stdout=out, stderr=io.StringIO(), environ={"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "xdg")})
+    env = Env(
+        stdout=out,
+        stderr=io.StringIO(),
+        environ={"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "xdg")},
+    )
     assert main(["--print-config"], env) == 0
     assert '"refresh": 3.0' in out.getvalue() and '"burn_rate_usd_per_hour": 5.0' in out.getvalue()

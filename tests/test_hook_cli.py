@@ -12,16 +12,20 @@ import threading
 from pathlib import Path
 
 import pytest
-
-from aitop.wire import MAX_PAYLOAD, split_frame
 from conftest import aitop_command
 from support import private_dir, run_hook
+
+from aitop.wire import MAX_PAYLOAD, split_frame
 
 PAYLOAD = b'{"session_id":"s1","hook_event_name":"Stop","transcript_path":"/x.jsonl"}\n'
 
 
 def hook_env(socket_path: Path, **extra: str) -> dict[str, str]:
-    env = {"HOME": str(socket_path.parent), "PATH": os.environ["PATH"], "AITOP_SOCKET": str(socket_path)}
+    env = {
+        "HOME": str(socket_path.parent),
+        "PATH": os.environ["PATH"],
+        "AITOP_SOCKET": str(socket_path),
+    }
     return env | extra
 
 
@@ -235,7 +239,11 @@ def test_hook_imports_only_the_standard_library_it_needs(tmp_path: Path) -> None
         check=True,
     )
     baseline = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "pass"], env=env, capture_output=True, timeout=20, check=True
+        [sys.executable, "-X", "importtime", "-c", "pass"],
+        env=env,
+        capture_output=True,
+        timeout=20,
+        check=True,
     )
 
     def names(stderr: bytes) -> set[str]:
@@ -247,4 +255,15 @@ def test_hook_imports_only_the_standard_library_it_needs(tmp_path: Path) -> None
 
     extra = names(start.stderr) - names(baseline.stderr)
     assert extra == {"aitop", "aitop.hook", "aitop.paths", "_socket"}
-    assert not extra & {"blessed", "msgspec", "orjson", "argparse", "logging", "json", "re", "socket", "selectors", "enum"}
+    assert not extra & {
+        "blessed",
+        "msgspec",
+        "orjson",
+        "argparse",
+        "logging",
+        "json",
+        "re",
+        "socket",
+        "selectors",
+        "enum",
+    }

@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from conftest import fixture_sessions
+from support import Monitor, isolated_env, private_dir, run_hook
 
 from aitop.events import Usage
 from aitop.pricing import PICO_PER_USD, Pricer
-from conftest import fixture_sessions
-from support import Monitor, isolated_env, private_dir, run_hook
 
 CAPTURED_HOME = "/home/user/.claude"
 FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
@@ -89,7 +89,9 @@ def _mock_expectations(session: Path) -> dict[str, dict[str, object]]:
             input_tokens=usage["input_tokens"],
             output_tokens=usage["output_tokens"],
             cache_read_tokens=usage["cache_read_input_tokens"],
-            cache_write_5m_tokens=cache.get("ephemeral_5m_input_tokens", usage["cache_creation_input_tokens"]),
+            cache_write_5m_tokens=cache.get(
+                "ephemeral_5m_input_tokens", usage["cache_creation_input_tokens"]
+            ),
             cache_write_1h_tokens=cache.get("ephemeral_1h_input_tokens", 0),
         )
         entry["all"].append((request["model"], u))  # type: ignore[union-attr]
@@ -161,7 +163,8 @@ def test_every_session_matches_the_api_responses(tmp_path: Path) -> None:
         def settled(snap: dict) -> bool:
             rows = {row["session_id"]: row for row in snap["sessions"]}
             return all(
-                sid in rows and rows[sid]["requests"] == _totals(e["all"])["requests"] - len(e["compaction"])  # type: ignore[arg-type]
+                sid in rows
+                and rows[sid]["requests"] == _totals(e["all"])["requests"] - len(e["compaction"])  # type: ignore[arg-type]
                 for sid, e in expectations.items()
             )
 
@@ -181,9 +184,13 @@ def test_every_session_matches_the_api_responses(tmp_path: Path) -> None:
         got = {key: row[key] for key in everything}
         assert got == {key: everything[key] - gap[key] for key in everything}, sid
         # money: aitop's figure plus the unrecorded compaction is Claude Code's own total
-        compaction_cost = sum(
-            pricer.cost_pico(model, usage, 0) for model, usage in entry["compaction"]  # type: ignore[union-attr]
-        ) / PICO_PER_USD
+        compaction_cost = (
+            sum(
+                pricer.cost_pico(model, usage, 0)
+                for model, usage in entry["compaction"]  # type: ignore[union-attr]
+            )
+            / PICO_PER_USD
+        )
         claude_total = _last_cost_state(entry["dir"], sid)  # type: ignore[arg-type]
         if claude_total is not None:
             assert row["cost_usd"] + compaction_cost == pytest.approx(claude_total, abs=1e-9), sid
@@ -198,7 +205,9 @@ def test_every_session_matches_the_api_responses(tmp_path: Path) -> None:
     ingest = snap["ingest"]
     hooks_sent = sum(len((s / "hooks.jsonl").read_text().splitlines()) for s in sessions)
     assert ingest["frames"] == hooks_sent == 163
-    assert ingest["rejected_malformed"] == ingest["rejected_oversize"] == ingest["rejected_peer"] == 0
+    assert (
+        ingest["rejected_malformed"] == ingest["rejected_oversize"] == ingest["rejected_peer"] == 0
+    )
     assert snap["transcripts"]["unsafe_paths"] == 0
 
 
@@ -224,7 +233,9 @@ def test_windows_and_since_start_with_timestamps_of_now(tmp_path: Path) -> None:
     for name in ("since_start", "15m", "5m"):
         window = snap["since_start"] if name == "since_start" else snap["windows"][name]
         assert {key: window[key] for key in expected} == expected, name
-    assert sum(r["cost_usd"] for r in snap["sessions"]) == pytest.approx(snap["since_start"]["cost_usd"])
+    assert sum(r["cost_usd"] for r in snap["sessions"]) == pytest.approx(
+        snap["since_start"]["cost_usd"]
+    )
     # the last minute: exact unless a request sits right on its edge
     edge = snap["now"] - 60
     if all(abs(t - edge) > 2 for t in written):

@@ -133,7 +133,9 @@ def test_directory_of_another_user_is_refused(sock_dir: Path) -> None:
         Harness(sock_dir / "aitop.sock").open()
 
 
-def test_second_instance_refuses_and_leaves_the_live_socket_alone(harness: Harness, sock_dir: Path) -> None:
+def test_second_instance_refuses_and_leaves_the_live_socket_alone(
+    harness: Harness, sock_dir: Path
+) -> None:
     path = sock_dir / "aitop.sock"
     inode = path.stat().st_ino
     with pytest.raises(AitopError, match="already running"):
@@ -210,12 +212,14 @@ SYSTEM_PYTHON = shutil.which("python3", path="/usr/bin:/bin")
 CONNECT = (
     "import socket,sys\n"
     "s=socket.socket(socket.AF_UNIX)\n"
-    "s.connect(sys.argv[1]); s.sendall(b'{\"from\":\"nobody\"}'); s.shutdown(socket.SHUT_WR)\n"
+    's.connect(sys.argv[1]); s.sendall(b\'{"from":"nobody"}\'); s.shutdown(socket.SHUT_WR)\n'
 )
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a client as another user")
-@pytest.mark.skipif(not shutil.which("runuser") or not SYSTEM_PYTHON, reason="needs runuser and /usr/bin/python3")
+@pytest.mark.skipif(
+    not shutil.which("runuser") or not SYSTEM_PYTHON, reason="needs runuser and /usr/bin/python3"
+)
 def test_another_user_is_rejected_for_real() -> None:
     base = Path(tempfile.mkdtemp(prefix="aitop-peer-"))  # pytest's tmp dirs are closed to others
     sock_dir = base / "run"

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Generic, NamedTuple, TypeVar
 
 from aitop.snapshot import SPANS, Alert, ModelRow, SessionRow, Snapshot, ToolRow, Window
 from aitop.ui import format as fmt
 from aitop.ui.width import cut, display_width, pad
+
+
+Row = TypeVar("Row")
 
 
 class Seg(NamedTuple):
@@ -186,14 +189,14 @@ def _metric_row(metric: Metric, windows: dict[str, Window], snap: Snapshot) -> L
 
 
 @dataclass(frozen=True)
-class Column:
+class Column(Generic[Row]):
     title: str
     width: int
-    cell: Callable[[object], Seg]
+    cell: Callable[[Row], Seg]
     right: bool = True
 
 
-def table(columns: Sequence[Column], rows: Sequence[object], width: int) -> list[Line]:
+def table(columns: Sequence[Column[Row]], rows: Sequence[Row], width: int) -> list[Line]:
     """A header line and one line per row, each cut to `width`."""
     head = " ".join(pad(c.title, c.width, right=c.right) for c in columns)
     out: list[Line] = [fit([Seg(head, "head")], width)]
@@ -209,9 +212,9 @@ def table(columns: Sequence[Column], rows: Sequence[object], width: int) -> list
     return out
 
 
-def session_columns(now: float) -> list[Column]:
-    def r(fn: Callable[[SessionRow], Seg]) -> Callable[[object], Seg]:
-        return fn  # type: ignore[return-value]
+def session_columns(now: float) -> list[Column[SessionRow]]:
+    def r(fn: Callable[[SessionRow], Seg]) -> Callable[[SessionRow], Seg]:
+        return fn
 
     return [
         Column("PROJECT", 16, r(lambda s: Seg(s.project)), right=False),
@@ -274,39 +277,40 @@ def _context(row: SessionRow) -> Seg:
     return Seg(f"{fmt.bar(fraction, 8)} {fmt.percent(fraction):>4}", fill_role(fraction))
 
 
-TOOL_COLUMNS = [
-    Column("TOOL", 24, lambda t: Seg(t.name), right=False),  # type: ignore[attr-defined]
-    Column("CALLS", 7, lambda t: Seg(fmt.count(t.calls))),  # type: ignore[attr-defined]
-    Column("ERRORS", 7, lambda t: Seg(fmt.count(t.errors), "bad" if t.errors else "")),  # type: ignore[attr-defined]
+TOOL_COLUMNS: list[Column[ToolRow]] = [
+    Column("TOOL", 24, lambda t: Seg(t.name), right=False),
+    Column("CALLS", 7, lambda t: Seg(fmt.count(t.calls))),
+    Column("ERRORS", 7, lambda t: Seg(fmt.count(t.errors), "bad" if t.errors else "")),
     Column(
         "ERR%",
         5,
-        lambda t: Seg(  # type: ignore[attr-defined]
-            fmt.percent(t.errors / t.calls if t.calls else None),  # type: ignore[attr-defined]
-            error_role(t.errors / t.calls if t.calls else None),  # type: ignore[attr-defined]
+        lambda t: Seg(
+            fmt.percent(t.errors / t.calls if t.calls else None),
+            error_role(t.errors / t.calls if t.calls else None),
         ),
     ),
-    Column("P50", 7, lambda t: Seg(fmt.millis(t.p50_ms))),  # type: ignore[attr-defined]
-    Column("P95", 7, lambda t: Seg(fmt.millis(t.p95_ms))),  # type: ignore[attr-defined]
+    Column("P50", 7, lambda t: Seg(fmt.millis(t.p50_ms))),
+    Column("P95", 7, lambda t: Seg(fmt.millis(t.p95_ms))),
 ]
 
 
-def model_columns(total_cost: float) -> list[Column]:
+def model_columns(total_cost: float) -> list[Column[ModelRow]]:
     def share(m: ModelRow) -> Seg:
         return Seg(fmt.percent(m.cost_usd / total_cost if total_cost else None))
 
-    return [
-        Column("MODEL", 28, lambda m: Seg(m.model), right=False),  # type: ignore[attr-defined]
-        Column("REQS", 6, lambda m: Seg(fmt.count(m.requests))),  # type: ignore[attr-defined]
+    columns: list[Column[ModelRow]] = [
+        Column("MODEL", 28, lambda m: Seg(m.model), right=False),
+        Column("REQS", 6, lambda m: Seg(fmt.count(m.requests))),
         Column(
             "IN",
             7,
             lambda m: Seg(fmt.count(m.input_tokens + m.cache_read_tokens + m.cache_write_tokens)),
-        ),  # type: ignore[attr-defined]
-        Column("OUT", 7, lambda m: Seg(fmt.count(m.output_tokens))),  # type: ignore[attr-defined]
-        Column("COST", 10, lambda m: Seg(fmt.usd(m.cost_usd, m.estimated), "money")),  # type: ignore[attr-defined]
-        Column("SHARE", 6, share),  # type: ignore[arg-type]
+        ),
+        Column("OUT", 7, lambda m: Seg(fmt.count(m.output_tokens))),
+        Column("COST", 10, lambda m: Seg(fmt.usd(m.cost_usd, m.estimated), "money")),
+        Column("SHARE", 6, share),
     ]
+    return columns
 
 
 def tools_table(tools: Sequence[ToolRow], width: int) -> list[Line]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from wcwidth import wcwidth  # type: ignore[import-untyped]
+from wcwidth import wcwidth
 
 ELLIPSIS = "…"
 

@@ -117,7 +117,7 @@ Payload = (
 
 # The events aitop uses, in the order `aitop install` registers them. The one list:
 # derived from the union, so the decoder and the installer cannot drift apart.
-HOOK_EVENTS: tuple[str, ...] = tuple(t.__name__ for t in Payload.__args__)  # type: ignore[attr-defined]
+HOOK_EVENTS: tuple[str, ...] = tuple(t.__name__ for t in Payload.__args__)
 
 _decoder = msgspec.json.Decoder(Payload)
 

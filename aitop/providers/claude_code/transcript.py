@@ -144,8 +144,8 @@ class TailStats(Struct):
 class _File:
     __slots__ = (
         "cwd",
-        "last_time",
         "identity",
+        "last_time",
         "offset",
         "partial",
         "path",

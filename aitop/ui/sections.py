@@ -15,7 +15,6 @@ from aitop.snapshot import SPANS, Alert, ModelRow, SessionRow, Snapshot, ToolRow
 from aitop.ui import format as fmt
 from aitop.ui.width import cut, display_width, pad
 
-
 Row = TypeVar("Row")
 
 

@@ -1,0 +1,1168 @@
+"""`aitop install`: put aitop's hooks into Claude Code's settings.json, and take them out.
+
+A user's settings.json holds their permissions, their own hooks, their MCP servers and
+their status line: installing must never cost them any of it. So:
+
+* The file is parsed by a small position-aware JSON reader (below) rather than by
+  `json.loads` or `orjson.loads`: it reports every problem as `file:line:col`, refuses
+  duplicate keys (Claude Code's `JSON.parse` would silently keep only the last one, and
+  rewriting would drop the other), refuses `NaN`/`Infinity` (not JSON; Claude Code cannot
+  read them either), and keeps every non-integer number and every integer outside 64 bits
+  as the exact text the file had (`1e400` stays `1e400`, not `inf` or `null`). orjson
+  writes the result (`OPT_INDENT_2`, insertion order kept, so key order survives); the
+  kept numbers go back verbatim as `orjson.Fragment`s.
+* Anything aitop cannot read or does not understand (malformed JSON, a non-object root,
+  a `hooks` value of the wrong shape) stops everything before a byte is written.
+* The merge is pure functions on dicts (`install_hooks`, `uninstall_hooks`); the file
+  I/O is a few small functions at the end. Writes are atomic (temp file in the same
+  directory, fsync, rename, fsync of the directory), keep the file's mode, keep the
+  previous bytes as `settings.json.bak`, and go through a symlink to its target.
+
+Which hooks are aitop's: a hook object whose `command`, split like a shell would, has a
+token named `aitop` (any directory; `python -m aitop` too) followed by `hook`.
+
+Rules where a choice had to be made:
+
+* Install makes aitop's registration exactly the chosen events: the first aitop hook of
+  a chosen event is updated in place (command, timeout, `type`; an `async` key is
+  dropped, because Claude Code loses async hook calls when `claude -p` exits), further
+  aitop hooks in that event are removed, and aitop hooks in events not chosen are removed
+  (WorktreeCreate's above all: its hooks must print a path). An event without one gets a
+  new matcher group `{"hooks": [aitop's hook]}` at the end of its list.
+* Removing an aitop hook removes its matcher group only when the group became empty and
+  has no key but `hooks`: that is the only shape aitop creates, so a group the user wrote
+  with a `matcher` (or anything else) stays, with an empty `hooks` list. An event list is
+  removed when removing aitop's hooks emptied it, and `hooks` when that emptied it. So
+  install then uninstall gives back the original settings, except that an empty event
+  list (or empty `hooks` object) that was already there before goes too: Claude Code
+  reads an empty list exactly like a missing one.
+* A file that is empty or only whitespace holds nothing to lose: it is read as `{}`.
+* A string with an unpaired UTF-16 surrogate escape (`"\\ud800"`) is refused like bad
+  JSON: UTF-8, and so the rewritten file, cannot hold it.
+* A file that changed between reading and writing (Claude Code writes it too) is left
+  alone: run again.
+* `--socket PATH` given to install goes into the hook command (`aitop hook --socket
+  PATH`), so the hooks reach the monitor that listens there.
+* Uninstall takes aitop's hooks out of every event, so `--events` does not go with it;
+  `--check` reports a problem (exit 1) rather than an error for a file it cannot read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import difflib
+import json
+import os
+import re
+import shlex
+import shutil
+import socket
+import stat
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from aitop import paths
+from aitop.env import Env
+from aitop.errors import AitopError, ExitCode
+from aitop.providers.claude_code.hooks import HOOK_EVENTS
+
+AITOP = "aitop"
+HOOK_TIMEOUT_S = 5  # seconds: a stuck hook can never stall Claude Code for longer
+SETTINGS_NAME = "settings.json"
+PROBE_TIMEOUT_S = 0.5
+NOTHING_WRITTEN = "nothing was written"
+REINSTALL = "run: aitop install --write"
+
+# Every hook event Claude Code 2.1.330 knows (see the fixtures' README). This is the list
+# `--events` is checked against; the events aitop *uses* are `HOOK_EVENTS`, a subset.
+CLAUDE_CODE_EVENTS: tuple[str, ...] = (
+    "SessionStart",
+    "SessionEnd",
+    "UserPromptSubmit",
+    "UserPromptExpansion",
+    "PreToolUse",
+    "PostToolUse",
+    "PostToolUseFailure",
+    "PostToolBatch",
+    "PermissionRequest",
+    "PermissionDenied",
+    "Notification",
+    "Stop",
+    "StopFailure",
+    "SubagentStart",
+    "SubagentStop",
+    "PreCompact",
+    "PostCompact",
+    "PreModelSwitch",
+    "PostModelSwitch",
+    "InstructionsLoaded",
+    "CwdChanged",
+    "FileChanged",
+    "ConfigChange",
+    "DirectoryAdded",
+    "MessageDisplay",
+    "Setup",
+    "TeammateIdle",
+    "TaskCreated",
+    "TaskCompleted",
+    "Elicitation",
+    "ElicitationResult",
+    "WorktreeCreate",
+    "WorktreeRemove",
+)
+# A WorktreeCreate hook replaces worktree creation and must print the new path: a silent
+# forwarder there would break every worktree.
+NEVER_REGISTERED = frozenset({"WorktreeCreate"})
+
+Settings = dict[str, Any]
+JsonPath = tuple[str | int, ...]
+
+
+# ---------------------------------------------------------------------------------------
+# JSON text ⇄ settings object
+
+
+class RawNumber:
+    """A number kept as the text the file had, written back unchanged.
+
+    Python floats would turn `1e400` into `inf` (which orjson writes as `null`) and
+    `1.10` into `1.1`; orjson refuses integers beyond 64 bits. Keeping the text avoids
+    all of it: aitop never does arithmetic on the user's numbers. A plain class, not a
+    dataclass: orjson would serialise a dataclass as an object by itself.
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RawNumber) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+    def __repr__(self) -> str:
+        return f"RawNumber({self.text!r})"
+
+
+class SettingsSyntaxError(Exception):
+    """The text is not JSON aitop can rewrite safely; `pos` is a character offset."""
+
+    def __init__(self, what: str, pos: int) -> None:
+        super().__init__(what)
+        self.what = what
+        self.pos = pos
+
+
+MAX_DEPTH = 256  # far beyond any real settings file; keeps recursion well inside Python's limit
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+_INT64_MIN = -(2**63)
+_UINT64_MAX = 2**64 - 1  # orjson writes ints in [-2**63, 2**64 - 1]
+_LITERALS: tuple[tuple[str, Any], ...] = (("true", True), ("false", False), ("null", None))
+_NOT_JSON_CONSTANTS = ("NaN", "-Infinity", "Infinity")
+_STRING_DECODER = json.JSONDecoder()  # only ever asked to decode one string literal
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def parse_settings(text: str) -> tuple[Any, dict[JsonPath, int]]:
+    """The value in `text` and the offset where each value starts, by its path.
+
+    Raises `SettingsSyntaxError`. An empty or whitespace-only text is `{}`.
+    """
+    if text.startswith("\ufeff"):
+        raise SettingsSyntaxError(
+            "the file starts with a byte order mark (BOM), which JSON does not allow", 0
+        )
+    if not text.strip(" \t\n\r"):
+        return {}, {(): 0}
+    reader = _Reader(text)
+    return reader.document(), reader.where
+
+
+class _Reader:
+    """A recursive-descent JSON reader that remembers where every value starts."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.where: dict[JsonPath, int] = {}
+
+    def document(self) -> Any:
+        value, pos = self._value(self._skip(0), (), 0)
+        pos = self._skip(pos)
+        if pos != len(self.text):
+            raise SettingsSyntaxError("unexpected text after the end of the JSON value", pos)
+        return value
+
+    def _expecting(self, what: str, pos: int) -> str:
+        if pos >= len(self.text):
+            return f"unexpected end of file, expecting {what}"
+        return f"expecting {what}, found {self.text[pos]!r}"
+
+    def _skip(self, pos: int) -> int:
+        match = _WHITESPACE.match(self.text, pos)
+        return match.end() if match else pos
+
+    def _value(self, pos: int, path: JsonPath, depth: int) -> tuple[Any, int]:
+        self.where[path] = pos
+        text = self.text
+        char = text[pos : pos + 1]
+        if char in ("{", "["):
+            if depth >= MAX_DEPTH:
+                raise SettingsSyntaxError(f"nested more than {MAX_DEPTH} levels deep", pos)
+            if char == "{":
+                return self._object(pos, path, depth)
+            return self._array(pos, path, depth)
+        if char == '"':
+            return self._string(pos)
+        for constant in _NOT_JSON_CONSTANTS:
+            if text.startswith(constant, pos):
+                raise SettingsSyntaxError(
+                    f"{constant} is not valid JSON (Claude Code cannot read it either)", pos
+                )
+        number = _NUMBER.match(text, pos)
+        if number:
+            return _number(number.group()), number.end()
+        for literal, literal_value in _LITERALS:
+            if text.startswith(literal, pos):
+                return literal_value, pos + len(literal)
+        if not char:
+            raise SettingsSyntaxError("unexpected end of file, expecting a value", pos)
+        raise SettingsSyntaxError(f"expecting a value, found {char!r}", pos)
+
+    def _object(self, pos: int, path: JsonPath, depth: int) -> tuple[Settings, int]:
+        text = self.text
+        result: Settings = {}
+        pos = self._skip(pos + 1)
+        if text.startswith("}", pos):
+            return result, pos + 1
+        while True:
+            if not text.startswith('"', pos):
+                what = (
+                    "a comma before '}' (JSON allows no trailing comma)"
+                    if text.startswith("}", pos)
+                    else self._expecting("a key in double quotes", pos)
+                )
+                raise SettingsSyntaxError(what, pos)
+            key_pos = pos
+            key, pos = self._string(pos)
+            if key in result:
+                raise SettingsSyntaxError(
+                    f"duplicate key {_quoted(key)} (Claude Code would silently use only the last)",
+                    key_pos,
+                )
+            pos = self._skip(pos)
+            if not text.startswith(":", pos):
+                raise SettingsSyntaxError(self._expecting("':' after a key", pos), pos)
+            value, pos = self._value(self._skip(pos + 1), (*path, key), depth + 1)
+            result[key] = value
+            pos = self._skip(pos)
+            if text.startswith(",", pos):
+                pos = self._skip(pos + 1)
+            elif text.startswith("}", pos):
+                return result, pos + 1
+            else:
+                raise SettingsSyntaxError(self._expecting("',' or '}'", pos), pos)
+
+    def _array(self, pos: int, path: JsonPath, depth: int) -> tuple[list[Any], int]:
+        text = self.text
+        result: list[Any] = []
+        pos = self._skip(pos + 1)
+        if text.startswith("]", pos):
+            return result, pos + 1
+        while True:
+            if text.startswith("]", pos):
+                raise SettingsSyntaxError("a comma before ']' (JSON allows no trailing comma)", pos)
+            value, pos = self._value(pos, (*path, len(result)), depth + 1)
+            result.append(value)
+            pos = self._skip(pos)
+            if text.startswith(",", pos):
+                pos = self._skip(pos + 1)
+            elif text.startswith("]", pos):
+                return result, pos + 1
+            else:
+                raise SettingsSyntaxError(self._expecting("',' or ']'", pos), pos)
+
+    def _string(self, pos: int) -> tuple[str, int]:
+        # The standard library decodes one string literal exactly (escapes, surrogate
+        # pairs) and says what is wrong with a bad one, at which offset.
+        try:
+            value, end = _STRING_DECODER.raw_decode(self.text, pos)
+        except json.JSONDecodeError as error:
+            raise SettingsSyntaxError(error.msg, error.pos) from None
+        if not isinstance(value, str):  # pragma: no cover - callers check the quote
+            raise SettingsSyntaxError("expecting a string", pos)
+        if "\\u" in self.text[pos:end] and _SURROGATE.search(value):
+            # JSON allows an unpaired "\ud800" escape, but UTF-8 (and so orjson) cannot
+            # hold it: refuse here, where the position is known, rather than at writing
+            raise SettingsSyntaxError(
+                "a string holds an unpaired UTF-16 surrogate escape, which aitop cannot write back",
+                pos,
+            )
+        return value, end
+
+
+def _number(text: str) -> int | RawNumber:
+    if "." in text or "e" in text or "E" in text or text == "-0":
+        return RawNumber(text)
+    value = int(text)
+    return value if _INT64_MIN <= value <= _UINT64_MAX else RawNumber(text)
+
+
+def _quoted(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _encode_kept(value: Any) -> Any:
+    if isinstance(value, RawNumber):
+        return orjson.Fragment(value.text)
+    raise TypeError(f"cannot write a {type(value).__name__}")
+
+
+def dump_settings(settings: Any) -> bytes:
+    """Two-space indentation, key order kept, a trailing newline (like Claude Code's own)."""
+    return orjson.dumps(settings, default=_encode_kept, option=orjson.OPT_INDENT_2) + b"\n"
+
+
+def line_and_column(text: str, pos: int) -> tuple[int, int]:
+    """1-based, counting characters, like editors and `json`'s own errors."""
+    line = text.count("\n", 0, pos) + 1
+    column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return line, column
+
+
+# ---------------------------------------------------------------------------------------
+# The shape aitop needs
+
+
+class ShapeError(Exception):
+    """The settings hold something where aitop needs an object or a list."""
+
+    def __init__(self, path: JsonPath, what: str) -> None:
+        super().__init__(what)
+        self.path = path
+        self.what = what
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "null"
+    if isinstance(value, int | float | RawNumber):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def check_shape(settings: Any) -> None:
+    """Raise `ShapeError` unless aitop can walk and change these settings' hooks.
+
+    Hook objects themselves are not checked: one that is not an object with an aitop
+    `command` is someone else's, and is left exactly as it is.
+    """
+    if not isinstance(settings, dict):
+        raise ShapeError((), f"the settings are {_kind(settings)}, expected an object")
+    if "hooks" not in settings:
+        return
+    hooks = settings["hooks"]
+    if not isinstance(hooks, dict):
+        raise ShapeError(
+            ("hooks",), f'"hooks" is {_kind(hooks)}, expected an object of event names'
+        )
+    for event, groups in hooks.items():
+        where = f'"hooks".{_quoted(event)}'
+        if not isinstance(groups, list):
+            raise ShapeError(
+                ("hooks", event), f"{where} is {_kind(groups)}, expected a list of matcher groups"
+            )
+        for index, group in enumerate(groups):
+            if not isinstance(group, dict):
+                raise ShapeError(
+                    ("hooks", event, index),
+                    f"{where}[{index}] is {_kind(group)}, expected a matcher group object",
+                )
+            if "hooks" in group and not isinstance(group["hooks"], list):
+                raise ShapeError(
+                    ("hooks", event, index, "hooks"),
+                    f'{where}[{index}]."hooks" is {_kind(group["hooks"])}, expected a list',
+                )
+
+
+# ---------------------------------------------------------------------------------------
+# Which hooks are aitop's
+
+
+def _command_tokens(command: Any) -> list[str] | None:
+    if not isinstance(command, str):
+        return None
+    try:
+        return shlex.split(command)
+    except ValueError:  # an unbalanced quote: not a command aitop wrote
+        return None
+
+
+def _aitop_token_index(tokens: Sequence[str]) -> int | None:
+    """Where `aitop` (any directory, or the module of `python -m aitop`) precedes `hook`."""
+    for index in range(len(tokens) - 1):
+        if os.path.basename(tokens[index]) == AITOP and tokens[index + 1] == "hook":
+            return index
+    return None
+
+
+def is_aitop_command(command: Any) -> bool:
+    tokens = _command_tokens(command)
+    return tokens is not None and _aitop_token_index(tokens) is not None
+
+
+def is_aitop_hook(hook: Any) -> bool:
+    return isinstance(hook, dict) and is_aitop_command(hook.get("command"))
+
+
+def aitop_program(command: str) -> str | None:
+    """The executable an aitop hook command runs: the script, or the Python of `-m aitop`."""
+    tokens = _command_tokens(command)
+    if tokens is None:
+        return None
+    index = _aitop_token_index(tokens)
+    if index is None:
+        return None
+    if index >= 1 and tokens[index - 1] == "-m":
+        return tokens[0]
+    return tokens[index]
+
+
+@dataclass(frozen=True)
+class AitopHook:
+    """One aitop hook found in the settings, and where."""
+
+    event: str
+    group: Settings
+    hook: Settings
+
+
+def find_aitop_hooks(settings: Settings) -> Iterator[AitopHook]:
+    """aitop's hooks in file order. The settings must have passed `check_shape`."""
+    hooks = settings.get("hooks", {})
+    for event, groups in hooks.items():
+        for group in groups:
+            for hook in group.get("hooks", []):
+                if is_aitop_hook(hook):
+                    yield AitopHook(event, group, hook)
+
+
+def restricting_matcher(group: Settings) -> str | None:
+    """The group's matcher if it limits which events reach its hooks."""
+    matcher = group.get("matcher")
+    return None if matcher in (None, "", "*") else str(matcher)
+
+
+# ---------------------------------------------------------------------------------------
+# The merge: pure functions on dicts
+
+
+def aitop_hook(command: str) -> Settings:
+    """The hook object Claude Code accepts (captured from a real run): no matcher needed."""
+    return {"type": "command", "command": command, "timeout": HOOK_TIMEOUT_S}
+
+
+@dataclass
+class Changes:
+    """What a merge did, event by event (an event appears once per hook)."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+def _remove_aitop_hooks(groups: list[Any], keep_first: bool) -> tuple[list[Any], int]:
+    """The event's groups without aitop's hooks (but the first, if asked); how many went."""
+    kept_first = False
+    removed = 0
+    result: list[Any] = []
+    for group in groups:
+        entries = group.get("hooks")
+        if not isinstance(entries, list) or not any(is_aitop_hook(e) for e in entries):
+            result.append(group)
+            continue
+        remaining: list[Any] = []
+        for entry in entries:
+            if not is_aitop_hook(entry):
+                remaining.append(entry)
+            elif keep_first and not kept_first:
+                kept_first = True
+                remaining.append(entry)
+            else:
+                removed += 1
+        if not remaining and group.keys() == {"hooks"}:
+            continue  # the shape aitop creates, now empty: aitop's to remove
+        group["hooks"] = remaining
+        result.append(group)
+    return result, removed
+
+
+def _strip_aitop_hooks(hooks: Settings, keep_first_in: set[str]) -> list[str]:
+    """Remove aitop's hooks from every event, in place, but the first of each event in
+    `keep_first_in`; an event list this empties goes. One event name per hook removed."""
+    removed_from: list[str] = []
+    for event in list(hooks):
+        groups, removed = _remove_aitop_hooks(hooks[event], keep_first=event in keep_first_in)
+        removed_from += [event] * removed
+        if removed and not groups:
+            del hooks[event]
+        else:
+            hooks[event] = groups
+    return removed_from
+
+
+def install_hooks(settings: Any, command: str, events: Sequence[str]) -> tuple[Settings, Changes]:
+    """A copy of `settings` with aitop's hook registered for exactly `events`.
+
+    Raises `ShapeError` before changing anything if the settings have the wrong shape.
+    """
+    check_shape(settings)
+    result: Settings = copy.deepcopy(settings)
+    changes = Changes()
+    hooks: Settings = result.get("hooks", {})
+    changes.removed = _strip_aitop_hooks(hooks, keep_first_in=set(events))
+    first_hooks: dict[str, Settings] = {}
+    for found in find_aitop_hooks(result):
+        first_hooks.setdefault(found.event, found.hook)
+    for event in events:
+        existing = first_hooks.get(event)
+        if existing is None:
+            hooks.setdefault(event, []).append({"hooks": [aitop_hook(command)]})
+            changes.added.append(event)
+            continue
+        before = dict(existing)
+        existing.update(aitop_hook(command))
+        existing.pop("async", None)  # async calls are lost when `claude -p` exits
+        (changes.updated if existing != before else changes.unchanged).append(event)
+    if hooks and "hooks" not in result:
+        result["hooks"] = hooks
+    return result, changes
+
+
+def uninstall_hooks(settings: Any) -> tuple[Settings, Changes]:
+    """A copy of `settings` without any aitop hook, and without what only they needed."""
+    check_shape(settings)
+    result: Settings = copy.deepcopy(settings)
+    changes = Changes()
+    hooks: Settings | None = result.get("hooks")
+    if hooks is None:
+        return result, changes
+    changes.removed = _strip_aitop_hooks(hooks, keep_first_in=set())
+    if changes.removed and not hooks:
+        del result["hooks"]
+    return result, changes
+
+
+# ---------------------------------------------------------------------------------------
+# Which aitop the hooks run
+
+
+@dataclass(frozen=True)
+class HookCommand:
+    command: str  # the shell command written into settings.json
+    program: str  # the executable it starts
+    warnings: tuple[str, ...] = ()
+
+
+def _is_executable_file(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def choose_hook_command(
+    argv0: str,
+    python: str,
+    search_path: str,
+    temporary_dirs: Sequence[str],
+    module_importable: bool = True,
+    socket_override: str | None = None,
+    is_executable: Callable[[str], bool] = _is_executable_file,
+) -> HookCommand:
+    """The absolute `aitop` to run, so hooks work whatever PATH Claude Code has.
+
+    In order: the program running now if it is an `aitop` executable; the `aitop` script
+    next to the running Python (`python -m aitop` in a venv); `aitop` on PATH; else
+    `python -m aitop`, which works but starts slower than the script.
+    """
+    candidates = [os.path.abspath(argv0)] if os.path.basename(argv0) == AITOP else []
+    if python:
+        candidates.append(os.path.join(os.path.dirname(os.path.abspath(python)), AITOP))
+    program = next((c for c in candidates if is_executable(c)), None)
+    if program is None:
+        found = shutil.which(AITOP, path=search_path)
+        program = os.path.abspath(found) if found else None
+    warnings: list[str] = []
+    if program is not None:
+        command = f"{shlex.quote(program)} hook"
+    else:
+        program = os.path.abspath(python) if python else "python3"
+        command = f"{shlex.quote(program)} -m {AITOP} hook"
+        warnings.append(
+            f"no `aitop` executable found; the hooks will run `{command}`, which starts "
+            "slower; install aitop with pip or pipx so the `aitop` script exists"
+        )
+        if not module_importable:
+            warnings.append(
+                f"{program} imports aitop only from the current directory, so the hooks "
+                "will fail elsewhere; install it (pip install -e .) and run this again"
+            )
+    if socket_override:
+        command += f" --socket {shlex.quote(os.path.abspath(socket_override))}"
+    temporary = looks_temporary(program, temporary_dirs)
+    if temporary:
+        warnings.append(
+            f"{program} looks temporary (under {temporary}); the hooks break when it is "
+            "deleted: install aitop somewhere lasting and run this again"
+        )
+    return HookCommand(command, program, tuple(warnings))
+
+
+def looks_temporary(path: str, temporary_dirs: Sequence[str]) -> str | None:
+    """The temporary directory `path` lies under, if any (a build or a venv under /tmp)."""
+    for candidate in {os.path.abspath(path), os.path.realpath(path)}:
+        for directory in temporary_dirs:
+            if candidate.startswith(directory.rstrip(os.sep) + os.sep):
+                return directory
+    return None
+
+
+def _temporary_dirs() -> tuple[str, ...]:
+    dirs = {"/tmp", "/var/tmp", "/dev/shm", tempfile.gettempdir()}
+    return tuple(sorted(dirs | {os.path.realpath(d) for d in dirs}))
+
+
+def _module_importable_elsewhere() -> bool:
+    """Whether `python -m aitop` would find the package from another directory.
+
+    `sys.path[0]` is the directory `python -m` started in; any other entry holding the
+    package (site-packages, an editable install's path) works from anywhere.
+    """
+    root = os.path.realpath(os.path.dirname(os.path.dirname(paths.__file__)))
+    return any(entry and os.path.realpath(entry) == root for entry in sys.path[1:])
+
+
+# ---------------------------------------------------------------------------------------
+# --check: findings about settings that parsed
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str  # "ok", "warning" (all is well, but worth knowing) or "problem"
+    text: str
+
+    def line(self) -> str:
+        return f"{self.level}: {self.text}"
+
+
+def inspect_settings(
+    settings: Settings,
+    events: Sequence[str],
+    where: str,
+    program_exists: Callable[[str], bool],
+    find_on_path: Callable[[str], str | None],
+) -> list[Finding]:
+    """What is right and wrong with aitop's hooks in settings that passed `check_shape`."""
+    found = list(find_aitop_hooks(settings))
+    registered = [e for e in events if any(f.event == e for f in found)]
+    findings: list[Finding] = []
+    if not registered:
+        findings.append(Finding("problem", f"aitop's hooks are not in {where}; {REINSTALL}"))
+    elif len(registered) < len(events):
+        missing = ", ".join(e for e in events if e not in registered)
+        findings.append(
+            Finding(
+                "problem",
+                f"{len(registered)} of {len(events)} hook events registered in {where} "
+                f"(missing: {missing}); {REINSTALL}",
+            )
+        )
+    else:
+        findings.append(
+            Finding("ok", f"{len(events)} of {len(events)} hook events registered in {where}")
+        )
+    findings += _program_findings(found, program_exists, find_on_path)
+    findings += _hook_shape_findings(found)
+    return findings
+
+
+def _program_findings(
+    found: Sequence[AitopHook],
+    program_exists: Callable[[str], bool],
+    find_on_path: Callable[[str], str | None],
+) -> list[Finding]:
+    findings: list[Finding] = []
+    programs = dict.fromkeys(aitop_program(str(f.hook["command"])) or "" for f in found)
+    programs.pop("", None)  # cannot happen: every found hook's command names aitop
+    for program in programs:
+        if not os.path.isabs(program):
+            on_path = find_on_path(program)
+            if on_path is None:
+                findings.append(
+                    Finding(
+                        "problem",
+                        f"hooks run `{program}` by name and it is not on PATH; {REINSTALL}",
+                    )
+                )
+            else:
+                findings.append(
+                    Finding(
+                        "warning",
+                        f"hooks run `{program}` by name (here {on_path}), which depends on "
+                        f"Claude Code's PATH; {REINSTALL} to use an absolute path",
+                    )
+                )
+        elif program_exists(program):
+            findings.append(Finding("ok", f"hooks run {program}"))
+        else:
+            findings.append(
+                Finding("problem", f"hooks point at {program}, which does not exist; {REINSTALL}")
+            )
+    return findings
+
+
+def _hook_shape_findings(found: Sequence[AitopHook]) -> list[Finding]:
+    findings: list[Finding] = []
+    counts: dict[str, int] = {}
+    for item in found:
+        counts[item.event] = counts.get(item.event, 0) + 1
+    for event, count in counts.items():
+        if event in NEVER_REGISTERED:
+            findings.append(
+                Finding(
+                    "problem",
+                    f"aitop is registered for {event}, which breaks it (those hooks must print "
+                    f"a path); {REINSTALL}",
+                )
+            )
+        if count > 1:
+            findings.append(
+                Finding(
+                    "problem",
+                    f"aitop is registered {count} times for {event}, so those events count "
+                    f"{count} times; {REINSTALL}",
+                )
+            )
+    for event in dict.fromkeys(f.event for f in found if f.hook.get("async") is True):
+        findings.append(
+            Finding(
+                "problem",
+                f"aitop's {event} hook is async, so Claude Code drops its calls when "
+                f"`claude -p` exits; {REINSTALL}",
+            )
+        )
+    for item in found:
+        matcher = restricting_matcher(item.group)
+        if matcher is not None:
+            findings.append(Finding("warning", _matcher_note(item.event, matcher)))
+    return findings
+
+
+def _matcher_note(event: str, matcher: str) -> str:
+    return (
+        f"aitop's {event} hook is in a group with matcher {_quoted(matcher)}, so it sees only "
+        "what matches; to see everything: aitop install --uninstall --write && aitop install "
+        "--write"
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Files and sockets
+
+
+@dataclass(frozen=True)
+class Loaded:
+    path: str  # as the user named it, for messages
+    data: bytes | None  # None: no such file yet
+    settings: Settings
+
+
+def _error_at(path: str, text: str | None, pos: int | None, what: str) -> AitopError:
+    where = path
+    if text is not None and pos is not None:
+        line, column = line_and_column(text, pos)
+        where = f"{path}:{line}:{column}"
+    return AitopError(f"{where}: {what}", NOTHING_WRITTEN, ExitCode.USAGE)
+
+
+def read_settings_bytes(path: str) -> bytes | None:
+    """The file's bytes, or None if it does not exist. Raises AitopError if unreadable."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None  # also a dangling symlink: its target gets created
+    except OSError as error:
+        raise AitopError(
+            f"{path}: cannot read: {error.strerror}", NOTHING_WRITTEN, ExitCode.USAGE
+        ) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise AitopError(f"{path}: not a regular file", NOTHING_WRITTEN, ExitCode.USAGE)
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except OSError as error:
+        raise AitopError(
+            f"{path}: cannot read: {error.strerror}", NOTHING_WRITTEN, ExitCode.USAGE
+        ) from None
+
+
+def load_settings(path: str) -> Loaded:
+    """Read and check the file: an AitopError (exit 2, `file:line:col`) for anything wrong."""
+    data = read_settings_bytes(path)
+    if data is None:
+        return Loaded(path, None, {})
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        raise AitopError(
+            f"{path}:{line}:{column}: not UTF-8 text", NOTHING_WRITTEN, ExitCode.USAGE
+        ) from None
+    try:
+        settings, where = parse_settings(text)
+    except SettingsSyntaxError as error:
+        raise _error_at(path, text, error.pos, error.what) from None
+    try:
+        check_shape(settings)
+    except ShapeError as error:
+        raise _error_at(path, text, where.get(error.path), error.what) from None
+    return Loaded(path, data, settings)
+
+
+def encode_settings(settings: Settings, path: str) -> bytes:
+    try:
+        return dump_settings(settings)
+    except (orjson.JSONEncodeError, TypeError) as error:
+        # The reader refuses what orjson cannot write (lone surrogates, huge integers are
+        # kept as text), so this guards only against values built some other way.
+        raise AitopError(
+            f"{path}: cannot be written back unchanged: {error}", NOTHING_WRITTEN, ExitCode.USAGE
+        ) from None
+
+
+def write_settings(path: str, data: bytes, previous: bytes | None) -> str:
+    """Atomically replace the file (through a symlink) and keep `previous` as `.bak`.
+
+    Returns the path written. A file that changed since it was read is left alone.
+    """
+    target = os.path.realpath(path)
+    directory = os.path.dirname(target)
+    try:
+        if previous is None:
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            mode, owner = 0o600, None
+        else:
+            info = os.stat(target)
+            mode, owner = stat.S_IMODE(info.st_mode), (info.st_uid, info.st_gid)
+        if read_settings_bytes(target) != previous:
+            raise AitopError(
+                f"{path} changed while aitop was working", f"{NOTHING_WRITTEN}; run it again"
+            )
+        if previous is not None:
+            _replace_file(target + ".bak", previous, mode, owner)
+        _replace_file(target, data, mode, owner)
+    except OSError as error:
+        raise AitopError(
+            f"cannot write {path}: {error.strerror or error}", NOTHING_WRITTEN
+        ) from None
+    return target
+
+
+def _replace_file(target: str, data: bytes, mode: int, owner: tuple[int, int] | None) -> None:
+    """Write a temp file beside `target`, make it durable, rename it over `target`."""
+    directory = os.path.dirname(target)
+    fd, temp = tempfile.mkstemp(
+        prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory
+    )
+    try:
+        with os.fdopen(fd, "wb") as file:
+            os.fchmod(file.fileno(), mode)
+            if owner is not None and owner != (os.geteuid(), os.getegid()):
+                # `sudo aitop install` must not leave the user a settings file owned by root
+                with contextlib.suppress(PermissionError):
+                    os.fchown(file.fileno(), *owner)
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make the rename itself durable. Some file systems cannot; the data is written anyway."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def probe_monitor(socket_path: str) -> str | None:
+    """None if a monitor accepts connections on `socket_path`, else why not.
+
+    Connects and closes at once without sending: the monitor counts a zero-byte
+    connection as a probe, not as a malformed frame.
+    """
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(PROBE_TIMEOUT_S)
+        sock.connect(socket_path)
+    except FileNotFoundError:
+        return "no monitor listening"
+    except ConnectionRefusedError:
+        return "no monitor listening (a stale socket)"
+    except TimeoutError:
+        return f"the monitor did not answer within {PROBE_TIMEOUT_S} s"
+    except OSError as error:
+        return f"cannot connect: {error.strerror or error}"
+    finally:
+        sock.close()
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# The command
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--write", action="store_true", help="write the settings file (atomically, with a .bak)"
+    )
+    mode.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the resulting settings without writing them (the default)",
+    )
+    mode.add_argument(
+        "--check",
+        action="store_true",
+        help="say whether the hooks are installed and a monitor is listening (exit 0/1)",
+    )
+    parser.add_argument(
+        "--uninstall", action="store_true", help="remove aitop's hooks instead of adding them"
+    )
+    parser.add_argument(
+        "--settings",
+        metavar="PATH",
+        help="the settings file (default: settings.json in --claude-dir, $CLAUDE_CONFIG_DIR "
+        "or ~/.claude)",
+    )
+    parser.add_argument(
+        "--events",
+        metavar="LIST",
+        help=f"comma-separated hook events to register (default: {', '.join(HOOK_EVENTS)})",
+    )
+
+
+def parse_events(text: str) -> tuple[str, ...]:
+    """`--events`: known Claude Code events, never WorktreeCreate; order kept, repeats dropped."""
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    if not names:
+        raise AitopError(
+            "--events is empty", f"name one or more of: {', '.join(HOOK_EVENTS)}", ExitCode.USAGE
+        )
+    for name in names:
+        if name in NEVER_REGISTERED:
+            raise AitopError(
+                f"--events: aitop never registers {name} (its hooks must print a path, so a "
+                "forwarder there breaks it)",
+                f"leave {name} out",
+                ExitCode.USAGE,
+            )
+        if name not in CLAUDE_CODE_EVENTS:
+            close = difflib.get_close_matches(name, CLAUDE_CODE_EVENTS, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}?" if close else f"aitop uses: {','.join(HOOK_EVENTS)}"
+            raise AitopError(f"--events: unknown hook event {name!r}", hint, ExitCode.USAGE)
+    return names
+
+
+def settings_path(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+    if args.settings:
+        return str(args.settings)
+    return os.path.join(paths.claude_dir(environ, getattr(args, "claude_dir", None)), SETTINGS_NAME)
+
+
+def run(args: argparse.Namespace, env: Env) -> int:
+    if args.check and args.uninstall:
+        raise AitopError(
+            "--check and --uninstall do not go together", "use one of them", ExitCode.USAGE
+        )
+    if args.uninstall and args.events is not None:
+        raise AitopError(
+            "--events does not go with --uninstall (it removes aitop's hooks from every event)",
+            "leave out --events",
+            ExitCode.USAGE,
+        )
+    events = HOOK_EVENTS if args.events is None else parse_events(args.events)
+    path = settings_path(args, env.environ)
+    socket_override = getattr(args, "socket", None)
+    if args.check:
+        return _check(path, events, paths.socket_path(env.environ, socket_override), env)
+    loaded = load_settings(path)
+    if args.uninstall:
+        return _uninstall(loaded, write=args.write, env=env)
+    hook = choose_hook_command(
+        env.executable,
+        sys.executable,
+        env.environ.get("PATH", os.defpath),
+        _temporary_dirs(),
+        module_importable=_module_importable_elsewhere(),
+        socket_override=socket_override,
+    )
+    return _install(loaded, hook, events, write=args.write, env=env)
+
+
+def _say(env: Env, text: str) -> None:
+    print(f"aitop install: {text}", file=env.stderr, flush=True)
+
+
+def _events_text(events: Sequence[str]) -> str:
+    names = ", ".join(dict.fromkeys(events))
+    return f"{len(events)} hook{'s' if len(events) != 1 else ''} ({names})"
+
+
+def _change_phrases(changes: Changes, past: bool) -> list[str]:
+    add, update, remove = ("added", "updated", "removed") if past else ("add", "update", "remove")
+    phrases = []
+    if changes.added:
+        phrases.append(f"{add} {_events_text(changes.added)}")
+    if changes.updated:
+        count = len(changes.updated)
+        phrases.append(f"{update} {count} aitop hook{'s' if count != 1 else ''} in place")
+    if changes.removed:
+        phrases.append(f"{remove} aitop's {_events_text(changes.removed)}")
+    return phrases
+
+
+def _describe(changes: Changes, past: bool, path: str) -> str:
+    phrases = _change_phrases(changes, past)
+    text = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
+    if changes.added and not (changes.updated or changes.removed):
+        return f"{text} to {path}"
+    if changes.removed and not (changes.added or changes.updated):
+        return f"{text} from {path}"
+    return f"{text} in {path}"
+
+
+def _apply(loaded: Loaded, result: Settings, changes: Changes, write: bool, env: Env) -> int:
+    data = encode_settings(result, loaded.path)
+    if not write:
+        env.stdout.write(data.decode("utf-8"))
+        env.stdout.flush()
+        if changes.any:
+            what = (
+                f"create {loaded.path} with {_events_text(changes.added)}"
+                if loaded.data is None
+                else _describe(changes, past=False, path=loaded.path)
+            )
+            _say(env, f"would {what}; run with --write to apply")
+        return int(ExitCode.OK)
+    if not changes.any:
+        return int(ExitCode.OK)
+    target = write_settings(loaded.path, data, loaded.data)
+    if loaded.data is None:
+        _say(env, f"created {target} with {_events_text(changes.added)}")
+    else:
+        what = _describe(changes, past=True, path=target)
+        _say(env, f"{what}; the previous version is in {target}.bak")
+    return int(ExitCode.OK)
+
+
+def _install(
+    loaded: Loaded, hook: HookCommand, events: Sequence[str], write: bool, env: Env
+) -> int:
+    for warning in hook.warnings:
+        _say(env, f"warning: {warning}")
+    result, changes = install_hooks(loaded.settings, hook.command, events)
+    for found in find_aitop_hooks(result):
+        matcher = restricting_matcher(found.group)
+        if matcher is not None:
+            _say(env, f"warning: {_matcher_note(found.event, matcher)}")
+    if not changes.any:
+        _say(env, f"aitop's {_events_text(events)} are already in {loaded.path}; nothing to write")
+    return _apply(loaded, result, changes, write, env)
+
+
+def _uninstall(loaded: Loaded, write: bool, env: Env) -> int:
+    if loaded.data is None:
+        _say(env, f"no settings file at {loaded.path}; nothing to remove")
+        return int(ExitCode.OK)
+    result, changes = uninstall_hooks(loaded.settings)
+    if not changes.any:
+        _say(env, f"no aitop hooks in {loaded.path}; nothing to write")
+    return _apply(loaded, result, changes, write, env)
+
+
+def _tilde(path: str, environ: Mapping[str, str]) -> str:
+    home = paths.home(environ).rstrip(os.sep)
+    if home and path.startswith(home + os.sep):
+        return "~" + path[len(home) :]
+    return path
+
+
+def _check(path: str, events: Sequence[str], socket_path: str, env: Env) -> int:
+    shown = _tilde(path, env.environ)
+    findings: list[Finding] = []
+    try:
+        loaded = load_settings(path)
+    except AitopError as error:
+        findings.append(
+            Finding(
+                "problem",
+                f"{error.what}; fix it by hand (aitop never rewrites a file it cannot read)",
+            )
+        )
+    else:
+        if loaded.data is None:
+            findings.append(Finding("problem", f"no settings file at {shown}; {REINSTALL}"))
+        else:
+            search_path = env.environ.get("PATH", os.defpath)
+            findings += inspect_settings(
+                loaded.settings,
+                events,
+                shown,
+                program_exists=_is_executable_file,
+                find_on_path=lambda name: shutil.which(name, path=search_path),
+            )
+    why_not = probe_monitor(socket_path)
+    shown_socket = _tilde(socket_path, env.environ)
+    if why_not is None:
+        findings.append(Finding("ok", f"a monitor is listening on {shown_socket}"))
+    else:
+        findings.append(
+            Finding("problem", f"{why_not} on {shown_socket}; start aitop in another terminal")
+        )
+    for finding in findings:
+        print(finding.line(), file=env.stdout)
+    env.stdout.flush()
+    problems = any(f.level == "problem" for f in findings)
+    return int(ExitCode.FAILURE if problems else ExitCode.OK)

@@ -1,0 +1,58 @@
+# bash completion for aitop                                   -*- shell-script -*-
+# Install: source it from ~/.bashrc, or copy it to
+# ~/.local/share/bash-completion/completions/aitop
+
+_aitop() {
+    local cur prev words cword
+    if declare -F _init_completion >/dev/null; then
+        _init_completion || return
+    else
+        cur=${COMP_WORDS[COMP_CWORD]}
+        prev=${COMP_WORDS[COMP_CWORD-1]}
+        words=("${COMP_WORDS[@]}")
+        cword=$COMP_CWORD
+    fi
+
+    local common="--socket --claude-dir --config -h --help"
+    local main_opts="--version -b --batch -n --iterations -d --delay --json --bell --no-backfill --print-config"
+    local install_opts="--write --dry-run --check --uninstall --settings --events"
+    local hook_opts="--agent"
+    local events="SessionStart SessionEnd UserPromptSubmit PreToolUse PostToolUse PostToolUseFailure Stop StopFailure SubagentStart SubagentStop PreCompact PostCompact Notification PostModelSwitch"
+
+    case $prev in
+        --socket|--settings|--config)
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
+        --claude-dir)
+            COMPREPLY=($(compgen -d -- "$cur"))
+            return ;;
+        -n|--iterations|-d|--delay|--agent)
+            return ;;
+        --events)
+            local prefix=${cur%,*} last=${cur##*,}
+            [[ $cur == *,* ]] && prefix="$prefix," || prefix=""
+            COMPREPLY=($(compgen -P "$prefix" -W "$events" -- "$last"))
+            compopt -o nospace 2>/dev/null
+            return ;;
+    esac
+
+    local command="" i
+    for ((i = 1; i < cword; i++)); do
+        case ${words[i]} in
+            hook|install|version) command=${words[i]}; break ;;
+        esac
+    done
+
+    case $command in
+        install) COMPREPLY=($(compgen -W "$install_opts $common" -- "$cur")) ;;
+        hook) COMPREPLY=($(compgen -W "$hook_opts $common" -- "$cur")) ;;
+        version) COMPREPLY=($(compgen -W "$common" -- "$cur")) ;;
+        *)
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "$main_opts $common" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "hook install version" -- "$cur"))
+            fi ;;
+    esac
+}
+complete -F _aitop aitop

@@ -1,0 +1,202 @@
+"""The man page and the shell completions agree with the real argument parser:
+no option missing, none invented; and the man page renders without warnings."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from aitop.cli import build_parser
+from aitop.providers.claude_code.hooks import HOOK_EVENTS
+
+from conftest import ROOT
+
+MAN = ROOT / "man" / "aitop.1"
+BASH = ROOT / "completions" / "aitop.bash"
+ZSH = ROOT / "completions" / "_aitop"
+FISH = ROOT / "completions" / "aitop.fish"
+
+
+def _parsers() -> dict[str, argparse.ArgumentParser]:
+    main = build_parser()
+    found = {"": main}
+    for action in main._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found.update(action.choices)
+    return found
+
+
+def _options(parser: argparse.ArgumentParser) -> set[str]:
+    return {o for a in parser._actions for o in a.option_strings}
+
+
+ALL_OPTIONS = set().union(*(_options(p) for p in _parsers().values()))
+COMMANDS = set(_parsers()) - {""}
+
+
+def _man_text() -> str:
+    """The page's words with roff escapes taken out: `\\-\\-socket` -> `--socket`."""
+    text = MAN.read_text()
+    text = re.sub(r"\\f[BIRP]", "", text).replace("\\-", "-")
+    return text
+
+
+def _fish_options(text: str) -> set[str]:
+    lines = "\n".join(line for line in text.splitlines() if line.startswith("complete "))
+    longs = {"--" + m for m in re.findall(r" -l ([a-z][a-z-]*)", lines)}
+    shorts = {"-" + m for m in re.findall(r" -s ([a-zA-Z])\b", lines)}
+    return longs | shorts
+
+
+def _mentioned(text: str) -> set[str]:
+    return set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*[a-z]|-[a-zA-Z])(?![\w-])", text))
+
+
+@pytest.mark.parametrize("path", [MAN, BASH, ZSH], ids=lambda p: p.name)
+def test_every_option_is_documented(path: Path) -> None:
+    text = _man_text() if path == MAN else path.read_text()
+    missing = {o for o in ALL_OPTIONS if not re.search(rf"(?<![\w-]){re.escape(o)}(?![\w-])", text)}
+    assert not missing, f"{path.name} does not mention {sorted(missing)}"
+
+
+def test_fish_completes_every_option() -> None:
+    assert _fish_options(FISH.read_text()) == ALL_OPTIONS
+
+
+@pytest.mark.parametrize("path", [MAN, BASH, ZSH], ids=lambda p: p.name)
+def test_no_option_is_invented(path: Path) -> None:
+    text = _man_text() if path == MAN else path.read_text()
+    if path == MAN:
+        # only the options the page defines (.TP entries and the synopsis), not prose
+        # that quotes other programs (top -b)
+        text = "\n".join(
+            line
+            for line in text.splitlines()
+            if line.startswith((".TP", ".B", ".BR", ".BI", ".RB"))
+        )
+    shell_flags = {
+        "-o",
+        "-P",
+        "-W",
+        "-f",
+        "-d",
+        "-F",
+        "-s",
+        "-l",
+        "-x",
+        "-r",
+        "-a",
+        "-n",
+        "-C",
+        "-t",
+        "-S",
+        "-A",
+    }
+    invented = _mentioned(text) - ALL_OPTIONS - shell_flags
+    assert not invented, f"{path.name} mentions {sorted(invented)}, which aitop does not have"
+
+
+@pytest.mark.parametrize("path", [MAN, BASH, ZSH, FISH], ids=lambda p: p.name)
+def test_every_command_is_documented(path: Path) -> None:
+    text = path.read_text()
+    assert all(re.search(rf"\b{command}\b", text) for command in COMMANDS)
+
+
+@pytest.mark.parametrize("path", [BASH, ZSH, FISH], ids=lambda p: p.name)
+def test_completed_events_are_the_ones_aitop_registers(path: Path) -> None:
+    """The completions spell the list out; this keeps them equal to HOOK_EVENTS."""
+    text = path.read_text()
+    listed = [
+        word
+        for word in re.findall(r"\b[A-Z][A-Za-z]+\b", text)
+        if word in HOOK_EVENTS or word.endswith(("Start", "Stop", "Use", "Compact"))
+    ]
+    assert set(listed) == set(HOOK_EVENTS)
+
+
+def test_man_page_default_events_are_the_ones_aitop_registers() -> None:
+    text = " ".join(_man_text().split())
+    default = re.search(r"default set \(([^)]*)\)", text)
+    assert default is not None
+    assert [e.strip() for e in default.group(1).split(",")] == list(HOOK_EVENTS)
+
+
+@pytest.mark.skipif(not shutil.which("man"), reason="man is not installed")
+def test_man_page_renders_without_warnings() -> None:
+    result = subprocess.run(
+        ["man", "--warnings", "-l", str(MAN)],
+        env=os.environ | {"MANWIDTH": "80", "MANPAGER": "cat", "PAGER": "cat"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert result.stderr == ""
+    assert "aitop install" in result.stdout and "EXIT STATUS" in result.stdout
+
+
+def _bash_complete(words: list[str]) -> list[str]:
+    script = (
+        f"source {BASH}\n"
+        f"COMP_WORDS=({' '.join(repr(w) for w in words)})\n"
+        f"COMP_CWORD={len(words) - 1}\n"
+        "_aitop\n"
+        'printf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    result = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, timeout=30, check=True
+    )
+    return result.stdout.split()
+
+
+def test_bash_completion_works() -> None:
+    assert _bash_complete(["aitop", "ins"]) == ["install"]
+    assert "--uninstall" in _bash_complete(["aitop", "install", "--"])
+    assert "--batch" not in _bash_complete(["aitop", "install", "--"])
+    assert set(_bash_complete(["aitop", "--"])) >= {
+        "--batch",
+        "--json",
+        "--no-backfill",
+        "--socket",
+    }
+    assert _bash_complete(["aitop", "install", "--events", "Session"]) == [
+        "SessionStart",
+        "SessionEnd",
+    ]
+    assert _bash_complete(["aitop", "install", "--events", "Stop,Pre"]) == [
+        "Stop,PreToolUse",
+        "Stop,PreCompact",
+    ]
+
+
+@pytest.mark.parametrize(("shell", "path"), [("zsh", ZSH), ("fish", FISH)])
+def test_completion_syntax(shell: str, path: Path) -> None:
+    if not shutil.which(shell):
+        pytest.skip(f"{shell} is not installed")
+    flag = ["-n"]
+    result = subprocess.run(
+        [shell, *flag, str(path)], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.skipif(not shutil.which("fish"), reason="fish is not installed")
+def test_fish_completion_works() -> None:
+    def complete(line: str) -> list[str]:
+        script = f"source {FISH}; complete -C{line!r}"
+        result = subprocess.run(
+            ["fish", "-c", script], capture_output=True, text=True, timeout=30, check=True
+        )
+        return [row.split("\t")[0] for row in result.stdout.splitlines()]
+
+    assert "--events" in complete("aitop install --ev")
+    assert "--batch" in complete("aitop --ba")
+    assert "--batch" not in complete("aitop install --")
+    assert set(complete("aitop ")) >= {"hook", "install", "version"}

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from conftest import SESSIONS, aitop_command
 from support import Monitor, isolated_env, private_dir, run_hook
 

@@ -12,10 +12,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import aitop_command
-from support import private_dir, run_hook
 
 from aitop.wire import MAX_PAYLOAD, split_frame
+
+from conftest import aitop_command
+from support import private_dir, run_hook
 
 PAYLOAD = b'{"session_id":"s1","hook_event_name":"Stop","transcript_path":"/x.jsonl"}\n'
 

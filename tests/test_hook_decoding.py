@@ -6,7 +6,6 @@ import json
 
 import msgspec
 import pytest
-from conftest import PAYLOADS, fixture_sessions
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,6 +13,8 @@ from aitop import events as ev
 from aitop.providers.claude_code import hooks
 from aitop.providers.claude_code.hooks import HOOK_EVENTS, Outcome, decode, subagent_path
 from aitop.wire import BARE, Envelope, MalformedFrame, split_frame
+
+from conftest import PAYLOADS, fixture_sessions
 
 NOW = 1_795_381_957.0
 ENVELOPE = Envelope(agent="claude-code", pid=931, tag="work")

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from conftest import SESSIONS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aitop import pricing
 from aitop.events import Usage
 from aitop.pricing import PICO_PER_USD, ModelInfo, ModelPrice, Pricer, normalise_model
+
+from conftest import SESSIONS
 
 M = 1_000_000  # pico-dollars per token at $1 per million tokens
 

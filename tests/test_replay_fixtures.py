@@ -16,11 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import fixture_sessions
-from support import Monitor, isolated_env, private_dir, run_hook
 
 from aitop.events import Usage
 from aitop.pricing import PICO_PER_USD, Pricer
+
+from conftest import fixture_sessions
+from support import Monitor, isolated_env, private_dir, run_hook
 
 CAPTURED_HOME = "/home/user/.claude"
 FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")

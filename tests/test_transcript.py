@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import SESSIONS, fixture_sessions
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -23,6 +22,8 @@ from aitop.providers.claude_code.transcript import (
     recent_transcripts,
     session_of,
 )
+
+from conftest import SESSIONS, fixture_sessions
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC).timestamp()  # after every capture
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from aitop.events import Usage
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "claude-code"
@@ -38,3 +42,44 @@ def aitop_command() -> list[str]:
     if script.is_file() and os.access(script, os.X_OK):
         return [str(script)]
     return [sys.executable, "-m", "aitop"]
+
+
+class MockResponse(NamedTuple):
+    """One response the mock Anthropic API returned (from its request log)."""
+
+    session_id: str  # Claude Code's x-claude-code-session-id header
+    model: str
+    usage: Usage
+    compaction: bool  # the summary request of a /compact, which no transcript records
+
+
+def api_usage(usage: dict[str, Any]) -> Usage:
+    """The API's usage object as aitop's Usage: cache writes split by lifetime, all
+    5-minute ones when the response gives no split."""
+    cache = usage.get("cache_creation") or {}
+    return Usage(
+        input_tokens=usage["input_tokens"],
+        output_tokens=usage["output_tokens"],
+        cache_read_tokens=usage["cache_read_input_tokens"],
+        cache_write_5m_tokens=cache.get(
+            "ephemeral_5m_input_tokens", usage["cache_creation_input_tokens"]
+        ),
+        cache_write_1h_tokens=cache.get("ephemeral_1h_input_tokens", 0),
+    )
+
+
+def mock_responses(log: Path) -> list[MockResponse]:
+    """Every response with a body, in order; HTTP errors spent nothing and are left out."""
+    out = []
+    for line in log.read_text().splitlines():
+        request = json.loads(line)
+        if "msg_id" in request:
+            out.append(
+                MockResponse(
+                    session_id=request["headers"]["x-claude-code-session-id"],
+                    model=request["model"],
+                    usage=api_usage(request["usage"]),
+                    compaction=request["reply"] == "compact_summary",
+                )
+            )
+    return out

@@ -20,7 +20,7 @@ import pytest
 from aitop.events import Usage
 from aitop.pricing import PICO_PER_USD, Pricer
 
-from conftest import fixture_sessions
+from conftest import fixture_sessions, mock_responses
 from support import Monitor, isolated_env, private_dir, run_hook
 
 CAPTURED_HOME = "/home/user/.claude"
@@ -76,29 +76,14 @@ def _restamp(line: str) -> tuple[str, float | None]:
 
 
 def _mock_expectations(session: Path) -> dict[str, dict[str, object]]:
-    """Per session id: the sum of every distinct response the mock returned, and the
-    compaction request's share of it."""
+    """Per session id: every distinct response the mock returned, and the compaction
+    request's share of them."""
     out: dict[str, dict[str, object]] = {}
-    for line in (session / "mock-requests.jsonl").read_text().splitlines():
-        request = json.loads(line)
-        if "msg_id" not in request:
-            continue  # an HTTP error: nothing was spent
-        sid = request["headers"]["x-claude-code-session-id"]
-        entry = out.setdefault(sid, {"all": [], "compaction": []})
-        usage = request["usage"]
-        cache = usage.get("cache_creation") or {}
-        u = Usage(
-            input_tokens=usage["input_tokens"],
-            output_tokens=usage["output_tokens"],
-            cache_read_tokens=usage["cache_read_input_tokens"],
-            cache_write_5m_tokens=cache.get(
-                "ephemeral_5m_input_tokens", usage["cache_creation_input_tokens"]
-            ),
-            cache_write_1h_tokens=cache.get("ephemeral_1h_input_tokens", 0),
-        )
-        entry["all"].append((request["model"], u))  # type: ignore[union-attr]
-        if request["reply"] == "compact_summary":
-            entry["compaction"].append((request["model"], u))  # type: ignore[union-attr]
+    for response in mock_responses(session / "mock-requests.jsonl"):
+        entry = out.setdefault(response.session_id, {"all": [], "compaction": []})
+        entry["all"].append((response.model, response.usage))  # type: ignore[union-attr]
+        if response.compaction:
+            entry["compaction"].append((response.model, response.usage))  # type: ignore[union-attr]
     return out
 
 

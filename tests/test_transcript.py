@@ -23,33 +23,9 @@ from aitop.providers.claude_code.transcript import (
     session_of,
 )
 
-from conftest import SESSIONS, fixture_sessions
+from conftest import SESSIONS, fixture_sessions, mock_responses
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC).timestamp()  # after every capture
-
-
-def _mock_responses(session_dir: Path) -> dict[str, list[dict]]:
-    """What the mock API returned, per Claude Code session id."""
-    out: dict[str, list[dict]] = {}
-    for line in (session_dir / "mock-requests.jsonl").read_text().splitlines():
-        request = json.loads(line)
-        if "msg_id" in request:
-            sid = request["headers"]["x-claude-code-session-id"]
-            out.setdefault(sid, []).append(request)
-    return out
-
-
-def _usage(u: dict) -> ev.Usage:
-    cache = u.get("cache_creation") or {}
-    return ev.Usage(
-        input_tokens=u["input_tokens"],
-        output_tokens=u["output_tokens"],
-        cache_read_tokens=u["cache_read_input_tokens"],
-        cache_write_5m_tokens=cache.get(
-            "ephemeral_5m_input_tokens", u["cache_creation_input_tokens"]
-        ),
-        cache_write_1h_tokens=cache.get("ephemeral_1h_input_tokens", 0),
-    )
 
 
 def _sum(usages: list[ev.Usage]) -> tuple[int, ...]:
@@ -89,13 +65,12 @@ def test_every_request_is_counted_once_against_the_mock(session: Path, tmp_path:
     by_session: dict[str, list[ev.Usage]] = {}
     for event in requests:
         by_session.setdefault(event.session.session_id, []).append(event.usage)
-    for sid, responses in _mock_responses(session).items():
-        compactions = [_usage(r["usage"]) for r in responses if r["reply"] == "compact_summary"]
-        expected = _sum([_usage(r["usage"]) for r in responses])
-        gap = _sum(compactions)
-        got = _sum(by_session.get(sid, []))
-        assert got == tuple(e - g for e, g in zip(expected, gap, strict=True)), sid
-        assert len(by_session.get(sid, [])) == len(responses) - len(compactions)
+    responses = mock_responses(session / "mock-requests.jsonl")
+    for sid in {r.session_id for r in responses}:
+        mine = [r for r in responses if r.session_id == sid]
+        counted = [r.usage for r in mine if not r.compaction]  # the compaction is the gap
+        assert _sum(by_session.get(sid, [])) == _sum(counted), sid
+        assert len(by_session.get(sid, [])) == len(counted)
 
 
 def test_duplicate_lines_per_content_block_are_not_recounted(tmp_path: Path) -> None:

@@ -1,0 +1,112 @@
+"""Hook cost: the wall time of the command `aitop install` writes (`<bin>/aitop hook`),
+with a real payload on stdin, a monitor listening and not listening, against a bare
+`python -c pass` of the same interpreter. Runs are interleaved so that noise hits
+every variant alike; medians and their ratios are printed.
+
+Also shown for comparison: the same hook behind the console-script wrapper pip would
+generate for an `aitop = aitop.cli:main` entry point, and the modules the hook imports
+beyond the interpreter's own start-up.
+
+    python bench/hook.py [--runs 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import ROOT, aitop_script, emit, machine, median
+
+PAYLOAD = (ROOT / "tests" / "fixtures" / "claude-code" / "hook-payloads" / "PostToolUse-Bash.json").read_bytes()
+
+PIP_WRAPPER = """#!{python}
+# -*- coding: utf-8 -*-
+import re
+import sys
+from aitop.cli import main
+if __name__ == "__main__":
+    sys.argv[0] = re.sub(r"(-script\\.pyw|\\.exe)?$", "", sys.argv[0])
+    sys.exit(main())
+"""
+
+
+def run(argv: list[str], env: dict[str, str], stdin: bytes) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, input=stdin, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - start
+
+
+def imported_modules(argv: list[str], env: dict[str, str]) -> set[str]:
+    result = subprocess.run([sys.executable, "-X", "importtime", *argv], input=PAYLOAD, env=env, capture_output=True, check=False)
+    return {
+        line.split("|")[-1].strip()
+        for line in result.stderr.decode().splitlines()
+        if line.startswith("import time:") and "imported package" not in line
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=50)
+    args = parser.parse_args()
+    machine()
+    aitop = aitop_script()
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        run_dir = Path(tmp) / "run"
+        home.mkdir(mode=0o700)
+        run_dir.mkdir(mode=0o700)
+        socket = run_dir / "aitop.sock"
+        base_env = {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        listening_env = base_env | {"AITOP_SOCKET": str(socket)}
+        silent_env = base_env | {"AITOP_SOCKET": str(run_dir / "nobody-here.sock")}
+        wrapper = Path(tmp) / "aitop-pip-wrapper"
+        wrapper.write_text(PIP_WRAPPER.format(python=sys.executable))
+        wrapper.chmod(0o755)
+
+        monitor = subprocess.Popen(
+            [aitop, "-b", "--json", "-d", "60", "--no-backfill"],
+            env=listening_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            while not socket.exists():
+                time.sleep(0.01)
+            variants = {
+                "python -c pass": ([sys.executable, "-c", "pass"], base_env, b""),
+                "aitop hook, monitor listening": ([aitop, "hook"], listening_env, PAYLOAD),
+                "aitop hook, no monitor": ([aitop, "hook"], silent_env, PAYLOAD),
+                "pip console-script wrapper, monitor listening": ([str(wrapper), "hook"], listening_env, PAYLOAD),
+            }
+            times: dict[str, list[float]] = {name: [] for name in variants}
+            for name, (argv, env, stdin) in variants.items():  # warm the page cache
+                run(argv, env, stdin)
+            for _ in range(args.runs):
+                for name, (argv, env, stdin) in variants.items():
+                    times[name].append(run(argv, env, stdin))
+        finally:
+            monitor.terminate()
+            monitor.wait(timeout=10)
+
+        baseline = median(times["python -c pass"])
+        emit("runs per variant", args.runs)
+        for name, values in times.items():
+            emit(f"{name} median", median(values) * 1000, "ms")
+        for name in variants:
+            if name != "python -c pass":
+                emit(f"ratio {name} / python -c pass", median(times[name]) / baseline)
+        extra = imported_modules([aitop, "hook"], silent_env) - imported_modules(["-c", "pass"], base_env)
+        emit("modules the hook imports beyond start-up", " ".join(sorted(extra)))
+        stdlib = set(sys.stdlib_module_names)
+        foreign = {m for m in extra if m.split(".")[0] not in stdlib and m.split(".")[0] != "aitop"}
+        emit("of them outside the standard library (aitop aside)", " ".join(sorted(foreign)) or "none")
+
+
+if __name__ == "__main__":
+    main()

@@ -20,7 +20,10 @@ def emit(name: str, value: object, unit: str = "") -> None:
 
 
 def machine() -> None:
-    emit("machine", f"{platform.machine()} {os.cpu_count()} cores, {platform.system()} {platform.release()}")
+    emit(
+        "machine",
+        f"{platform.machine()} {os.cpu_count()} cores, {platform.system()} {platform.release()}",
+    )
     emit("python", sys.version.split()[0])
     emit("date", time.strftime("%Y-%m-%d"))
 
@@ -39,5 +42,7 @@ def aitop_script() -> str:
     """The installed `aitop` script next to this interpreter: what `aitop install` writes."""
     script = Path(sys.executable).parent / "aitop"
     if not script.exists():
-        raise SystemExit("bench: the aitop script is not installed next to this Python; pip install . first")
+        raise SystemExit(
+            "bench: the aitop script is not installed next to this Python; pip install . first"
+        )
     return str(script)

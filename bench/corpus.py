@@ -38,13 +38,14 @@ def copies(lines: list[bytes], start: int = 0) -> Iterator[bytes]:
         k += 1
 
 
-def write(path: Path, size: int, lines: list[bytes] | None = None) -> int:
-    """Write at least `size` bytes of transcript to `path`; how many copies it took."""
+def write(path: Path, size: int, lines: list[bytes] | None = None, first_copy: int = 0) -> int:
+    """Write at least `size` bytes of transcript to `path`; how many copies it took.
+    Copies are numbered from `first_copy`: give each file its own range."""
     lines = lines or template_lines()
     written = 0
     count = 0
     with path.open("wb") as out:
-        for block in copies(lines):
+        for block in copies(lines, first_copy):
             if written + len(block) > size:  # the last copy only in part, whole lines
                 cut = block.find(b"\n", size - written) + 1
                 out.write(block[:cut])
@@ -60,6 +61,10 @@ def one_turn(k: int) -> bytes:
     tool result, and the bookkeeping lines between them (F1's resumed turn)."""
     path = next(p for p in _main_transcripts() if "F1-" in str(p))
     lines = path.read_bytes().splitlines()
-    start = next(i for i, line in enumerate(lines) if b"One more [bash:echo again]" in line and b'"type":"user"' in line)
+    start = next(
+        i
+        for i, line in enumerate(lines)
+        if b"One more [bash:echo again]" in line and b'"type":"user"' in line
+    )
     turn = b"\n".join(lines[start:]) + b"\n"
     return _ID.sub(lambda m: b'"' + m.group(1) + b"turn%d_" % k, turn)

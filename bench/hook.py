@@ -22,7 +22,9 @@ from pathlib import Path
 
 from _common import ROOT, aitop_script, emit, machine, median
 
-PAYLOAD = (ROOT / "tests" / "fixtures" / "claude-code" / "hook-payloads" / "PostToolUse-Bash.json").read_bytes()
+PAYLOAD = (
+    ROOT / "tests" / "fixtures" / "claude-code" / "hook-payloads" / "PostToolUse-Bash.json"
+).read_bytes()
 
 PIP_WRAPPER = """#!{python}
 # -*- coding: utf-8 -*-
@@ -37,12 +39,25 @@ if __name__ == "__main__":
 
 def run(argv: list[str], env: dict[str, str], stdin: bytes) -> float:
     start = time.perf_counter()
-    subprocess.run(argv, input=stdin, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(
+        argv,
+        input=stdin,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )
     return time.perf_counter() - start
 
 
 def imported_modules(argv: list[str], env: dict[str, str]) -> set[str]:
-    result = subprocess.run([sys.executable, "-X", "importtime", *argv], input=PAYLOAD, env=env, capture_output=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", *argv],
+        input=PAYLOAD,
+        env=env,
+        capture_output=True,
+        check=False,
+    )
     return {
         line.split("|")[-1].strip()
         for line in result.stderr.decode().splitlines()
@@ -82,7 +97,11 @@ def main() -> None:
                 "python -c pass": ([sys.executable, "-c", "pass"], base_env, b""),
                 "aitop hook, monitor listening": ([aitop, "hook"], listening_env, PAYLOAD),
                 "aitop hook, no monitor": ([aitop, "hook"], silent_env, PAYLOAD),
-                "pip console-script wrapper, monitor listening": ([str(wrapper), "hook"], listening_env, PAYLOAD),
+                "pip console-script wrapper, monitor listening": (
+                    [str(wrapper), "hook"],
+                    listening_env,
+                    PAYLOAD,
+                ),
             }
             times: dict[str, list[float]] = {name: [] for name in variants}
             for name, (argv, env, stdin) in variants.items():  # warm the page cache
@@ -101,11 +120,16 @@ def main() -> None:
         for name in variants:
             if name != "python -c pass":
                 emit(f"ratio {name} / python -c pass", median(times[name]) / baseline)
-        extra = imported_modules([aitop, "hook"], silent_env) - imported_modules(["-c", "pass"], base_env)
+        extra = imported_modules([aitop, "hook"], silent_env) - imported_modules(
+            ["-c", "pass"], base_env
+        )
         emit("modules the hook imports beyond start-up", " ".join(sorted(extra)))
         stdlib = set(sys.stdlib_module_names)
         foreign = {m for m in extra if m.split(".")[0] not in stdlib and m.split(".")[0] != "aitop"}
-        emit("of them outside the standard library (aitop aside)", " ".join(sorted(foreign)) or "none")
+        emit(
+            "of them outside the standard library (aitop aside)",
+            " ".join(sorted(foreign)) or "none",
+        )
 
 
 if __name__ == "__main__":

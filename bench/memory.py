@@ -49,14 +49,24 @@ def stream() -> Iterator[tuple[float, ev.Event]]:
             gone = ev.SessionInfo("claude-code", alive[slot], now, pid=1000 + slot)
             yield now, ev.SessionEnded(gone)
         alive[slot] = sid
-        info = ev.SessionInfo("claude-code", sid, now, cwd=f"/home/u/project{slot}", pid=1000 + slot)
+        info = ev.SessionInfo(
+            "claude-code", sid, now, cwd=f"/home/u/project{slot}", pid=1000 + slot
+        )
         step = n % 10
         if step == 0:
             yield now, ev.PromptSubmitted(info)
         elif step in (1, 5):
             i = next(counter)
-            usage = ev.Usage(input_tokens=10, output_tokens=200 + i % 300, cache_read_tokens=40_000, cache_write_5m_tokens=900)
-            yield now, ev.Request(info, model="claude-opus-5-5", usage=usage, stop_reason="tool_use")
+            usage = ev.Usage(
+                input_tokens=10,
+                output_tokens=200 + i % 300,
+                cache_read_tokens=40_000,
+                cache_write_5m_tokens=900,
+            )
+            yield (
+                now,
+                ev.Request(info, model="claude-opus-5-5", usage=usage, stop_reason="tool_use"),
+            )
         elif step in (2, 3, 6, 7):
             call = f"toolu_{next(counter):020d}"
             name = TOOLS[n % len(TOOLS)]

@@ -47,7 +47,9 @@ def measure(size: int, turns: int, tmp: Path) -> tuple[float, int]:
         events = provider.work(NOW)
         aggregator.apply_all(events, NOW)
         times.append(time.perf_counter() - start)
-        assert sum(1 for e in events if type(e).__name__ == "Request") == 2  # the turn's two requests
+        assert (
+            sum(1 for e in events if type(e).__name__ == "Request") == 2
+        )  # the turn's two requests
     return median(times), actual
 
 
@@ -65,7 +67,6 @@ def main() -> None:
     emit("new turn into the large transcript, median", large * 1000, "ms")
     emit("ratio large / small", large / small)
     emit("turns measured per size", args.turns)
-
 
 
 if __name__ == "__main__":

@@ -104,7 +104,7 @@ def main() -> None:
                 ),
             }
             times: dict[str, list[float]] = {name: [] for name in variants}
-            for name, (argv, env, stdin) in variants.items():  # warm the page cache
+            for argv, env, stdin in variants.values():  # warm the page cache
                 run(argv, env, stdin)
             for _ in range(args.runs):
                 for name, (argv, env, stdin) in variants.items():

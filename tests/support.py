@@ -91,6 +91,16 @@ class Monitor:
                     f"condition not met; last snapshot: {json.dumps(self.last)[:3000]}"
                 )
 
+    def settle(self, check: Callable[[Snapshot], bool], timeout: float = 30.0) -> Snapshot:
+        """Like `wait_for`, but after `timeout` the last snapshot rather than an error: the
+        caller's own assertions then say precisely what differs."""
+        try:
+            return self.wait_for(check, timeout)
+        except AssertionError:
+            if self.last is None:
+                raise
+            return self.last
+
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.process.poll() is None:
             self.process.send_signal(sig)

@@ -1,0 +1,37 @@
+"""Fixtures for the real Claude Code tests: the binary (installed once, cached) and rigs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import driver
+
+
+@pytest.fixture(scope="session")
+def claude_binary() -> Path:
+    """Claude Code, pinned, from the npm cache dir: a skip without npm/node, a failure
+    when npm is there and the install does not work (CI has the registry)."""
+    try:
+        return driver.ensure_claude(driver.cache_dir())
+    except driver.Unavailable as exc:
+        pytest.skip(str(exc))
+    except driver.InstallFailed as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture
+def make_rig(tmp_path: Path, claude_binary: Path) -> Iterator[Callable[..., driver.Rig]]:
+    rigs: list[driver.Rig] = []
+
+    def make(**sandbox_options: Any) -> driver.Rig:
+        rig = driver.Rig(tmp_path / f"rig{len(rigs)}", claude_binary, **sandbox_options)
+        rigs.append(rig)
+        return rig
+
+    yield make
+    for rig in rigs:
+        rig.close()

@@ -146,12 +146,8 @@ def main() -> None:
         project.mkdir(parents=True)
         home.chmod(0o700)
         transcript = project / "11111111-2222-4333-8444-555555555555.jsonl"
-        transcript.write_bytes(
-            (
-                ROOT
-                / "tests/fixtures/claude-code/sessions/F1-print-tools-subagent/claude-projects/-home-user-project/11111111-2222-4333-8444-555555555555.jsonl"
-            ).read_bytes()
-        )
+        f1 = ROOT / "tests/fixtures/claude-code/sessions/F1-print-tools-subagent/claude-projects"
+        transcript.write_bytes(next(f1.glob("*/*.jsonl")).read_bytes())
         run_dir = Path(tmp) / "run"
         run_dir.mkdir(mode=0o700)
 

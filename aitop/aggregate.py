@@ -118,11 +118,11 @@ class Ring:
             return False
         base = second % RING * WIDTH
         slots = self._slots
+        windows = [sums for sums, span in zip(self._sums, SPANS, strict=True) if age < span]
         for field, amount in deltas:
             slots[base + field] += amount
-            for sums, span in zip(self._sums, SPANS, strict=True):
-                if age < span:
-                    sums[field] += amount
+            for sums in windows:
+                sums[field] += amount
         return True
 
     def sums(self, span: int) -> list[int]:
@@ -133,15 +133,11 @@ class Ring:
 
     def per_minute(self, field: int, minutes: int = 15) -> list[int]:
         """Totals of `field` per minute over the last `minutes`, oldest first."""
-        out = []
-        slots = self._slots
-        for minute in range(minutes - 1, -1, -1):
-            newest = self.head - minute * 60
-            total = 0
-            for second in range(newest - 59, newest + 1):
-                total += slots[second % RING * WIDTH + field]
-            out.append(total)
-        return out
+        column = self._slots[field::WIDTH]  # one value per slot; slot = second % RING
+        start = (self.head + 1) % RING
+        ordered = column[start:] + column[:start]  # seconds head-899 .. head
+        first = RING - minutes * 60
+        return [sum(ordered[i : i + 60]) for i in range(first, RING, 60)]
 
 
 _ZEROS = [0] * WIDTH

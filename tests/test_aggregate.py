@@ -100,6 +100,26 @@ def test_a_long_pause_empties_every_window() -> None:
     assert ring.empty() and ring.sums(900) == [0] * WIDTH
 
 
+@given(
+    st.lists(st.tuples(st.integers(0, 1000), st.integers(1, 9)), max_size=40), st.integers(0, 3000)
+)
+def test_per_minute_series_equals_a_recount(adds: list[tuple[int, int]], later: int) -> None:
+    ring = Ring(T0)
+    for age, amount in adds:
+        ring.add(T0 - age, [(REQUESTS, amount)])
+    ring.advance(T0 + later)
+    head = int(T0 + later)
+    expected = [
+        sum(
+            n
+            for age, n in adds
+            if age < RING and head - 60 * (m + 1) < int(T0 - age) <= head - 60 * m
+        )
+        for m in range(14, -1, -1)
+    ]
+    assert ring.per_minute(REQUESTS) == expected
+
+
 def test_per_minute_series_is_oldest_first() -> None:
     ring = Ring(T0)
     ring.add(T0, [(REQUESTS, 2)])

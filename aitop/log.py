@@ -6,6 +6,7 @@ directory just means no log.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import os
@@ -33,8 +34,18 @@ def debugging(environ: Mapping[str, str]) -> bool:
 
 
 class _QuietHandler(logging.handlers.RotatingFileHandler):
+    """A full disk or a vanished directory costs log lines, never the monitor."""
+
     def handleError(self, record: logging.LogRecord) -> None:
         pass  # never print a logging failure over the screen
+
+    def flush(self) -> None:
+        with contextlib.suppress(OSError):
+            super().flush()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            super().close()
 
 
 def setup(path: str, environ: Mapping[str, str]) -> None:

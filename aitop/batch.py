@@ -25,7 +25,7 @@ def to_text(snapshot: Snapshot, width: int = DEFAULT_WIDTH) -> str:
     clock = time.strftime("%H:%M:%S", time.localtime(snapshot.now))
     parts: list[list[sections.Line]] = [
         sections.header(snapshot, width, clock),
-        sections.windows_table(snapshot, width),
+        sections.windows_table(snapshot.windows, width, series=snapshot.series),
         sections.table(sections.session_columns(snapshot.now), snapshot.sessions, width),
     ]
     if snapshot.tools:

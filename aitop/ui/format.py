@@ -112,3 +112,17 @@ def bar(fraction: float, width: int) -> str:
     full, part = divmod(eighths, 8)
     partial = " ▏▎▍▌▋▊▉"[part] if part and full < width else ""
     return ("█" * full + partial).ljust(width)
+
+
+def model(name: str | None) -> str:
+    """A model id without the vendor prefix every id shares: opus-5-5, sonnet-4-5."""
+    if not name:
+        return DASH
+    return name.removeprefix("claude-")
+
+
+AGENTS = {"claude-code": "claude"}
+
+
+def agent(name: str) -> str:
+    return AGENTS.get(name, name)

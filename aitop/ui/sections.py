@@ -11,9 +11,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, NamedTuple, TypeVar
 
-from aitop.snapshot import SPANS, Alert, ModelRow, SessionRow, Snapshot, ToolRow, Window
+from aitop.snapshot import (
+    SPANS,
+    Alert,
+    ModelRow,
+    Series,
+    SessionRow,
+    Snapshot,
+    ToolRow,
+    Window,
+    Windows,
+)
 from aitop.ui import format as fmt
-from aitop.ui.width import cut, display_width, pad
+from aitop.ui.width import cut, cut_left, display_width, pad, printable
 
 Row = TypeVar("Row")
 
@@ -30,10 +40,16 @@ def plain(line: Line) -> str:
     return "".join(seg.text for seg in line)
 
 
+def width_of(line: Line) -> int:
+    return sum(display_width(seg.text) for seg in line)
+
+
 # --- thresholds that colour values --------------------------------------------------
 
-CACHE_WARN = 0.60
-CACHE_BAD = 0.30
+CACHE_WARN = 0.60  # a cache hit rate below this is orange...
+CACHE_BAD = 0.30  # ...and below this red: prompts are being re-sent uncached
+CONTEXT_WARN = 0.80
+CONTEXT_BAD = 0.95
 
 
 def cache_role(fraction: float | None) -> str:
@@ -53,11 +69,11 @@ def error_role(fraction: float | None) -> str:
 
 
 def fill_role(fraction: float) -> str:
-    if fraction >= 0.95:
+    if fraction >= CONTEXT_BAD:
         return "bad"
-    if fraction >= 0.8:
+    if fraction >= CONTEXT_WARN:
         return "warn"
-    return ""
+    return "bar"
 
 
 STATUS_ROLE = {"active": "good", "waiting": "waiting", "idle": "dim", "ended": "dim"}
@@ -67,7 +83,7 @@ STATUS_ROLE = {"active": "good", "waiting": "waiting", "idle": "dim", "ended": "
 
 
 def header(snap: Snapshot, width: int, clock: str) -> list[Line]:
-    counts = {"active": 0, "waiting": 0}
+    counts = {"active": 0, "waiting": 0, "idle": 0}
     for row in snap.sessions:
         if row.status in counts:
             counts[row.status] += 1
@@ -77,7 +93,7 @@ def header(snap: Snapshot, width: int, clock: str) -> list[Line]:
     if not snap.listening:
         socket_state = [Seg("socket down", "bad")]
     elif rejected:
-        socket_state = [Seg(f"listening, {rejected} rejected", "bad")]
+        socket_state = [Seg(f"listening, {rejected:,} rejected", "bad")]
     else:
         socket_state = [Seg("listening", "good")]
     first: Line = [
@@ -90,6 +106,7 @@ def header(snap: Snapshot, width: int, clock: str) -> list[Line]:
     ]
     second: Line = [Seg("socket "), *socket_state]
     second.append(Seg(f", {ingest.frames:,} events"))
+    second.append(Seg(f", {fmt.usd(snap.since_start.cost_usd)} since start"))
     backlog = snap.transcripts.backlog_bytes if snap.transcripts else 0
     if backlog:
         second.append(Seg(f", reading transcripts ({backlog / 1e6:,.0f} MB left)", "warn"))
@@ -106,6 +123,8 @@ class Metric:
     value: Callable[[Window, int], str]  # (window, its seconds) -> text
     role: Callable[[Window], str] = lambda _w: ""
     series: str | None = None  # which Series to draw a sparkline of
+    rank: int = 99  # the lower, the longer it stays when the height is short
+    help: str = ""
 
 
 def _per_minute(n: float, seconds: int) -> float:
@@ -113,74 +132,155 @@ def _per_minute(n: float, seconds: int) -> float:
 
 
 METRICS: tuple[Metric, ...] = (
-    Metric("requests", lambda w, s: fmt.count(w.requests), series="requests"),
-    Metric("req/min", lambda w, s: fmt.rate(_per_minute(w.requests, s))),
-    Metric("turns", lambda w, s: fmt.count(w.turns)),
-    Metric(
-        "errors",
-        lambda w, s: fmt.count(w.errors),
-        lambda w: "bad" if w.errors else "",
-    ),
-    Metric(
-        "error rate", lambda w, s: fmt.percent(w.error_rate), lambda w: error_role(w.error_rate)
-    ),
-    Metric("tool calls", lambda w, s: fmt.count(w.tool_calls)),
-    Metric("compactions", lambda w, s: fmt.count(w.compactions)),
-    Metric("input", lambda w, s: fmt.count(w.input_tokens)),
-    Metric("output", lambda w, s: fmt.count(w.output_tokens)),
-    Metric("tok/min", lambda w, s: fmt.rate(_per_minute(w.tokens, s)), series="tokens"),
-    Metric("cache read", lambda w, s: fmt.count(w.cache_read_tokens)),
-    Metric("cache write", lambda w, s: fmt.count(w.cache_write_tokens)),
-    Metric(
-        "cache hit",
-        lambda w, s: fmt.percent(w.cache_hit_rate),
-        lambda w: cache_role(w.cache_hit_rate),
-    ),
-    Metric("cost", lambda w, s: fmt.usd(w.cost_usd), lambda w: "money", series="cost_usd"),
-    Metric("$/hr", lambda w, s: fmt.usd(w.cost_usd * 3600 / s)),
-)
+    Metric("requests", lambda w, s: fmt.count(w.requests), series="requests", rank=4,
+           help="API requests (each response of a turn counts)"),
+    Metric("req/min", lambda w, s: fmt.rate(_per_minute(w.requests, s)), rank=8,
+           help="requests per minute over the window"),
+    Metric("turns", lambda w, s: fmt.count(w.turns), rank=13,
+           help="answers finished (Stop)"),
+    Metric("errors", lambda w, s: fmt.count(w.errors), lambda w: "bad" if w.errors else "",
+           rank=5, help="failed tool calls plus API errors"),
+    Metric("error rate", lambda w, s: fmt.percent(w.error_rate),
+           lambda w: error_role(w.error_rate), rank=6,
+           help="errors / (tool calls + requests + API errors)"),
+    Metric("tok/min", lambda w, s: fmt.rate(_per_minute(w.tokens, s)), series="tokens",
+           rank=2, help="tokens (prompt + output) per minute"),
+    Metric("input", lambda w, s: fmt.count(w.input_tokens), rank=9,
+           help="uncached input tokens"),
+    Metric("output", lambda w, s: fmt.count(w.output_tokens), rank=10,
+           help="output tokens"),
+    Metric("cache read", lambda w, s: fmt.count(w.cache_read_tokens), rank=11,
+           help="prompt tokens read from the cache (cheap)"),
+    Metric("cache write", lambda w, s: fmt.count(w.cache_write_tokens), rank=12,
+           help="prompt tokens written to the cache"),
+    Metric("cost", lambda w, s: fmt.usd(w.cost_usd), lambda w: "money", series="cost_usd",
+           rank=0, help="dollars spent, priced per request"),
+    Metric("$/hr", lambda w, s: fmt.usd(w.cost_usd * 3600 / s), rank=1,
+           help="the window's spend extrapolated to an hour"),
+    Metric("cache hit", lambda w, s: fmt.percent(w.cache_hit_rate),
+           lambda w: cache_role(w.cache_hit_rate), rank=3,
+           help="cache read / (input + cache read + cache write); orange < 60 %, red < 30 %"),
+    Metric("tool calls", lambda w, s: fmt.count(w.tool_calls), rank=7,
+           help="tool calls started"),
+    Metric("compactions", lambda w, s: fmt.count(w.compactions), rank=14,
+           help="conversations compacted"),
+)  # fmt: skip
 
 LABEL_W = 12
-VALUE_W = 9
-SPARK_W = 15
+VALUE_W = 8
+SPARK_W = 15  # one cell per minute
+SPARK_GAP = 2
+BLOCK_GAP = 3
 
 
-def windows_table(snap: Snapshot, width: int, max_rows: int | None = None) -> list[Line]:
-    """The windows table; two blocks side by side when the width allows."""
-    windows = snap.windows.by_name()
-    block_w = LABEL_W + 3 * VALUE_W + 2 + SPARK_W
-    rows = [_metric_row(m, windows, snap) for m in METRICS]
-    head = _metric_head()
-    if width >= 2 * block_w + 3:
-        half = (len(rows) + 1) // 2
-        left, right = rows[:half], rows[half:]
-        right += [[Seg(" " * block_w)]] * (len(left) - len(right))
-        gap = Seg("   ")
-        out = [[*head, gap, *head]]
-        out += [[*lft, gap, *rgt] for lft, rgt in zip(left, right, strict=True)]
+class _Blocks(NamedTuple):
+    n: int
+    spark: bool
+
+
+def _block_width(spark: bool) -> int:
+    return LABEL_W + len(SPANS) * VALUE_W + (SPARK_GAP + SPARK_W if spark else 0)
+
+
+def _blocks_for(width: int, spark_possible: bool) -> _Blocks:
+    """The most blocks side by side that fit, sparklines if they fit too."""
+    options = [_Blocks(3, True), _Blocks(2, True), _Blocks(2, False), _Blocks(1, True)]
+    for option in options:
+        if option.spark and not spark_possible:
+            continue
+        need = option.n * _block_width(option.spark) + (option.n - 1) * BLOCK_GAP
+        if need <= width:
+            return option
+    return _Blocks(1, False)
+
+
+# which metrics sit in which block, by how many blocks fit side by side
+LAYOUTS: dict[int, tuple[tuple[str, ...], ...]] = {
+    3: (
+        ("requests", "req/min", "turns", "errors", "error rate"),
+        ("tok/min", "input", "output", "cache read", "cache write"),
+        ("cost", "$/hr", "cache hit", "tool calls", "compactions"),
+    ),
+    2: (
+        ("requests", "req/min", "turns", "tool calls", "errors", "error rate", "compactions"),
+        ("cost", "$/hr", "tok/min", "input", "output", "cache read", "cache write", "cache hit"),
+    ),
+    1: (
+        ("cost", "$/hr", "requests", "req/min", "turns", "tool calls", "errors", "error rate",
+         "compactions", "tok/min", "input", "output", "cache read", "cache write", "cache hit"),
+    ),
+}  # fmt: skip
+METRIC = {m.title: m for m in METRICS}
+
+
+def windows_table(
+    windows: Windows,
+    width: int,
+    *,
+    series: Series | None = None,
+    max_lines: int | None = None,
+    metrics: Sequence[Metric] | None = None,
+) -> list[Line]:
+    """The windows table: a head line, then one line per metric, in blocks side by side
+    when the width allows. With `max_lines`, the least important metrics go first.
+    `metrics`: a subset, in this order (the session detail); default all, laid out."""
+    by_name = windows.by_name()
+    blocks = _blocks_for(width, series is not None)
+    groups: list[list[Metric]]
+    if metrics is None:
+        groups = [[METRIC[title] for title in block] for block in LAYOUTS[blocks.n]]
     else:
-        out = [head, *rows]
-    if max_rows is not None:
-        out = out[:max_rows]
-    return [fit(line, width) for line in out]
+        per = -(-len(metrics) // blocks.n)
+        groups = [list(metrics[i : i + per]) for i in range(0, len(metrics), per)]
+    rows = max(len(g) for g in groups)
+    if max_lines is not None and max_lines - 1 < rows:
+        rows = max(0, max_lines - 1)
+        groups = [_best(group, rows) for group in groups]
+    if not rows:
+        return []
+    spark = blocks.spark and series is not None
+    block_w = _block_width(spark)
+    head = _metric_head(spark)
+    gap = Seg(" " * BLOCK_GAP)
+    out: list[Line] = []
+    for index in range(rows + 1):
+        line: Line = []
+        for number, group in enumerate(groups):
+            if number:
+                line.append(gap)
+            if index == 0:
+                line.extend(head)
+            elif index - 1 < len(group):
+                line.extend(_metric_row(group[index - 1], by_name, series if spark else None))
+            else:
+                line.append(Seg(" " * block_w))
+        out.append(fit(line, width))
+    return out
 
 
-def _metric_head() -> Line:
+def _best(metrics: list[Metric], count: int) -> list[Metric]:
+    """The `count` most important metrics, in their usual order."""
+    keep = {id(m) for m in sorted(metrics, key=lambda m: m.rank)[:count]}
+    return [m for m in metrics if id(m) in keep]
+
+
+def _metric_head(spark: bool) -> Line:
     cells = "".join(pad(name, VALUE_W, right=True) for name in SPANS)
-    return [Seg(pad("", LABEL_W) + cells + "  " + pad("last 15 min", SPARK_W), "head")]
+    text = pad("", LABEL_W) + cells
+    if spark:
+        text += " " * SPARK_GAP + pad("last 15 min", SPARK_W)
+    return [Seg(text, "head")]
 
 
-def _metric_row(metric: Metric, windows: dict[str, Window], snap: Snapshot) -> Line:
+def _metric_row(metric: Metric, windows: dict[str, Window], series: Series | None) -> Line:
     line: Line = [Seg(pad(metric.title, LABEL_W), "label")]
     for name, window in windows.items():
         text = metric.value(window, SPANS[name])
         line.append(Seg(pad(text, VALUE_W, right=True), metric.role(window)))
-    line.append(Seg("  "))
-    spark = ""
-    if metric.series and snap.series is not None:
-        values: Sequence[float] = getattr(snap.series, metric.series)
-        spark = fmt.sparkline(list(values))
-    line.append(Seg(pad(spark, SPARK_W), "spark"))
+    if series is not None:
+        line.append(Seg(" " * SPARK_GAP))
+        values: Sequence[float] = getattr(series, metric.series) if metric.series else []
+        line.append(Seg(pad(fmt.sparkline(list(values)), SPARK_W), "spark"))
     return line
 
 
@@ -193,22 +293,75 @@ class Column(Generic[Row]):
     width: int
     cell: Callable[[Row], Seg]
     right: bool = True
+    priority: int = 0  # when the width is short, the highest numbers go first
+    grow: int = 0  # up to this many more cells when there is room (names)
+    sort: str = ""  # the sort order (view.SORTS) this column shows
+    help: str = ""
+    cut_left: bool = False  # paths: keep their end
 
 
-def table(columns: Sequence[Column[Row]], rows: Sequence[Row], width: int) -> list[Line]:
-    """A header line and one line per row, each cut to `width`."""
-    head = " ".join(pad(c.title, c.width, right=c.right) for c in columns)
-    out: list[Line] = [fit([Seg(head, "head")], width)]
-    for row in rows:
-        line: Line = []
-        for index, column in enumerate(columns):
-            seg = column.cell(row)
-            text = pad(cut(seg.text, column.width), column.width, right=column.right)
-            if index:
-                line.append(Seg(" "))
-            line.append(Seg(text, seg.role))
-        out.append(fit(line, width))
-    return out
+EMPTY_PENALTY = 20  # a column with nothing to show goes before any other
+
+
+def fit_columns(
+    columns: Sequence[Column[Row]], width: int, rows: Sequence[Row] = ()
+) -> list[tuple[Column[Row], int]]:
+    """The columns that fit in `width` and each one's width: the least important are
+    dropped (empty ones first), never the right edge cut; names take the room left."""
+
+    def empty(column: Column[Row]) -> bool:
+        return bool(rows) and all(not column.cell(row).text for row in rows)
+
+    rank = {id(c): c.priority + (EMPTY_PENALTY if c.priority and empty(c) else 0) for c in columns}
+    kept = list(columns)
+
+    def need(cols: list[Column[Row]]) -> int:
+        return sum(c.width for c in cols) + max(0, len(cols) - 1)
+
+    while need(kept) > width and len(kept) > 1:
+        worst = max(range(len(kept)), key=lambda i: (rank[id(kept[i])], i))
+        if rank[id(kept[worst])] == 0:
+            break
+        del kept[worst]
+    room = max(0, width - need(kept))
+    sized = []
+    for column in kept:
+        extra = min(room, column.grow)
+        room -= extra
+        sized.append((column, column.width + extra))
+    return sized
+
+
+def table_head(sized: Sequence[tuple[Column[Row], int]], width: int, sorted_by: str = "") -> Line:
+    line: Line = []
+    for index, (column, cells) in enumerate(sized):
+        if index:
+            line.append(Seg(" ", "head"))
+        role = "head_sort" if sorted_by and column.sort == sorted_by else "head"
+        line.append(Seg(pad(column.title, cells, right=column.right), role))
+    used = width_of(line)
+    if used < width:
+        line.append(Seg(" " * (width - used), "head"))
+    return fit(line, width)
+
+
+def table_row(sized: Sequence[tuple[Column[Row], int]], row: Row, width: int) -> Line:
+    line: Line = []
+    for index, (column, cells) in enumerate(sized):
+        seg = column.cell(row)
+        if index:
+            line.append(Seg(" "))
+        text = cut_left(seg.text, cells) if column.cut_left else seg.text
+        line.append(Seg(pad(text, cells, right=column.right), seg.role))
+    return fit(line, width)
+
+
+def table(
+    columns: Sequence[Column[Row]], rows: Sequence[Row], width: int, sorted_by: str = ""
+) -> list[Line]:
+    """A header line and one line per row, the columns fitted to `width`."""
+    sized = fit_columns(columns, width, rows)
+    return [table_head(sized, width, sorted_by), *(table_row(sized, r, width) for r in rows)]
 
 
 def session_columns(now: float) -> list[Column[SessionRow]]:
@@ -216,49 +369,60 @@ def session_columns(now: float) -> list[Column[SessionRow]]:
         return fn
 
     return [
-        Column("PROJECT", 16, r(lambda s: Seg(s.project)), right=False),
-        Column(
-            "MODEL",
-            17,
-            r(lambda s: Seg(s.model or fmt.DASH, "dim" if not s.model else "")),
-            right=False,
-        ),
-        Column(
-            "STATUS", 10, r(lambda s: Seg(_status(s), STATUS_ROLE.get(s.status, ""))), right=False
-        ),
-        Column("REQS", 5, r(lambda s: Seg(fmt.count(s.requests)))),
-        Column(
-            "IN",
-            6,
-            r(
-                lambda s: Seg(
-                    fmt.count(s.input_tokens + s.cache_read_tokens + s.cache_write_tokens)
-                )
-            ),
-        ),
-        Column("OUT", 6, r(lambda s: Seg(fmt.count(s.output_tokens)))),
-        Column("CACHE", 5, r(lambda s: Seg(fmt.percent(_hit(s)), cache_role(_hit(s))))),
-        Column("COST", 9, r(lambda s: Seg(fmt.usd(s.cost_usd, s.cost_estimated), "money"))),
-        Column("$/HR", 8, r(lambda s: Seg(fmt.usd(session_rate(s))))),
-        Column("CONTEXT", 14, r(lambda s: _context(s)), right=False),
-        Column("CMP", 3, r(lambda s: Seg(str(s.compactions) if s.compactions else "", ""))),
-        Column(
-            "TOOLS", 5, r(lambda s: Seg(fmt.count(s.tool_calls), "bad" if s.tool_errors else ""))
-        ),
-        Column("SUB", 3, r(lambda s: Seg(str(s.subagents) if s.subagents else ""))),
-        Column("TAG", 8, r(lambda s: Seg(s.tag or "")), right=False),
-        Column("LAST", 4, r(lambda s: Seg(fmt.age(now - s.last_activity_ts)))),
-    ]
+        Column("PROJECT", 16, r(lambda s: Seg(s.project)), right=False, grow=12, sort="project",
+               help="the last part of the session's working directory"),
+        Column("AGENT", 6, r(lambda s: Seg(fmt.agent(s.agent))), right=False, priority=8,
+               help="the coding agent"),
+        Column("MODEL", 10, r(lambda s: Seg(fmt.model(s.model), "" if s.model else "dim")),
+               right=False, priority=3, sort="model",
+               help="the model of its latest main-thread request"),
+        Column("STATUS", 10, r(lambda s: Seg(status_text(s), STATUS_ROLE.get(s.status, ""))),
+               right=False, sort="status",
+               help="active (< 5 min), wait:perm / wait:input (you are needed), idle, ended"),
+        Column("REQS", 5, r(lambda s: Seg(fmt.count(s.requests))), priority=4, sort="requests",
+               help="API requests, subagents' included"),
+        Column("IN", 6, r(lambda s: Seg(fmt.count(prompt_tokens(s)))), priority=5,
+               sort="tokens", help="prompt tokens: input + cache read + cache write"),
+        Column("OUT", 6, r(lambda s: Seg(fmt.count(s.output_tokens))), priority=5,
+               help="output tokens"),
+        Column("CACHE", 5, r(lambda s: Seg(fmt.percent(hit_rate(s)), cache_role(hit_rate(s)))),
+               priority=2, sort="cache",
+               help="cache hit rate; orange < 60 %, red < 30 %"),
+        Column("COST", 8, r(lambda s: Seg(fmt.usd(s.cost_usd, s.cost_estimated), "money")),
+               sort="cost", help="what the session cost so far; ≈ when a model is estimated"),
+        Column("$/HR", 7, r(_rate_cell), priority=1, sort="rate",
+               help="its spend over the last 5 minutes, per hour"),
+        Column("CONTEXT", 13, r(context_cell), right=False, priority=1, sort="context",
+               help="context window fill of its latest request; orange > 80 %, red > 95 %"),
+        Column("CMP", 3, r(lambda s: Seg(str(s.compactions) if s.compactions else "")),
+               priority=9, help="compactions"),
+        Column("TOOLS", 5, r(_tools_cell), priority=6, sort="tools",
+               help="tool calls; red when some failed"),
+        Column("SUB", 3, r(lambda s: Seg(str(s.subagents) if s.subagents else "")),
+               priority=9, help="subagents it started"),
+        Column("TAG", 8, r(lambda s: Seg(s.tag or "")), right=False, priority=7,
+               help="the AITOP_TAG its hooks ran with"),
+        Column("LAST", 4, r(lambda s: Seg(fmt.age(now - s.last_activity_ts))), priority=2,
+               sort="last", help="time since its last activity"),
+        Column("SESSION", 8, r(lambda s: Seg(s.session_id[:8], "dim")), right=False,
+               priority=10, help="the start of its session id"),
+        Column("CWD", 12, r(lambda s: Seg(s.cwd or "", "dim")), right=False, priority=11,
+               grow=60, cut_left=True, help="its working directory"),
+    ]  # fmt: skip
 
 
-def _status(row: SessionRow) -> str:
+def status_text(row: SessionRow) -> str:
     if row.status == "waiting" and row.waiting_for:
         return f"wait:{'perm' if row.waiting_for == 'permission' else 'input'}"
     return row.status
 
 
-def _hit(row: SessionRow) -> float | None:
-    prompt = row.input_tokens + row.cache_read_tokens + row.cache_write_tokens
+def prompt_tokens(row: SessionRow) -> int:
+    return row.input_tokens + row.cache_read_tokens + row.cache_write_tokens
+
+
+def hit_rate(row: SessionRow) -> float | None:
+    prompt = prompt_tokens(row)
     return row.cache_read_tokens / prompt if prompt else None
 
 
@@ -269,47 +433,72 @@ def session_rate(row: SessionRow) -> float:
     return row.windows.m5.cost_usd * 3600 / SPANS["5m"]
 
 
-def _context(row: SessionRow) -> Seg:
-    if not row.context_limit:
+def context_fill(row: SessionRow) -> float | None:
+    return row.context_tokens / row.context_limit if row.context_limit else None
+
+
+def _rate_cell(row: SessionRow) -> Seg:
+    rate = session_rate(row)
+    return Seg(fmt.usd(rate), "" if rate else "dim")
+
+
+def _tools_cell(row: SessionRow) -> Seg:
+    return Seg(fmt.count(row.tool_calls), "bad" if row.tool_errors else "")
+
+
+CONTEXT_BAR = 8
+
+
+def context_cell(row: SessionRow) -> Seg:
+    fraction = context_fill(row)
+    if fraction is None:
         return Seg(fmt.DASH, "dim")
-    fraction = row.context_tokens / row.context_limit
-    return Seg(f"{fmt.bar(fraction, 8)} {fmt.percent(fraction):>4}", fill_role(fraction))
+    return Seg(f"{fmt.bar(fraction, CONTEXT_BAR)} {fmt.percent(fraction):>4}", fill_role(fraction))
+
+
+def _tool_error_rate(t: ToolRow) -> float | None:
+    return t.errors / t.calls if t.calls else None
 
 
 TOOL_COLUMNS: list[Column[ToolRow]] = [
-    Column("TOOL", 24, lambda t: Seg(t.name), right=False),
-    Column("CALLS", 7, lambda t: Seg(fmt.count(t.calls))),
-    Column("ERRORS", 7, lambda t: Seg(fmt.count(t.errors), "bad" if t.errors else "")),
-    Column(
-        "ERR%",
-        5,
-        lambda t: Seg(
-            fmt.percent(t.errors / t.calls if t.calls else None),
-            error_role(t.errors / t.calls if t.calls else None),
-        ),
-    ),
-    Column("P50", 7, lambda t: Seg(fmt.millis(t.p50_ms))),
-    Column("P95", 7, lambda t: Seg(fmt.millis(t.p95_ms))),
-]
+    Column("TOOL", 20, lambda t: Seg(t.name), right=False, grow=20, help="tool name"),
+    Column("CALLS", 7, lambda t: Seg(fmt.count(t.calls)),
+           help="calls seen (start-up reading of transcripts included)"),
+    Column("ERRORS", 7, lambda t: Seg(fmt.count(t.errors), "bad" if t.errors else ""),
+           priority=1, help="calls that failed"),
+    Column("ERR%", 5, lambda t: Seg(fmt.percent(_tool_error_rate(t)),
+                                    error_role(_tool_error_rate(t))),
+           priority=1, help="errors / calls"),
+    Column("P50", 7, lambda t: Seg(fmt.millis(t.p50_ms)), priority=2, help="median duration"),
+    Column("P95", 7, lambda t: Seg(fmt.millis(t.p95_ms)), priority=2,
+           help="95th percentile duration"),
+]  # fmt: skip
 
 
 def model_columns(total_cost: float) -> list[Column[ModelRow]]:
-    def share(m: ModelRow) -> Seg:
-        return Seg(fmt.percent(m.cost_usd / total_cost if total_cost else None))
+    def share(m: ModelRow) -> float | None:
+        return m.cost_usd / total_cost if total_cost else None
 
-    columns: list[Column[ModelRow]] = [
-        Column("MODEL", 28, lambda m: Seg(m.model), right=False),
-        Column("REQS", 6, lambda m: Seg(fmt.count(m.requests))),
-        Column(
-            "IN",
-            7,
-            lambda m: Seg(fmt.count(m.input_tokens + m.cache_read_tokens + m.cache_write_tokens)),
-        ),
-        Column("OUT", 7, lambda m: Seg(fmt.count(m.output_tokens))),
-        Column("COST", 10, lambda m: Seg(fmt.usd(m.cost_usd, m.estimated), "money")),
-        Column("SHARE", 6, share),
-    ]
-    return columns
+    def hit(m: ModelRow) -> float | None:
+        prompt = m.input_tokens + m.cache_read_tokens + m.cache_write_tokens
+        return m.cache_read_tokens / prompt if prompt else None
+
+    return [
+        Column("MODEL", 20, lambda m: Seg(m.model), right=False, grow=12, help="model id"),
+        Column("REQS", 6, lambda m: Seg(fmt.count(m.requests)), priority=2, help="requests"),
+        Column("IN", 7, lambda m: Seg(fmt.count(m.input_tokens + m.cache_read_tokens
+                                                + m.cache_write_tokens)),
+               priority=3, help="prompt tokens"),
+        Column("OUT", 7, lambda m: Seg(fmt.count(m.output_tokens)), priority=3,
+               help="output tokens"),
+        Column("CACHE", 5, lambda m: Seg(fmt.percent(hit(m)), cache_role(hit(m))), priority=2,
+               help="cache hit rate"),
+        Column("COST", 9, lambda m: Seg(fmt.usd(m.cost_usd, m.estimated), "money"),
+               help="cost; ≈ when the model is not in the pricing table"),
+        Column("SHARE", 5, lambda m: Seg(fmt.percent(share(m))), help="share of all cost"),
+        Column("", 10, lambda m: Seg(fmt.bar(share(m) or 0.0, 10), "bar"), right=False,
+               priority=4),
+    ]  # fmt: skip
 
 
 def tools_table(tools: Sequence[ToolRow], width: int) -> list[Line]:
@@ -321,11 +510,14 @@ def models_table(models: Sequence[ModelRow], width: int) -> list[Line]:
     return table(model_columns(total), models, width)
 
 
+def alert_line(alert: Alert, width: int) -> Line:
+    critical = alert.severity == "critical"
+    role = "alert_critical" if critical else "alert"
+    return fit([Seg(("!! " if critical else " ! ") + alert.message, role)], width)
+
+
 def alert_lines(alerts: Sequence[Alert], width: int) -> list[Line]:
-    return [
-        fit([Seg(("!! " if a.severity == "critical" else " ! ") + a.message, "alert")], width)
-        for a in alerts
-    ]
+    return [alert_line(a, width) for a in alerts]
 
 
 # --- fitting ----------------------------------------------------------------------
@@ -338,7 +530,18 @@ def fit(line: Line, width: int) -> Line:
     for seg in line:
         if left <= 0:
             break
-        text = cut(seg.text, left)
-        out.append(Seg(text, seg.role))
-        left -= display_width(text)
+        text = seg.text if seg.text.isprintable() else printable(seg.text)
+        used = display_width(text)
+        if used > left:
+            text = cut(text, left)
+            used = display_width(text)
+        out.append(seg if text is seg.text else Seg(text, seg.role))
+        left -= used
     return out
+
+
+def pad_line(line: Line, width: int, role: str = "") -> Line:
+    """`line` cut or filled with spaces to exactly `width` cells."""
+    line = fit(line, width)
+    used = width_of(line)
+    return [*line, Seg(" " * (width - used), role)] if used < width else line

@@ -20,10 +20,20 @@ def display_width(text: str) -> int:
     return sum(max(0, wcwidth(ch)) for ch in text)
 
 
+def printable(text: str) -> str:
+    """`text` with control characters shown as `?`: names come from other programs'
+    files, and an escape sequence in one must never reach the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
 def cut(text: str, width: int) -> str:
-    """`text` cut to at most `width` cells, ending in … when something was cut."""
+    """`text` cut to at most `width` cells, ending in … when something was cut.
+    Control characters become `?` (see `printable`)."""
     if width <= 0:
         return ""
+    text = printable(text)
     if display_width(text) <= width:
         return text
     out = []
@@ -42,3 +52,38 @@ def pad(text: str, width: int, right: bool = False) -> str:
     text = cut(text, width)
     gap = " " * (width - display_width(text))
     return gap + text if right else text + gap
+
+
+def cut_left(text: str, width: int) -> str:
+    """`text` cut to at most `width` cells from the left: …/src/project."""
+    text = printable(text)
+    if display_width(text) <= width:
+        return text
+    if width <= 0:
+        return ""
+    out: list[str] = []
+    used = 0
+    for ch in reversed(text):
+        w = max(0, wcwidth(ch))
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    return ELLIPSIS + "".join(reversed(out))
+
+
+def wrap(text: str, width: int, sep: str = " ") -> list[str]:
+    """`text` in lines of at most `width` cells, broken at `sep` (a word longer than a
+    line is cut)."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split(sep):
+        candidate = f"{current}{sep}{word}" if current else word
+        if display_width(candidate) <= width or not current:
+            current = candidate
+        else:
+            lines.append(current)
+            current = word
+    if current:
+        lines.append(current)
+    return [cut(line, width) for line in lines]

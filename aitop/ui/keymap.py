@@ -1,0 +1,110 @@
+"""Key bindings as data: key → action, with aliases, help text and footer labels.
+
+The help screen and the footer are made from this table, so they cannot drift from
+what the keys do. Keys are named as blessed names them (`KEY_F10`, `KEY_CTRL_L`) or
+by the character they type (`q`, `<`); nothing here imports blessed.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from aitop.ui.sort import SORTS
+
+
+class Binding(NamedTuple):
+    keys: tuple[str, ...]  # the first is the one the footer shows
+    action: str
+    help: str
+    label: str = ""  # its name in the footer; "" keeps it out of the footer
+
+
+KEYMAP: tuple[Binding, ...] = (
+    Binding(("?", "KEY_F1", "h"), "help", "this help (any key returns)", "Help"),
+    Binding(("KEY_UP", "k"), "up", "select the row above"),
+    Binding(("KEY_DOWN", "j"), "down", "select the row below"),
+    Binding(("KEY_PGUP",), "page_up", "a page up"),
+    Binding(("KEY_PGDOWN", " "), "page_down", "a page down"),
+    Binding(("KEY_HOME", "g"), "home", "the first row"),
+    Binding(("KEY_END", "G"), "end", "the last row"),
+    Binding(("KEY_ENTER",), "detail", "details of the selected session", "Detail"),
+    Binding(("KEY_ESCAPE", "KEY_LEFT", "KEY_BACKSPACE"), "back", "back: close the detail or menu"),
+    Binding(("KEY_TAB",), "next_tab", "next tab: Sessions, Tools, Models", "Tabs"),
+    Binding(("KEY_BTAB",), "prev_tab", "previous tab"),
+    Binding(("/", "KEY_F4"), "filter", "filter sessions (project, model, tag, status, id)",
+            "Filter"),
+    Binding(("KEY_F6",), "sort_menu", "choose the sort column", "Sort"),
+    Binding(("<", ","), "sort_prev", "sort by the column to the left"),
+    Binding((">", "."), "sort_next", "sort by the column to the right"),
+    *(
+        Binding((order.binding,), f"sort:{order.key}", f"sort by {order.title}: {order.what}")
+        for order in SORTS
+        if order.binding
+    ),
+    Binding(("I",), "invert", "invert the sort order"),
+    Binding(("Z",), "pause", "pause / resume updates (the keys still work)", "Pause"),
+    Binding(("KEY_CTRL_L",), "redraw", "redraw the whole screen"),
+    Binding(("q", "KEY_F10", "KEY_CTRL_C"), "quit", "quit", "Quit"),
+)  # fmt: skip
+
+_BY_KEY: dict[str, str] = {}
+for _binding in KEYMAP:
+    for _key in _binding.keys:
+        assert _key not in _BY_KEY, f"{_key} is bound twice"
+        _BY_KEY[_key] = _binding.action
+
+
+def action_for(key: str) -> str | None:
+    return _BY_KEY.get(key)
+
+
+def binding_for(action: str) -> Binding:
+    for binding in KEYMAP:
+        if binding.action == action:
+            return binding
+    raise KeyError(action)
+
+
+KEY_NAMES = {
+    "KEY_UP": "↑",
+    "KEY_DOWN": "↓",
+    "KEY_LEFT": "←",
+    "KEY_RIGHT": "→",
+    "KEY_PGUP": "PgUp",
+    "KEY_PGDOWN": "PgDn",
+    "KEY_HOME": "Home",
+    "KEY_END": "End",
+    "KEY_ENTER": "Enter",
+    "KEY_ESCAPE": "Esc",
+    "KEY_BACKSPACE": "Backspace",
+    "KEY_DELETE": "Delete",
+    "KEY_TAB": "Tab",
+    "KEY_BTAB": "Shift-Tab",
+    " ": "Space",
+}
+
+
+def key_name(key: str) -> str:
+    """How a key reads on screen: F10, Ctrl-C, ↑, Shift-Tab, q."""
+    if key in KEY_NAMES:
+        return KEY_NAMES[key]
+    if key.startswith("KEY_CTRL_"):
+        return "Ctrl-" + key.removeprefix("KEY_CTRL_")
+    if key.startswith("KEY_F") and key[5:].isdigit():
+        return key.removeprefix("KEY_")
+    return key
+
+
+def help_rows() -> list[tuple[str, str]]:
+    """(keys, what they do) for every binding, in the table's order."""
+    return [(" ".join(key_name(k) for k in b.keys), b.help) for b in KEYMAP]
+
+
+def footer_items(paused: bool = False) -> list[tuple[str, str]]:
+    """(key, label) pairs for the footer bar."""
+    items = []
+    for binding in KEYMAP:
+        if binding.label:
+            label = "Resume" if binding.action == "pause" and paused else binding.label
+            items.append((key_name(binding.keys[0]), label))
+    return items

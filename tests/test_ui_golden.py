@@ -1,0 +1,116 @@
+"""Golden frames: the screen rendered from a fixture snapshot (the real Aggregator fed
+with the captured sessions, at a fixed `now`), compared as text with tests/golden/.
+
+To regenerate after a deliberate change of the look, then read the diff by eye:
+
+    AITOP_UPDATE_GOLDEN=1 pytest tests/test_ui_golden.py
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from ui_support import PRICER, fixture_snapshot
+
+from aitop.batch import to_text
+from aitop.snapshot import Snapshot
+from aitop.ui.compare import compare
+from aitop.ui.render import list_rows, render
+from aitop.ui.sections import plain
+from aitop.ui.view import View, press
+from aitop.ui.width import display_width
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+UPDATE = os.environ.get("AITOP_UPDATE_GOLDEN") == "1"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def utc() -> Iterator[None]:
+    """The header's clock is local time: pin the zone."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    yield
+    if old is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+@pytest.fixture(scope="module")
+def snap(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
+    return fixture_snapshot(tmp_path_factory.mktemp("claude"))
+
+
+def _keys(snap: Snapshot, width: int, height: int, *keys: str) -> View:
+    view = View()
+    for key in keys:
+        view, _ = press(view, key, snap, list_rows(snap, view, width, height))
+    return view
+
+
+def _frame(snap: Snapshot, view: View, width: int, height: int) -> str:
+    comparison = []
+    if view.detail is not None:
+        row = next(r for r in snap.sessions if r.session_id == view.detail)
+        comparison = compare(PRICER, row, snap.now)
+    lines = render(snap, view, width, height, comparison=comparison)
+    assert len(lines) == height
+    for line in lines:
+        assert display_width(plain(line)) <= width, plain(line)
+    assert display_width(plain(lines[-1])) < width  # the bottom-right cell stays empty
+    return "\n".join(plain(line).rstrip() for line in lines) + "\n"
+
+
+def _check(name: str, text: str) -> None:
+    path = GOLDEN / f"{name}.txt"
+    if UPDATE:
+        GOLDEN.mkdir(exist_ok=True)
+        path.write_text(text)
+        return
+    assert path.exists(), f"no golden {path.name}: run with AITOP_UPDATE_GOLDEN=1 and review it"
+    expected = path.read_text()
+    assert text == expected, (
+        f"{name} differs from {path}; if the change is deliberate, regenerate with"
+        f" AITOP_UPDATE_GOLDEN=1 and review the diff.\n--- got:\n{text}"
+    )
+
+
+@pytest.mark.parametrize("size", [(200, 50), (120, 40), (80, 24), (40, 10)])
+def test_main_screen(snap: Snapshot, size: tuple[int, int]) -> None:
+    width, height = size
+    _check(f"main-{width}x{height}", _frame(snap, View(), width, height))
+
+
+VIEWS = {
+    # name: (size, keys)
+    "detail-120x40": ((120, 40), ("KEY_DOWN", "KEY_ENTER")),
+    "detail-subagent-80x24": ((80, 24), ("/", "a", "i", "t", "o", "p", "KEY_ENTER", "KEY_ENTER")),
+    "detail-scrolled-80x24": ((80, 24), ("KEY_ENTER", "KEY_PGDOWN")),
+    "tools-120x40": ((120, 40), ("KEY_TAB",)),
+    "models-80x24": ((80, 24), ("KEY_BTAB",)),
+    "help-120x40": ((120, 40), ("?",)),
+    "sort-menu-80x24": ((80, 24), ("KEY_F6", "KEY_DOWN")),
+    "filter-80x24": ((80, 24), ("/", "d", "o", "c")),
+    "sorted-by-context-paused-120x40": ((120, 40), ("M", "Z")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VIEWS))
+def test_other_views(snap: Snapshot, name: str) -> None:
+    (width, height), keys = VIEWS[name]
+    _check(name, _frame(snap, _keys(snap, width, height, *keys), width, height))
+
+
+def test_no_sessions_tells_a_new_user_what_to_do(tmp_path: Path) -> None:
+    empty = fixture_snapshot(tmp_path, sessions=False, busy=False)
+    _check("empty-100x30", _frame(empty, View(), 100, 30))
+
+
+def test_batch_text_shares_the_formatting(snap: Snapshot) -> None:
+    _check("batch-160", to_text(snap, 160))

@@ -1,0 +1,378 @@
+"""The live screen: the only module that imports blessed.
+
+It owns the terminal (one context manager sets it up and, whatever happens, restores
+it), turns semantic roles into styles, writes only the lines that changed inside
+synchronized output, and plugs the keyboard into the monitor's one loop: keys and
+SIGWINCH only set state and ask for a redraw; `on_tick` renders and paints. An
+internal error is logged and shown as one line, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import signal
+import sys
+import termios
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, TextIO
+
+from aitop import paths
+from aitop.app import Monitor
+from aitop.env import Env
+from aitop.errors import AitopError, ExitCode
+from aitop.log import log
+from aitop.snapshot import Alert, Snapshot
+from aitop.ui import theme as themes
+from aitop.ui.compare import Comparison, compare
+from aitop.ui.render import list_rows, render
+from aitop.ui.sections import Line, Seg, plain
+from aitop.ui.view import HOLD_S, QUIT, REDRAW, View, observe, press
+from aitop.ui.width import display_width, printable
+
+if TYPE_CHECKING:
+    from blessed import Terminal
+
+QUERY_TIMEOUT_S = 0.5  # the longest a terminal query may hold start-up
+ESC_DELAY_S = 0.1  # a lone Esc vs. the start of an arrow key's sequence
+SYNCHRONIZED_OUTPUT = 2026  # DEC private mode: the terminal shows a frame at once
+
+
+def run_screen(
+    monitor: Monitor, env: Env, *, interval: float, bell: bool = False, theme: str = "default"
+) -> int:
+    """Run the live screen until q, F10, Ctrl-C or a stop signal; the exit code."""
+    if not (_is_tty(env.stdout) and _is_tty(env.stdin)):
+        raise AitopError(
+            "the live screen needs a terminal",
+            "for plain text frames run: aitop -b",
+            ExitCode.USAGE,
+        )
+    term = _terminal(env.stdout)
+    scheme = themes.choose(theme, env.environ, term.number_of_colors)
+    dumb = env.environ.get("TERM", "") == "dumb"
+    screen = Screen(monitor, term, themes.THEMES[scheme], interval=interval, bell=bell, dumb=dumb)
+    screen.log_path = paths.log_path(env.environ)
+    screen.run()
+    return int(ExitCode.OK)
+
+
+def _is_tty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _terminal(stream: TextIO) -> Terminal:
+    # blessed 1.52 asks the terminal a few questions at start-up and waits up to 5 s for
+    # each answer; a terminal that answers nothing should not cost more than a moment.
+    os.environ.setdefault("BLESSED_QUERY_TIMEOUT_SECONDS", "1")
+    # blessed reads NO_COLOR as "no escape sequences at all", which leaves a full-screen
+    # program no way to move the cursor: the mono theme is how aitop honours it.
+    no_color = os.environ.pop("NO_COLOR", None)
+    try:
+        from blessed import Terminal
+
+        return Terminal(stream=stream)
+    finally:
+        if no_color is not None:
+            os.environ["NO_COLOR"] = no_color
+
+
+class Styles:
+    """Roles → escape sequences for one theme, resolved once."""
+
+    def __init__(self, term: Terminal, scheme: Mapping[str, str]) -> None:
+        self.normal = str(term.normal)
+        self._codes: dict[str, str] = {}
+        for role, name in scheme.items():
+            self._codes[role] = _style(term, name)
+
+    def line(self, line: Line) -> tuple[str, int]:
+        """The line as the terminal should receive it, and its width in cells."""
+        parts = []
+        cells = 0
+        for seg in line:
+            text = printable(seg.text)
+            cells += display_width(text)
+            code = self._codes.get(seg.role, "")
+            parts.append(f"{code}{text}{self.normal}" if code else text)
+        return "".join(parts), cells
+
+
+def _style(term: Terminal, name: str) -> str:
+    if not name:
+        return ""
+    if name == themes.ORANGE:
+        name = "darkorange" if term.number_of_colors >= 256 else "yellow"
+    try:
+        return str(getattr(term, name))
+    except (AttributeError, TypeError):
+        log.warning("unknown style %r", name)
+        return ""
+
+
+class Painter:
+    """Writes a frame, sending only the lines that differ from what is on screen."""
+
+    def __init__(self, term: Terminal, styles: Styles) -> None:
+        self.term = term
+        self.styles = styles
+        self.out = term.stream
+        self.shown: list[str] = []
+        self.size = (0, 0)
+
+    def invalidate(self) -> None:
+        """Repaint everything next time (Ctrl-L, a resize, after an error)."""
+        self.shown = []
+
+    def paint(self, frame: Sequence[Line], width: int, height: int) -> int:
+        """Paint `frame`; how many lines were written."""
+        term = self.term
+        chunks: list[str] = []
+        if (width, height) != self.size or not self.shown:
+            chunks.append(self.styles.normal + term.home + term.clear)
+            self.shown = [""] * height
+            self.size = (width, height)
+        written = 0
+        for y, line in enumerate(frame[:height]):
+            text, cells = self.styles.line(line)
+            if self.shown[y] == text:
+                continue
+            chunks.append(term.move_yx(y, 0) + text + (term.clear_eol if cells < width else ""))
+            self.shown[y] = text
+            written += 1
+        if chunks:
+            with term.synchronized_output(timeout=QUERY_TIMEOUT_S):
+                self.out.write("".join(chunks))
+                self.out.flush()
+            self.out.flush()
+        return written
+
+
+class PlainPainter(Painter):
+    """TERM=dumb: no cursor addressing at all, so whole frames one after another."""
+
+    def paint(self, frame: Sequence[Line], width: int, height: int) -> int:
+        self.out.write("\n".join(plain(line).rstrip() for line in frame) + "\n\n")
+        self.out.flush()
+        return len(frame)
+
+
+@contextlib.contextmanager
+def terminal_mode(term: Terminal, dumb: bool = False) -> Iterator[None]:
+    """Everything the screen changes in the terminal, undone in one `finally`:
+    cbreak input, the alternate screen, the hidden cursor."""
+    out = term.stream
+    cbreak = term.cbreak()
+    cbreak.__enter__()
+    try:
+        if not dumb:
+            out.write(term.enter_fullscreen + term.hide_cursor + term.home + term.clear)
+            out.flush()
+        yield
+    finally:
+        try:
+            if not dumb:
+                out.write(term.normal + term.normal_cursor + term.exit_fullscreen)
+            out.flush()
+        except (OSError, ValueError):
+            pass  # the terminal is gone (SIGHUP): nothing left to restore on it
+        with contextlib.suppress(termios.error, OSError, ValueError):
+            cbreak.__exit__(None, None, None)
+
+
+class _StderrToLog:
+    """Stands in for stderr while the screen is up: nothing may print over it."""
+
+    def write(self, text: str) -> int:
+        if text.strip():
+            log.warning("stderr: %s", text.rstrip())
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+class Screen:
+    def __init__(
+        self,
+        monitor: Monitor,
+        term: Terminal,
+        scheme: Mapping[str, str],
+        *,
+        interval: float,
+        bell: bool = False,
+        dumb: bool = False,
+    ) -> None:
+        self.monitor = monitor
+        self.term = term
+        self.styles = Styles(term, scheme)
+        self.painter: Painter = (PlainPainter if dumb else Painter)(term, self.styles)
+        self.dumb = dumb
+        self.bell = bell
+        self.interval = interval
+        self.view = View(hold_s=max(HOLD_S, 3 * interval))
+        self.shown: Snapshot | None = None  # what is on screen (frozen while paused)
+        self.resized = False
+        self.quitting = False
+        self.log_path = "~/.aitop/aitop.log"
+        self._comparison: tuple[tuple[str, int, float], list[Comparison]] | None = None
+
+    # --- lifetime -------------------------------------------------------------------
+
+    def run(self) -> None:
+        monitor = self.monitor
+        keyboard = self.term._keyboard_fd  # blessed's keyboard: stdin when it is a tty
+        old_stderr = sys.stderr
+        try:
+            with terminal_mode(self.term, self.dumb):
+                sys.stderr = _StderrToLog()
+                self._notice("aitop: starting, reading the last 15 minutes of transcripts…")
+                self._probe()
+                monitor.open()
+                if keyboard is not None:
+                    monitor.selector.register(keyboard, selectors.EVENT_READ, self._on_keys)
+                monitor.on_signal = self._on_signal
+                monitor.run(self.interval, self._on_tick)
+        finally:
+            sys.stderr = old_stderr
+            monitor.on_signal = None
+            if keyboard is not None:
+                with contextlib.suppress(KeyError, ValueError, OSError):
+                    monitor.selector.unregister(keyboard)
+            monitor.close()
+
+    def _probe(self) -> None:
+        """Ask once, with a short timeout, whether the terminal has synchronized output;
+        blessed remembers the answer for every frame after."""
+        if self.dumb:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            self.term.get_dec_mode(SYNCHRONIZED_OUTPUT, timeout=QUERY_TIMEOUT_S)
+
+    # --- events (they only change state and ask for a redraw) ---------------------------
+
+    def _on_signal(self, signum: int) -> None:
+        if signum == signal.SIGWINCH:
+            self.resized = True
+            self.monitor.redraw_requested = True
+
+    def _on_keys(self, _mask: int) -> None:
+        term = self.term
+        while not self.quitting:
+            try:
+                key = term.inkey(timeout=0, esc_delay=ESC_DELAY_S)
+            except (EOFError, OSError):
+                self._quit()  # the terminal went away
+                return
+            if not key:
+                break
+            name = key.name or str(key)
+            try:
+                self.handle_key(name)
+            except Exception as exc:  # a bug must not take the terminal with it
+                self._internal_error("a key", exc)
+        self.monitor.redraw_requested = True
+
+    def handle_key(self, name: str) -> None:
+        snap = self.shown
+        if snap is None:
+            if name in ("q", "KEY_F10", "KEY_CTRL_C"):
+                self._quit()
+            return
+        width, height = self._size()
+        page = list_rows(snap, self.view, width, height)
+        self.view, effect = press(self.view, name, snap, page)
+        if effect == QUIT:
+            self._quit()
+        elif effect == REDRAW:
+            self.painter.invalidate()
+
+    def _quit(self) -> None:
+        # the same way out as Ctrl-C and SIGTERM: the loop stops, the finallys restore
+        self.quitting = True
+        self.monitor.stopping = True
+
+    # --- drawing ----------------------------------------------------------------------
+
+    def _on_tick(self, snap: Snapshot) -> bool:
+        if self.quitting:
+            return False
+        try:
+            self.view, new = observe(self.view, snap)
+            if new and self.bell:
+                self._ring(new)
+            if not self.view.paused or self.shown is None:
+                self.shown = snap
+            self.draw()
+        except Exception as exc:
+            self._internal_error("drawing", exc)
+        return not self.quitting
+
+    def _size(self) -> tuple[int, int]:
+        term = self.term
+        return max(1, term.width), max(1, term.height)
+
+    def draw(self) -> None:
+        snap = self.shown
+        if snap is None:
+            return
+        if self.resized:
+            self.resized = False
+            self.painter.invalidate()
+        width, height = self._size()
+        frame = render(snap, self.view, width, height, comparison=self._compare(snap))
+        self.painter.paint(frame, width, height)
+
+    def _compare(self, snap: Snapshot) -> list[Comparison]:
+        if self.view.detail is None:
+            return []
+        row = next((r for r in snap.sessions if r.session_id == self.view.detail), None)
+        if row is None:
+            return []
+        key = (row.session_id, row.requests, row.cost_usd)
+        if self._comparison is None or self._comparison[0] != key:
+            self._comparison = (key, compare(self.monitor.pricer, row, snap.now))
+        return self._comparison[1]
+
+    def _notice(self, text: str) -> None:
+        width, height = self._size()
+        frame: list[Line] = [[] for _ in range(height)]
+        frame[height // 2] = [Seg(" " * max(0, (width - len(text)) // 2)), Seg(text, "notice")]
+        with contextlib.suppress(OSError, ValueError):
+            self.painter.paint(frame, width, height)
+
+    def _internal_error(self, doing: str, exc: Exception) -> None:
+        log.exception("internal error while %s", doing)
+        message = (
+            f"internal error ({type(exc).__name__}: {exc}); details in {self.log_path}"
+        ).replace("\n", " ")
+        self.view = self.view.replace(error=message)
+        try:
+            self.painter.invalidate()
+            self.draw()
+        except Exception:
+            log.exception("drawing the error")
+            width, height = self._size()
+            frame: list[Line] = [[] for _ in range(height)]
+            frame[0] = [Seg(message[: width - 1], "error")]
+            with contextlib.suppress(Exception):
+                self.painter.invalidate()
+                self.painter.paint(frame, width, height)
+
+    def _ring(self, new: Sequence[Alert]) -> None:
+        """The bell, and a desktop notification where the terminal can show one
+        (OSC 777: VTE, foot, Ghostty, WezTerm; OSC 9: iTerm2, Windows Terminal, kitty);
+        terminals skip the OSC sequences they do not know."""
+        message = "; ".join(alert.message for alert in new)
+        text = "".join(ch for ch in message if ch.isprintable() and ch != ";")[:200]
+        out = self.term.stream
+        sequence = "\a"
+        if not self.dumb:
+            sequence += f"\x1b]777;notify;aitop;{text}\x1b\\\x1b]9;aitop: {text}\x1b\\"
+        with contextlib.suppress(OSError, ValueError):
+            out.write(sequence)
+            out.flush()

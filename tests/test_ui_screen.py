@@ -1,0 +1,158 @@
+"""The screen's glue without a real terminal: a blessed Terminal writing into a string,
+a stand-in monitor. Errors become one line (and a log record), keys that quit stop the
+monitor's loop, a resize repaints everything, a new alert rings once."""
+
+from __future__ import annotations
+
+import io
+import logging
+import signal
+from pathlib import Path
+
+import msgspec
+import pytest
+from blessed import Terminal
+from ui_support import PRICER, fixture_snapshot
+
+from aitop.env import Env
+from aitop.errors import AitopError
+from aitop.snapshot import Alert, Snapshot
+from aitop.ui import screen as screen_module
+from aitop.ui import theme
+from aitop.ui.screen import Screen, run_screen
+
+
+class FakeMonitor:
+    def __init__(self) -> None:
+        self.pricer = PRICER
+        self.redraw_requested = False
+        self.stopping = False
+
+
+@pytest.fixture
+def snap(tmp_path: Path) -> Snapshot:
+    return fixture_snapshot(tmp_path, sessions=False)
+
+
+def _screen(bell: bool = False) -> tuple[Screen, FakeMonitor, io.StringIO]:
+    out = io.StringIO()
+    term = Terminal(kind="xterm-256color", stream=out, force_styling=True)
+    monitor = FakeMonitor()
+    screen = Screen(monitor, term, theme.DEFAULT, interval=1.0, bell=bell)  # type: ignore[arg-type]
+    screen._size = lambda: (100, 30)  # type: ignore[method-assign]
+    return screen, monitor, out
+
+
+def test_a_frame_is_drawn_each_tick(snap: Snapshot) -> None:
+    screen, _monitor, out = _screen()
+    assert screen._on_tick(snap) is True
+    assert "payments-api" in out.getvalue() and "aitop" in out.getvalue()
+
+
+def test_an_internal_error_is_one_line_and_a_log_record(
+    snap: Snapshot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    screen, _monitor, out = _screen()
+    calls = 0
+    real = screen_module.render
+
+    def broken(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ZeroDivisionError("boom")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(screen_module, "render", broken)
+    logger = logging.getLogger("aitop")
+    logger.addHandler(caplog.handler)
+    try:
+        assert screen._on_tick(snap) is True  # the loop goes on
+    finally:
+        logger.removeHandler(caplog.handler)
+    text = out.getvalue()
+    assert "internal error (ZeroDivisionError: boom); details in" in text
+    assert "Traceback" not in text
+    assert any("Traceback" in (r.exc_text or "") or r.exc_info for r in caplog.records)
+    assert screen.view.error  # shown in the footer until the next key
+    screen.handle_key("KEY_DOWN")
+    assert not screen.view.error
+
+
+def test_when_even_the_error_cannot_be_drawn_one_line_still_is(
+    snap: Snapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    screen, _monitor, out = _screen()
+
+    def broken(*_args: object, **_kwargs: object) -> object:
+        raise RuntimeError("render is broken")
+
+    monkeypatch.setattr(screen_module, "render", broken)
+    assert screen._on_tick(snap) is True
+    assert "internal error (RuntimeError: render is broken)" in out.getvalue()
+
+
+@pytest.mark.parametrize("key", ["q", "KEY_F10", "KEY_CTRL_C"])
+def test_quit_keys_stop_the_monitor_loop(snap: Snapshot, key: str) -> None:
+    screen, monitor, _out = _screen()
+    screen._on_tick(snap)
+    screen.handle_key(key)
+    assert monitor.stopping and screen.quitting
+    assert screen._on_tick(snap) is False
+
+
+def test_sigwinch_only_sets_flags_and_the_next_frame_repaints_all(snap: Snapshot) -> None:
+    screen, monitor, out = _screen()
+    screen._on_tick(snap)
+    screen._on_tick(snap)
+    before = len(out.getvalue())
+    screen._on_signal(signal.SIGWINCH)
+    assert screen.resized and monitor.redraw_requested
+    assert len(out.getvalue()) == before  # nothing drawn in the handler
+    screen._on_tick(snap)
+    assert "\x1b[2J" in out.getvalue()[before:]  # cleared and repainted
+
+
+def test_pause_freezes_the_frame_but_keys_still_work(snap: Snapshot) -> None:
+    screen, _monitor, _out = _screen()
+    screen._on_tick(snap)
+    screen.handle_key("Z")
+    moved = msgspec.structs.replace(snap, uptime_s=snap.uptime_s + 60)
+    screen._on_tick(moved)
+    assert screen.shown is snap
+    screen.handle_key("KEY_TAB")
+    assert screen.view.tab == "tools"
+    screen.handle_key("Z")
+    screen._on_tick(moved)
+    assert screen.shown is moved
+
+
+def test_the_bell_rings_once_per_new_alert(snap: Snapshot) -> None:
+    screen, _monitor, out = _screen(bell=True)
+    quiet = msgspec.structs.replace(snap, alerts=[])
+    screen._on_tick(quiet)
+    alert = Alert("budget:x", "critical", "frontend: $3.29 spent; over budget")
+    loud = msgspec.structs.replace(snap, alerts=[alert])
+    start = len(out.getvalue())
+    screen._on_tick(loud)
+    rung = out.getvalue()[start:]
+    assert rung.count("\a") == 1
+    assert "\x1b]777;notify;aitop;frontend: $3.29 spent over budget\x1b\\" in rung
+    assert "\x1b]9;aitop: frontend" in rung
+    start = len(out.getvalue())
+    screen._on_tick(loud)
+    assert "\a" not in out.getvalue()[start:]
+
+
+def test_no_bell_without_the_option(snap: Snapshot) -> None:
+    screen, _monitor, out = _screen(bell=False)
+    screen._on_tick(msgspec.structs.replace(snap, alerts=[]))
+    screen._on_tick(msgspec.structs.replace(snap, alerts=[Alert("x", "warning", "X")]))
+    assert "\a" not in out.getvalue()
+
+
+def test_the_screen_needs_a_terminal() -> None:
+    env = Env(stdout=io.StringIO(), stdin=io.StringIO(), environ={})
+    with pytest.raises(AitopError) as raised:
+        run_screen(FakeMonitor(), env, interval=1.0)  # type: ignore[arg-type]
+    assert "aitop -b" in raised.value.line()

@@ -1,0 +1,1 @@
+"""Hardening (issue #6): real processes, real sockets, load, faults and hostile input."""

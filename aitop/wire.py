@@ -46,6 +46,8 @@ def split_frame(frame: bytes) -> tuple[Envelope, bytes]:
         envelope = _envelope_decoder.decode(frame[len(ENVELOPE_PREFIX) : end])
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise MalformedFrame(f"bad envelope: {exc}") from None
+    except RecursionError:  # a line of 1 KiB can nest deeper than msgspec recurses
+        raise MalformedFrame("bad envelope: nested too deep") from None
     payload = frame[end + 1 :]
     if not payload.strip():
         raise MalformedFrame("envelope without payload")

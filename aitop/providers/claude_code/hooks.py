@@ -147,13 +147,30 @@ class Outcome(enum.Enum):
 
 def decode(payload: bytes, envelope: Envelope, now: float) -> tuple[Outcome, list[ev.Event], str]:
     """(outcome, events, reason). Never raises on any input."""
+    bad = _not_utf8(payload)
+    if bad:
+        return Outcome.MALFORMED, [], bad
     try:
         hook = _decoder.decode(payload)
     except msgspec.DecodeError as exc:
         return _classify_failure(payload, exc)
     except UnicodeDecodeError as exc:  # msgspec's error for invalid UTF-8 inside a string
         return Outcome.MALFORMED, [], f"invalid UTF-8: {exc.reason}"
+    except RecursionError:  # msgspec recurses per level, even through fields it skips
+        return Outcome.MALFORMED, [], "nested too deep"
     return Outcome.OK, to_events(hook, envelope, now), ""
+
+
+def _not_utf8(data: bytes) -> str:
+    """Why `data` is not UTF-8, or "" when it is. msgspec checks the strings it decodes
+    but not the ones it skips, and JSON is UTF-8 or it is not JSON (RFC 8259)."""
+    if data.isascii():
+        return ""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"invalid UTF-8 at byte {exc.start}: {exc.reason}"
+    return ""
 
 
 def _classify_failure(
@@ -162,7 +179,7 @@ def _classify_failure(
     if isinstance(exc, msgspec.ValidationError):
         try:
             probe = _probe_decoder.decode(payload)
-        except (msgspec.DecodeError, UnicodeDecodeError):
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
             pass
         else:
             if probe.hook_event_name not in HOOK_EVENTS:

@@ -370,8 +370,12 @@ class Tailer:
 
     def _line(self, state: _File, raw: bytes, now: float, out: list[ev.Event]) -> None:
         try:
+            if not raw.isascii():
+                raw.decode("utf-8")  # msgspec checks only the strings it decodes
             line = _line_decoder.decode(raw)
-        except (msgspec.DecodeError, UnicodeDecodeError):  # msgspec raises the latter on bad UTF-8
+        # msgspec raises UnicodeDecodeError on bad UTF-8 in a field it reads, and
+        # RecursionError when nesting goes deeper than it can recurse
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
             self.stats.rejected_lines += 1
             return
         if line.cwd and state.cwd is None:

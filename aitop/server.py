@@ -4,8 +4,9 @@ Every process of the user can reach this socket, so it is defended on each step:
 a private directory (0700, ours), the socket 0600 from the first instant (bound
 under a restrictive umask), one live instance (an exclusive lock, and a live socket
 is never deleted), the peer's uid checked on every connection, and per connection a
-size cap, a deadline and a bound on how many may be open, so slow or idle clients
-cannot starve real hooks. A frame ends when the client half-closes.
+size cap, a deadline, a bound on how many may be open and one budget for the bytes
+they hold together, so slow or idle clients can neither starve real hooks nor grow
+the monitor's memory. A frame ends when the client half-closes.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ from aitop.wire import MAX_FRAME
 
 DEADLINE_S = 2.0
 MAX_CONNECTIONS = 1024
+# All unfinished frames together. Per connection the cap is one frame (1 MiB), but
+# 1,024 idle connections each holding almost a frame would be 1 GiB: over this budget
+# the oldest connections holding bytes are dropped. A real hook's frame is read as it
+# arrives, so only clients that stall with a frame half-sent ever get near it.
+MAX_BUFFERED = 64 << 20
 ACCEPTS_PER_WAKE = 256  # then let the loop serve the clients already connected
 RECV_SIZE = 1 << 16
 BACKLOG = 4096  # the kernel caps it at net.core.somaxconn
@@ -115,6 +121,7 @@ class Server:
         max_connections: int = MAX_CONNECTIONS,
         deadline_s: float = DEADLINE_S,
         max_frame: int = MAX_FRAME,
+        max_buffered: int = MAX_BUFFERED,
     ) -> None:
         self.path = path
         self.on_frame = on_frame
@@ -125,6 +132,8 @@ class Server:
         self.max_connections = max_connections
         self.deadline_s = deadline_s
         self.max_frame = max_frame
+        self.max_buffered = max_buffered
+        self._buffered = 0  # bytes held by unfinished frames, all connections together
         self._listener: socket.socket | None = None
         self._lock_fd: int | None = None
         self._identity: tuple[int, int] | None = None
@@ -244,6 +253,10 @@ class Server:
     def open_connections(self) -> int:
         return len(self._open)
 
+    @property
+    def buffered(self) -> int:
+        return self._buffered
+
     # --- connections --------------------------------------------------------------
 
     def _on_listener(self, _mask: int) -> None:
@@ -270,6 +283,7 @@ class Server:
             self._drop(oldest)
         conn = _Connection(sock, self.clock() + self.deadline_s)
         if self._read(conn):  # the hook writes right after connecting: often complete
+            self._release(conn)
             sock.close()
             return
         self._open[sock.fileno()] = conn
@@ -293,9 +307,26 @@ class Server:
                 self._deliver(bytes(conn.buffer))
                 return True
             conn.buffer += chunk
+            self._buffered += len(chunk)
             if len(conn.buffer) > self.max_frame:
                 self.counters.rejected_oversize += 1
                 return True
+            if self._buffered > self.max_buffered:
+                self._shed(keep=conn)
+
+    def _shed(self, keep: _Connection) -> None:
+        """Over the memory budget: drop the oldest connections that hold bytes (the
+        nearest their deadline, the most likely stalled) until under it again."""
+        for conn in list(self._open.values()):
+            if self._buffered <= self.max_buffered:
+                return
+            if conn is not keep and conn.buffer:
+                self.counters.rejected_overload += 1
+                self._drop(conn)
+
+    def _release(self, conn: _Connection) -> None:
+        self._buffered -= len(conn.buffer)
+        conn.buffer = bytearray()
 
     def _deliver(self, frame: bytes) -> None:
         if not frame:
@@ -304,11 +335,19 @@ class Server:
         self.on_frame(frame)
 
     def _drop(self, conn: _Connection) -> None:
+        self._release(conn)
         self._open.pop(conn.sock.fileno(), None)
         if self._selector is not None:
             with contextlib.suppress(KeyError, ValueError):
                 self._selector.unregister(conn.sock)
         conn.sock.close()
+
+    def next_deadline(self) -> float | None:
+        """When the oldest open connection runs out of time (on `clock`): the loop must
+        wake by then for `expire()` to close it on time, even with nothing to read."""
+        if not self._open:
+            return None
+        return next(iter(self._open.values())).deadline
 
     def expire(self) -> None:
         """Close connections past their deadline (all share one, so oldest first)."""

@@ -206,10 +206,16 @@ class Server:
         probe.settimeout(0.5)
         try:
             probe.connect(self.path)
+        except (BlockingIOError, TimeoutError):
+            # a full queue: something listens there and does not accept; alive, hung
+            raise AitopError(
+                f"something is already listening on {self.path}, but not answering",
+                "stop that program, or start this one with its own --socket",
+            ) from None
         except OSError as exc:
             if exc.errno not in (errno.ECONNREFUSED, errno.ENOENT):
                 raise AitopError(
-                    f"cannot tell whether {self.path} is in use: {exc.strerror}",
+                    f"cannot tell whether {self.path} is in use: {exc.strerror or exc}",
                     "remove it if no aitop is running",
                 ) from None
         else:

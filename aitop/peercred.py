@@ -11,10 +11,10 @@ import socket
 import struct
 import sys
 
-_UCRED = struct.Struct("3i")  # pid, uid, gid
+_UCRED = struct.Struct("iII")  # pid_t pid, uid_t uid, gid_t gid: uid_t is unsigned
 _SOL_LOCAL = 0
 _LOCAL_PEERCRED = 0x001
-_XUCRED = struct.Struct("Ii")  # cr_version, cr_uid (then cr_ngroups and groups)
+_XUCRED = struct.Struct("II")  # cr_version, cr_uid (then cr_ngroups and groups)
 _XUCRED_SIZE = 4 + 4 + 2 + 2 + 16 * 4  # with the padding before cr_groups
 
 

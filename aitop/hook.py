@@ -118,10 +118,15 @@ def _drain_stdin() -> None:
 
 
 def _envelope(agent: str, environ: "os._Environ[str]") -> bytes:
+    """The envelope line. Whatever the environment holds, it must decode: a bad envelope
+    would cost the hook event it comes with, so what cannot be said cleanly is mended
+    (a tag that is not UTF-8) or left out (a pid that is not a plain positive number)."""
     fields = ['"agent":' + _json_string(agent[:MAX_TAG])]
     pid = environ.get("CLAUDE_PID", "")
-    if pid.isdigit() and len(pid) < 10:
-        fields.append('"pid":' + pid)
+    # ASCII digits only: str.isdigit() also takes "²" and "１", which JSON does not; and
+    # short, before int(): past 4,300 digits it raises
+    if pid.isascii() and pid.isdigit() and len(pid) <= 10 and 0 < int(pid) < 2**31:
+        fields.append('"pid":' + str(int(pid)))  # no leading zeros either
     tag = environ.get("AITOP_TAG")
     if tag:
         fields.append('"tag":' + _json_string(tag[:MAX_TAG]))
@@ -134,8 +139,12 @@ def _json_string(value: str) -> str:
     for ch in value:
         if ch == '"' or ch == "\\":
             out.append("\\" + ch)
-        elif ch < " " or "\ud800" <= ch <= "\udfff":
+        elif ch < " ":
             out.append(f"\\u{ord(ch):04x}")
+        elif "\ud800" <= ch <= "\udfff":
+            # a byte that was not UTF-8 (os.environ decodes it to a lone surrogate):
+            # JSON has no way to say it, so it becomes U+FFFD like any bad byte
+            out.append("\ufffd")
         else:
             out.append(ch)
     out.append('"')

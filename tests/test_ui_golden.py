@@ -96,6 +96,7 @@ VIEWS = {
     "models-80x24": ((80, 24), ("KEY_BTAB",)),
     "help-120x40": ((120, 40), ("?",)),
     "sort-menu-80x24": ((80, 24), ("KEY_F6", "KEY_DOWN")),
+    "sort-menu-end-80x24": ((80, 24), ("KEY_F6", "KEY_END")),
     "filter-80x24": ((80, 24), ("/", "d", "o", "c")),
     "sorted-by-context-paused-120x40": ((120, 40), ("M", "Z")),
 }

@@ -12,11 +12,14 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from ui_support import fixture_snapshot
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ui_support import PRICER, fixture_snapshot
 
 from aitop.snapshot import Alert, SessionRow, Snapshot
 from aitop.ui import keymap
-from aitop.ui.render import help_lines, list_rows
+from aitop.ui.compare import compare
+from aitop.ui.render import help_lines, list_rows, render
 from aitop.ui.sections import plain
 from aitop.ui.sort import SORTS
 from aitop.ui.view import (
@@ -30,6 +33,7 @@ from aitop.ui.view import (
     selected_session,
     sessions_in_view,
 )
+from aitop.ui.width import display_width
 
 WIDTH, HEIGHT = 120, 40
 
@@ -312,3 +316,27 @@ def test_new_alerts_are_newest_first_and_rung_once(tmp_path: Path) -> None:
     view, _ = observe(view, first)  # b cleared...
     view, new = observe(view, second)
     assert [a.id for a in new] == ["b"]  # ...and came back: a new alert
+
+
+# --- any keys, any size ------------------------------------------------------------------
+
+KEYS = sorted({key for binding in keymap.KEYMAP for key in binding.keys} | {"a", "x", "KEY_F12"})
+
+
+@settings(max_examples=150)
+@given(
+    st.lists(st.sampled_from(KEYS), max_size=25),
+    st.integers(1, 240),
+    st.integers(1, 70),
+)
+def test_any_keys_at_any_size_render_a_whole_frame(
+    snap: Snapshot, pressed: list[str], width: int, height: int
+) -> None:
+    view = View()
+    for key in pressed:
+        view, _ = press(view, key, snap, list_rows(snap, view, width, height))
+    row = next((r for r in snap.sessions if r.session_id == view.detail), None)
+    comparison = compare(PRICER, row, snap.now) if row else []
+    lines = render(snap, view, width, height, comparison=comparison)
+    assert len(lines) == height
+    assert all(display_width(plain(line)) <= width for line in lines)

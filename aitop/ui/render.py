@@ -282,14 +282,16 @@ def _sort_menu(view: View, width: int, rows_h: int) -> list[Line]:
             [Seg(" Sort by", "head"), Seg("   Enter picks, Esc cancels", "head")], width, "head"
         )
     ]
-    for n, order in enumerate(SORTS):
+    page = max(1, rows_h - 1)
+    top = scrolled(0, view.menu_index, page, len(SORTS))
+    for n, order in enumerate(SORTS[top : top + page], start=top):
         mark = "▸" if order.key == view.sort else " "
         key = f"({order.binding})" if order.binding else ""
         line: Line = [Seg(f" {mark} {pad(order.title, 8)} {pad(key, 4)} {order.what}")]
         if n == view.menu_index:
             line = [Seg(plain(pad_line(line, width)), "selected")]
         lines.append(fit(line, width))
-    return lines[:rows_h]
+    return lines
 
 
 # --- help ---------------------------------------------------------------------------

@@ -200,3 +200,12 @@ def test_fish_completion_works() -> None:
     assert "--batch" in complete("aitop --ba")
     assert "--batch" not in complete("aitop install --")
     assert set(complete("aitop ")) >= {"hook", "install", "version"}
+
+
+def test_man_page_keys_are_the_keymap() -> None:
+    """The KEYS section is made from the same table as the keys and the help screen."""
+    from aitop.ui.keymap import man_section
+
+    text = MAN.read_text()
+    keys = text[text.index(".SH KEYS\n") : text.index(".SH FILES")]
+    assert keys.endswith(man_section()), "regenerate with aitop.ui.keymap.man_section()"

@@ -108,3 +108,23 @@ def footer_items(paused: bool = False) -> list[tuple[str, str]]:
             label = "Resume" if binding.action == "pause" and paused else binding.label
             items.append((key_name(binding.keys[0]), label))
     return items
+
+
+def man_section() -> str:
+    """The KEYS section of man/aitop.1, made from this table (a test keeps them equal)."""
+    out = []
+    for keys, what in help_rows():
+        out.append(".TP")
+        out.append('.B "' + _roff(keys) + '"')
+        out.append(_roff(what[:1].upper() + what[1:]) + ".")
+    return "\n".join(out) + "\n"
+
+
+_ROFF_GLYPHS = {"↑": "\\(ua", "↓": "\\(da", "←": "\\(<-", "→": "\\(->"}
+
+
+def _roff(text: str) -> str:
+    text = text.replace("\\", "\\e").replace("-", "\\-")
+    for glyph, name in _ROFF_GLYPHS.items():
+        text = text.replace(glyph, name)
+    return text

@@ -312,12 +312,17 @@ def fit_columns(
     def empty(column: Column[Row]) -> bool:
         return bool(rows) and all(not column.cell(row).text for row in rows)
 
-    rank = {id(c): c.priority + (EMPTY_PENALTY if c.priority and empty(c) else 0) for c in columns}
     kept = list(columns)
 
     def need(cols: list[Column[Row]]) -> int:
         return sum(c.width for c in cols) + max(0, len(cols) - 1)
 
+    # which columns are empty is asked of every row: only when something must go
+    rank = (
+        {id(c): c.priority + (EMPTY_PENALTY if c.priority and empty(c) else 0) for c in columns}
+        if need(kept) > width
+        else {}
+    )
     while need(kept) > width and len(kept) > 1:
         worst = max(range(len(kept)), key=lambda i: (rank[id(kept[i])], i))
         if rank[id(kept[worst])] == 0:
@@ -347,13 +352,26 @@ def table_head(sized: Sequence[tuple[Column[Row], int]], width: int, sorted_by: 
 
 def table_row(sized: Sequence[tuple[Column[Row], int]], row: Row, width: int) -> Line:
     line: Line = []
-    for index, (column, cells) in enumerate(sized):
+    plain_run: list[str] = []  # neighbouring cells without a role share one segment
+    used = -1
+    for column, cells in sized:
         seg = column.cell(row)
-        if index:
-            line.append(Seg(" "))
         text = cut_left(seg.text, cells) if column.cut_left else seg.text
-        line.append(Seg(pad(text, cells, right=column.right), seg.role))
-    return fit(line, width)
+        text = pad(text, cells, right=column.right)
+        if used >= 0:
+            plain_run.append(" ")
+        if seg.role:
+            if plain_run:
+                line.append(Seg("".join(plain_run)))
+                plain_run = []
+            line.append(Seg(text, seg.role))
+        else:
+            plain_run.append(text)
+        used += cells + 1
+    if plain_run:
+        line.append(Seg("".join(plain_run)))
+    # every cell is padded to its column: only a table wider than the screen needs a cut
+    return line if used <= width else fit(line, width)
 
 
 def table(

@@ -49,6 +49,8 @@ def cut(text: str, width: int) -> str:
 
 def pad(text: str, width: int, right: bool = False) -> str:
     """`text` cut or padded with spaces to exactly `width` cells."""
+    if len(text) <= width and text.isascii() and text.isprintable():  # the usual case
+        return text.rjust(width) if right else text.ljust(width)
     text = cut(text, width)
     gap = " " * (width - display_width(text))
     return gap + text if right else text + gap

@@ -40,11 +40,20 @@ def busy_snapshot(sessions: int = 100, tools: int = 30) -> Snapshot:
     for minute in range(15):
         for s in range(sessions):
             when = NOW - 900 + minute * 60 + s * 0.5
-            info = ev.SessionInfo("claude-code", f"{s:08d}-aaaa-4bbb-8ccc-dddddddddddd", when,
-                                  cwd=f"/home/u/work/project-{s:03d}", pid=10_000 + s,
-                                  tag="batch" if s % 7 == 0 else None)  # fmt: skip
-            usage = ev.Usage(input_tokens=20 + s, output_tokens=300 + minute, cache_read_tokens=40_000 + 1000 * s,
-                             cache_write_5m_tokens=800)  # fmt: skip
+            info = ev.SessionInfo(
+                "claude-code",
+                f"{s:08d}-aaaa-4bbb-8ccc-dddddddddddd",
+                when,
+                cwd=f"/home/u/work/project-{s:03d}",
+                pid=10_000 + s,
+                tag="batch" if s % 7 == 0 else None,
+            )
+            usage = ev.Usage(
+                input_tokens=20 + s,
+                output_tokens=300 + minute,
+                cache_read_tokens=40_000 + 1000 * s,
+                cache_write_5m_tokens=800,
+            )
             aggregator.apply(
                 ev.Request(info, MODELS[s % len(MODELS)], usage, stop_reason="tool_use"), when
             )
@@ -96,8 +105,13 @@ def idle_cpu(seconds: float) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         home.mkdir(mode=0o700)
-        env = {"HOME": str(home), "PATH": os.environ["PATH"], "TERM": "xterm-256color",
-               "AITOP_SOCKET": str(home / "aitop.sock"), "LANG": "C.UTF-8"}  # fmt: skip
+        env = {
+            "HOME": str(home),
+            "PATH": os.environ["PATH"],
+            "TERM": "xterm-256color",
+            "AITOP_SOCKET": str(home / "aitop.sock"),
+            "LANG": "C.UTF-8",
+        }
         main, child = pty.openpty()
         ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
         proc = subprocess.Popen(

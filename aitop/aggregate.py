@@ -64,7 +64,9 @@ ENDED_KEPT_FOR = 900.0  # ended sessions leave the table after 15 minutes
 UNKNOWN_PROCESS_KEPT_FOR = 3600.0  # no pid to check and silent for an hour: gone
 MAX_SESSIONS = 1000
 MAX_TOOL_NAMES = 500
-MAX_TRACKED_CALLS = 100_000
+# The same call reported by its hook and by its transcript, seconds apart, is counted
+# once; copies of old calls in resumed or forked transcripts are the tailer's to spot.
+MAX_TRACKED_CALLS = 20_000
 DURATIONS_KEPT = 1024  # p50/p95 over each tool's most recent calls
 OTHER_TOOLS = "(other)"
 UNKNOWN_TOOL = "(unknown)"

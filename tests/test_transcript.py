@@ -472,3 +472,43 @@ def test_recent_transcripts_finds_main_and_subagent_files(tmp_path: Path) -> Non
     assert session_of(found[0]) is not None
     meta = next(projects.rglob("*.meta.json"))
     assert stat.S_ISREG(meta.stat().st_mode) and str(meta) not in found
+
+
+def _tool_use(msg: str, req: str, tool_id: str) -> bytes:
+    line = json.loads(_assistant(msg, req, 5))
+    line["message"]["content"] = [{"type": "tool_use", "id": tool_id, "name": "Bash", "input": {}}]
+    return json.dumps(line).encode() + b"\n"
+
+
+def _tool_result(tool_id: str, error: bool = False) -> bytes:
+    line = {
+        "type": "user",
+        "timestamp": "2026-11-22T21:00:01.000Z",
+        "message": {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": tool_id, "is_error": error}],
+        },
+    }
+    return json.dumps(line).encode() + b"\n"
+
+
+def test_tool_calls_copied_into_a_forked_transcript_are_not_counted_again(tmp_path: Path) -> None:
+    tailer, first = _setup(tmp_path, "s1.jsonl")
+    history = _tool_use("m1", "r1", "toolu_a") + _tool_result("toolu_a", error=True)
+    _append(first, history)
+    original = tailer.read(str(first), NOW)
+    assert [type(e).__name__ for e in original] == ["ToolStarted", "Request", "ToolFinished"]
+    fork = first.with_name("s2.jsonl")
+    fork.write_bytes(history + _tool_use("m2", "r2", "toolu_b") + _tool_result("toolu_b"))
+    assert tailer.watch(str(fork), "s2")
+    copied = tailer.read(str(fork), NOW)
+    started = [e.tool_use_id for e in copied if isinstance(e, ev.ToolStarted)]
+    finished = [e.tool_use_id for e in copied if isinstance(e, ev.ToolFinished)]
+    assert (started, finished) == (["toolu_b"], ["toolu_b"])  # only the fork's own call
+    assert [e.usage.output_tokens for e in _requests(copied)] == [5]  # and its own request
+
+
+def test_a_tool_result_without_its_call_in_the_file_is_not_a_call(tmp_path: Path) -> None:
+    tailer, path = _setup(tmp_path)
+    _append(path, _tool_result("toolu_unknown"))
+    assert tailer.read(str(path), NOW) == []

@@ -147,6 +147,7 @@ class _File:
         "identity",
         "last_time",
         "offset",
+        "open_calls",
         "partial",
         "path",
         "session_id",
@@ -166,28 +167,38 @@ class _File:
         self.size_seen = 0  # the size at the last stat: unread bytes = size_seen - offset
         self.cwd: str | None = None
         self.last_time: float | None = None  # for lines that carry no timestamp
+        self.open_calls: set[str] = set()  # tool calls started here, awaiting their result
 
 
 class Dedup:
-    """Usage already counted per (message.id, requestId), global across files."""
+    """Usage already counted per (message.id, requestId), global across files, and the
+    file that first counted it (a resumed or forked session copies lines into another)."""
 
     def __init__(self, limit: int = MAX_SEEN_KEYS) -> None:
-        self._seen: OrderedDict[str, ev.Usage] = OrderedDict()
+        self._seen: OrderedDict[str, tuple[ev.Usage, str]] = OrderedDict()
         self._limit = limit
 
-    def add(self, key: str, usage: ev.Usage) -> tuple[ev.Usage, ev.Usage | None] | None:
+    def add(
+        self, key: str, usage: ev.Usage, owner: str = ""
+    ) -> tuple[ev.Usage, ev.Usage | None] | None:
         """(total, previous) when the key brings something new; None for a pure copy."""
-        previous = self._seen.get(key)
-        if previous is None:
-            self._seen[key] = usage
+        seen = self._seen.get(key)
+        if seen is None:
+            self._seen[key] = (usage, owner)
             if len(self._seen) > self._limit:
                 self._seen.popitem(last=False)
             return usage, None
+        previous, first_owner = seen
         if previous.covers(usage):
             return None
         total = previous.union(usage)
-        self._seen[key] = total
+        self._seen[key] = (total, first_owner)
         return total, previous
+
+    def owner(self, key: str) -> str | None:
+        """The file that first counted `key`, if any did."""
+        seen = self._seen.get(key)
+        return None if seen is None else seen[1]
 
     def __len__(self) -> int:
         return len(self._seen)
@@ -410,18 +421,22 @@ class Tailer:
                     )
                 )
             return
+        key = message.id + "\x1f" + (line.requestId or "") if message.id else None
         if isinstance(message.content, list):
+            # a response first counted from another file was copied here (resume, fork):
+            # its tool calls happened there, once
+            copied = key is not None and self.dedup.owner(key) not in (None, state.path)
             for block in message.content:
-                if block.type == "tool_use" and block.id and block.name:
+                if block.type == "tool_use" and block.id and block.name and not copied:
+                    state.open_calls.add(block.id)
                     out.append(
                         ev.ToolStarted(
                             self._info(state, line, now), block.id, block.name, state.subagent_id
                         )
                     )
-        if message.usage is None or not message.id or not message.model:
+        if message.usage is None or key is None or not message.model:
             return
-        key = message.id + "\x1f" + (line.requestId or "")
-        counted = self.dedup.add(key, usage_of(message.usage))
+        counted = self.dedup.add(key, usage_of(message.usage), state.path)
         if counted is None:
             self.stats.duplicate_lines += 1
             return
@@ -449,7 +464,9 @@ class Tailer:
         if not isinstance(message.content, list):
             return
         for block in message.content:
-            if block.type == "tool_result" and block.tool_use_id:
+            # only the results of calls this file started: the others are copies
+            if block.type == "tool_result" and block.tool_use_id in state.open_calls:
+                state.open_calls.discard(block.tool_use_id)
                 out.append(
                     ev.ToolFinished(
                         self._info(state, line, now),

@@ -271,3 +271,12 @@ def test_subagent_transcript_path_sits_next_to_the_session() -> None:
 
 def test_decoder_is_built_once() -> None:
     assert isinstance(hooks._decoder, msgspec.json.Decoder)
+
+
+def test_a_lone_surrogate_in_a_payload_costs_nothing() -> None:
+    data = _payload("PostToolUse-Bash.json")
+    data["tool_response"] = {"stdout": "cut in half: \ud83d"}
+    payload = json.dumps(data).encode()  # json writes the lone surrogate as an escape
+    assert b"\\ud83d" in payload
+    outcome, (event,), _ = decode(payload, ENVELOPE, NOW)
+    assert outcome is Outcome.OK and isinstance(event, ev.ToolFinished)

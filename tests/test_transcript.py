@@ -512,3 +512,13 @@ def test_a_tool_result_without_its_call_in_the_file_is_not_a_call(tmp_path: Path
     tailer, path = _setup(tmp_path)
     _append(path, _tool_result("toolu_unknown"))
     assert tailer.read(str(path), NOW) == []
+
+
+def test_a_lone_surrogate_in_text_costs_nothing(tmp_path: Path) -> None:
+    """JavaScript writes a string cut inside an emoji as a lone `\\ud83d` escape."""
+    tailer, path = _setup(tmp_path)
+    line = _assistant("m1", "r1", 9).replace(b'"text": "hi"', b'"text": "cut \\ud83d here \\udc00"')
+    assert b"\\ud83d" in line
+    _append(path, line)
+    (event,) = _requests(tailer.read(str(path), NOW))
+    assert event.usage.output_tokens == 9 and tailer.stats.rejected_lines == 0

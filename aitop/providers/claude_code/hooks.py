@@ -16,6 +16,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from aitop import events as ev
+from aitop.surrogates import without_surrogates
 from aitop.wire import Envelope
 
 Id = Annotated[str, Meta(min_length=1, max_length=128)]
@@ -153,6 +154,9 @@ def decode(payload: bytes, envelope: Envelope, now: float) -> tuple[Outcome, lis
     try:
         hook = _decoder.decode(payload)
     except msgspec.DecodeError as exc:
+        repaired = without_surrogates(payload)
+        if repaired is not None:
+            return decode(repaired, envelope, now)
         return _classify_failure(payload, exc)
     except UnicodeDecodeError as exc:  # msgspec's error for invalid UTF-8 inside a string
         return Outcome.MALFORMED, [], f"invalid UTF-8: {exc.reason}"

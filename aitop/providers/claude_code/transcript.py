@@ -30,6 +30,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from aitop import events as ev
+from aitop.surrogates import without_surrogates
 
 AGENT = "claude-code"
 MAX_LINE = 16 << 20  # an assistant line is at most ~1 MB (128k output tokens); skip longer
@@ -383,7 +384,13 @@ class Tailer:
         try:
             if not raw.isascii():
                 raw.decode("utf-8")  # msgspec checks only the strings it decodes
-            line = _line_decoder.decode(raw)
+            try:
+                line = _line_decoder.decode(raw)
+            except msgspec.DecodeError:
+                repaired = without_surrogates(raw)
+                if repaired is None:
+                    raise
+                line = _line_decoder.decode(repaired)
         # msgspec raises UnicodeDecodeError on bad UTF-8 in a field it reads, and
         # RecursionError when nesting goes deeper than it can recurse
         except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):

@@ -149,6 +149,9 @@ class Monitor:
                     return
                 continue
             timeout = 0.0 if self.provider.pending() else next_tick - mono
+            deadline = self.server.next_deadline()
+            if deadline is not None:  # wake to close an idle client on time
+                timeout = max(0.0, min(timeout, deadline - mono))
             for key, mask in self.selector.select(timeout):
                 key.data(mask)
             self.server.expire()

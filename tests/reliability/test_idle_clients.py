@@ -200,13 +200,6 @@ def test_memory_stays_bounded_when_idle_clients_hold_full_frames() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="aitop/app.py: Monitor.run sleeps in select() until the next tick and calls "
-    "server.expire() only after it, so with -d 5 an idle client is held until the tick "
-    "(~5 s), not its 2 s deadline. Fix: bound the select timeout by "
-    "server.next_deadline() as well as by the next tick.",
-)
 def test_idle_clients_are_closed_at_their_deadline_even_with_a_slow_tick() -> None:
     with place() as where, monitor(where.env(), "--no-backfill", delay=5.0):
         # just after the first tick (wait_listening saw it): the next one is 5 s away

@@ -7,6 +7,7 @@ every connection: failing closed.
 
 from __future__ import annotations
 
+import _socket
 import socket
 import struct
 import sys
@@ -18,7 +19,7 @@ _XUCRED = struct.Struct("II")  # cr_version, cr_uid (then cr_ngroups and groups)
 _XUCRED_SIZE = 4 + 4 + 2 + 2 + 16 * 4  # with the padding before cr_groups
 
 
-def peer_uid(sock: socket.socket) -> int | None:
+def peer_uid(sock: _socket.socket) -> int | None:
     """The uid of the process that connected, or None if it cannot be known."""
     try:
         if sys.platform.startswith("linux"):

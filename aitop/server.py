@@ -11,6 +11,7 @@ the monitor's memory. A frame ends when the client half-closes.
 
 from __future__ import annotations
 
+import _socket
 import contextlib
 import errno
 import fcntl
@@ -65,7 +66,7 @@ class Counters:
 class _Connection:
     __slots__ = ("buffer", "deadline", "sock")
 
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
+    def __init__(self, sock: _socket.socket, deadline: float) -> None:
         self.sock = sock
         self.deadline = deadline
         self.buffer = bytearray()
@@ -117,7 +118,7 @@ class Server:
         clock: Callable[[], float],
         counters: Counters | None = None,
         uid: int | None = None,
-        peer: Callable[[socket.socket], int | None] = peer_uid,
+        peer: Callable[[_socket.socket], int | None] = peer_uid,
         max_connections: int = MAX_CONNECTIONS,
         deadline_s: float = DEADLINE_S,
         max_frame: int = MAX_FRAME,
@@ -267,21 +268,22 @@ class Server:
 
     def _on_listener(self, _mask: int) -> None:
         assert self._listener is not None
+        # the C call (typeshed does not list it): socket.accept() wraps it in enums
+        accept = self._listener._accept  # type: ignore[attr-defined]
         for _ in range(ACCEPTS_PER_WAKE):
             try:
-                sock, _addr = self._listener.accept()
+                fd, _addr = accept()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:  # EMFILE and friends: the pending ones wait in the backlog
                 return
-            self._accepted(sock)
+            self._accepted(_socket.socket(fileno=fd))
 
-    def _accepted(self, sock: socket.socket) -> None:
+    def _accepted(self, sock: _socket.socket) -> None:
         if self.peer(sock) != self.uid:
             self.counters.rejected_peer += 1
             sock.close()
             return
-        sock.setblocking(False)
         if len(self._open) >= self.max_connections:
             # the oldest is the nearest its deadline and the most likely to be idle
             oldest = next(iter(self._open.values()))
@@ -304,7 +306,7 @@ class Server:
         """Read what is there; True when the connection is finished with."""
         while True:
             try:
-                chunk = conn.sock.recv(RECV_SIZE)
+                chunk = conn.sock.recv(RECV_SIZE, socket.MSG_DONTWAIT)  # no fcntl per client
             except BlockingIOError:
                 return False
             except OSError:

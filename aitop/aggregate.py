@@ -120,11 +120,23 @@ class Ring:
             return False
         base = second % RING * WIDTH
         slots = self._slots
-        windows = [sums for sums, span in zip(self._sums, SPANS, strict=True) if age < span]
-        for field, amount in deltas:
-            slots[base + field] += amount
-            for sums in windows:
-                sums[field] += amount
+        # the three windows written out: this runs for every event
+        last_1m, last_5m, last_15m = self._sums
+        if age < SPANS[0]:
+            for field, amount in deltas:
+                slots[base + field] += amount
+                last_1m[field] += amount
+                last_5m[field] += amount
+                last_15m[field] += amount
+        elif age < SPANS[1]:
+            for field, amount in deltas:
+                slots[base + field] += amount
+                last_5m[field] += amount
+                last_15m[field] += amount
+        else:
+            for field, amount in deltas:
+                slots[base + field] += amount
+                last_15m[field] += amount
         return True
 
     def sums(self, span: int) -> list[int]:
@@ -174,11 +186,12 @@ class ToolStats:
 class _Call:
     """One tool call, known by its tool_use_id to the hooks and to the transcript."""
 
-    __slots__ = ("finished", "has_duration", "name", "session_id")
+    __slots__ = ("finished", "has_duration", "name", "overall", "own")
 
-    def __init__(self, session_id: str, name: str) -> None:
-        self.session_id = session_id
+    def __init__(self, name: str, overall: ToolStats, own: ToolStats) -> None:
         self.name = name
+        self.overall = overall  # its tool's row in the Tools tab
+        self.own = own  # and in its session's detail
         self.finished = False
         self.has_duration = False
 
@@ -384,12 +397,12 @@ class Aggregator:
             call.finished = True
             if not event.ok:
                 self._count(session, event.session.time, [(TOOL_ERRORS, 1)], event.subagent_id)
-                self._tool_stats(self.tools, call.name).errors += 1
-                self._tool_stats(session.tools, call.name).errors += 1
+                call.overall.errors += 1
+                call.own.errors += 1
         if event.duration_ms is not None and not call.has_duration:
             call.has_duration = True
-            self._tool_stats(self.tools, call.name).add_duration(event.duration_ms)
-            self._tool_stats(session.tools, call.name, kept=256).add_duration(event.duration_ms)
+            call.overall.add_duration(event.duration_ms)
+            call.own.add_duration(event.duration_ms)
 
     def _call(
         self,
@@ -402,15 +415,17 @@ class Aggregator:
         """The call with this id, counted the first time either source mentions it."""
         call = self._calls.get(tool_use_id)
         if call is not None:
-            self._calls.move_to_end(tool_use_id)
             return call
-        call = _Call(session.session_id, name or UNKNOWN_TOOL)
+        name = name or UNKNOWN_TOOL
+        call = _Call(
+            name, self._tool_stats(self.tools, name), self._tool_stats(session.tools, name, 256)
+        )
         self._calls[tool_use_id] = call
-        if len(self._calls) > MAX_TRACKED_CALLS:
+        if len(self._calls) > MAX_TRACKED_CALLS:  # the oldest: its reports are long in
             self._calls.popitem(last=False)
         self._count(session, when, [(TOOL_CALLS, 1)], sub)
-        self._tool_stats(self.tools, call.name).calls += 1
-        self._tool_stats(session.tools, call.name, kept=256).calls += 1
+        call.overall.calls += 1
+        call.own.calls += 1
         return call
 
     @staticmethod

@@ -42,13 +42,24 @@ def split_frame(frame: bytes) -> tuple[Envelope, bytes]:
     end = frame.find(b"\n", 0, MAX_ENVELOPE + 1)
     if end < 0:
         raise MalformedFrame("envelope line without end")
-    try:
-        envelope = _envelope_decoder.decode(frame[len(ENVELOPE_PREFIX) : end])
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        raise MalformedFrame(f"bad envelope: {exc}") from None
-    except RecursionError:  # a line of 1 KiB can nest deeper than msgspec recurses
-        raise MalformedFrame("bad envelope: nested too deep") from None
+    line = frame[len(ENVELOPE_PREFIX) : end]
+    envelope = _seen_envelopes.get(line)
+    if envelope is None:
+        try:
+            envelope = _envelope_decoder.decode(line)
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            raise MalformedFrame(f"bad envelope: {exc}") from None
+        except RecursionError:  # a line of 1 KiB can nest deeper than msgspec recurses
+            raise MalformedFrame("bad envelope: nested too deep") from None
+        if len(_seen_envelopes) >= _ENVELOPES_KEPT:
+            _seen_envelopes.clear()
+        _seen_envelopes[line] = envelope
     payload = frame[end + 1 :]
-    if not payload.strip():
+    if not payload or payload.isspace():
         raise MalformedFrame("envelope without payload")
     return envelope, payload
+
+
+# Every hook of one agent process sends the same envelope line: decode it once.
+_ENVELOPES_KEPT = 1024
+_seen_envelopes: dict[bytes, Envelope] = {}

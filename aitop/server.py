@@ -149,6 +149,10 @@ class Server:
         check_private_dir(directory, self.uid)
         self._lock()
         self._clear_stale()
+        self._selector = selector
+        self._listen()
+
+    def _listen(self) -> None:
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old_umask = os.umask(0o177)  # 0600 from the first instant: no window to connect
         try:
@@ -167,8 +171,33 @@ class Server:
         listener.listen(BACKLOG)
         listener.setblocking(False)
         self._listener = listener
-        self._selector = selector
-        selector.register(listener, selectors.EVENT_READ, self._on_listener)
+        assert self._selector is not None
+        self._selector.register(listener, selectors.EVENT_READ, self._on_listener)
+
+    def recover(self) -> bool:
+        """Listen again if the socket file was deleted under us (a clean-up script, an
+        `rm -r ~/.aitop`): hooks would otherwise find nothing until a restart. A path
+        that holds something else now is left alone. True when it listens anew."""
+        if self._listener is None or os.path.lexists(self.path):
+            return False
+        try:
+            directory = os.path.dirname(os.path.abspath(self.path))
+            make_private_dir(directory)
+            check_private_dir(directory, self.uid)
+            if not os.path.lexists(self.path + ".lock"):  # gone too: take it again
+                if self._lock_fd is not None:
+                    os.close(self._lock_fd)
+                    self._lock_fd = None
+                self._lock()
+            old = self._listener
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.unregister(old)  # type: ignore[union-attr]
+            old.close()
+            self._listener = None
+            self._listen()
+        except (AitopError, OSError):
+            return False
+        return True
 
     def _lock(self) -> None:
         """One monitor per socket: an exclusive lock held for the whole run."""
@@ -254,7 +283,14 @@ class Server:
 
     @property
     def listening(self) -> bool:
-        return self._listener is not None
+        """Our socket is at its path, where the hooks look for it."""
+        if self._listener is None:
+            return False
+        try:
+            info = os.lstat(self.path)
+        except OSError:
+            return False
+        return (info.st_dev, info.st_ino) == self._identity
 
     @property
     def open_connections(self) -> int:

@@ -323,3 +323,41 @@ def test_socket_path_too_long_is_a_clear_error(tmp_path: Path) -> None:
     deep = tmp_path / ("d" * 60) / ("e" * 60)
     with pytest.raises(AitopError, match="cannot listen"):
         Harness(deep / "aitop.sock").open()
+
+
+def test_a_deleted_socket_is_bound_again(harness: Harness, sock_dir: Path) -> None:
+    path = sock_dir / "aitop.sock"
+    path.unlink()
+    assert not harness.server.listening
+    assert harness.server.recover()
+    assert harness.server.listening and stat.S_IMODE(path.stat().st_mode) == 0o600
+    send(path, b"after")
+    harness.pump()
+    assert harness.frames == [b"after"]
+    assert not harness.server.recover()  # nothing to do while it is there
+
+
+def test_a_deleted_directory_is_made_again_with_its_lock(tmp_path: Path) -> None:
+    path = tmp_path / "run" / "aitop.sock"
+    h = Harness(path).open()
+    try:
+        shutil.rmtree(path.parent)  # rm -r ~/.aitop
+        assert h.server.recover()
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        with pytest.raises(AitopError, match="already running"):
+            Harness(path).open()  # the new lock file is held
+        send(path, b"back")
+        h.pump()
+        assert h.frames == [b"back"]
+    finally:
+        h.close()
+
+
+def test_a_socket_path_taken_by_something_else_is_left_alone(
+    harness: Harness, sock_dir: Path
+) -> None:
+    path = sock_dir / "aitop.sock"
+    path.unlink()
+    path.write_text("someone else's")
+    assert not harness.server.recover()
+    assert path.read_text() == "someone else's" and not harness.server.listening

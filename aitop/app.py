@@ -172,6 +172,8 @@ class Monitor:
                 log.info("found %d transcripts no hook announced", found)
         self.provider.poll()
         self._read_transcripts()
+        if self.server.recover():
+            log.warning("%s was deleted: listening there again", self.options.socket_path)
         if mono >= self._next_pid_check:
             self._next_pid_check = mono + PID_CHECK_S
             for session_id, pid in self.aggregator.live_pids().items():
@@ -209,7 +211,11 @@ class Monitor:
     def _apply(self, events: list[Event]) -> None:
         now = self.now()
         for event in events:
-            self.aggregator.apply(event, now)
+            try:
+                self.aggregator.apply(event, now)
+            except Exception:  # a bug must cost one event, never the monitor
+                self.counters.internal_errors += 1
+                log.exception("internal error on %r", event)
 
     # --- reading --------------------------------------------------------------------
 
@@ -227,6 +233,7 @@ class Monitor:
                 rejected_timeout=c.rejected_timeout,
                 rejected_overload=c.rejected_overload,
                 open_connections=self.server.open_connections,
+                internal_errors=c.internal_errors,
             ),
             transcripts=Transcripts(
                 files=stats.files,

@@ -44,6 +44,7 @@ class Counters:
     __slots__ = (
         "frames",
         "ignored_events",
+        "internal_errors",
         "probes",
         "rejected_malformed",
         "rejected_overload",
@@ -55,6 +56,7 @@ class Counters:
     def __init__(self) -> None:
         self.frames = 0
         self.ignored_events = 0
+        self.internal_errors = 0  # events a bug in aitop could not count (see the log)
         self.probes = 0
         self.rejected_peer = 0
         self.rejected_malformed = 0

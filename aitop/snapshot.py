@@ -147,6 +147,7 @@ class Ingest(Struct, frozen=True):
     rejected_timeout: int = 0
     rejected_overload: int = 0
     open_connections: int = 0
+    internal_errors: int = 0
 
 
 class Transcripts(Struct, frozen=True):

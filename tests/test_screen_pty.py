@@ -8,160 +8,17 @@ generous timeout.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import json
-import os
-import pty
 import signal
-import struct
-import subprocess
 import termios
-import threading
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pyte
 import pytest
 
-from conftest import SESSIONS, aitop_command
-from support import isolated_env, private_dir, run_hook
+from conftest import aitop_command
+from support import F1_ID, Tty, isolated_env, private_dir, restamped_f1, run_hook
 
-F1 = SESSIONS / "F1-print-tools-subagent"
-F1_ID = "11111111-2222-4333-8444-555555555555"
-CAPTURED_HOME = "/home/user/.claude"
 pytestmark = pytest.mark.slow
-
-
-class _Answering(pyte.Screen):
-    """A screen that answers the terminal's side of the queries (CPR, DA) on the pty."""
-
-    def __init__(self, columns: int, lines: int, reply: Callable[[str], None]) -> None:
-        super().__init__(columns, lines)
-        self._reply = reply
-
-    def write_process_input(self, data: str) -> None:
-        self._reply(data)
-
-
-class Tty:
-    """A program on a pseudo-terminal of a given size, its screen kept by pyte."""
-
-    def __init__(self, argv: list[str], env: dict[str, str], columns: int, lines: int) -> None:
-        self.master, self.slave = pty.openpty()
-        self._set_size(columns, lines)
-        self.lock = threading.Lock()
-        self.screen = _Answering(columns, lines, self._answer)
-        self.stream = pyte.ByteStream(self.screen)
-        self.raw = bytearray()
-        self.process = subprocess.Popen(
-            argv,
-            stdin=self.slave,
-            stdout=self.slave,
-            stderr=self.slave,
-            env=env,
-            preexec_fn=_controlling_tty,
-            close_fds=True,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _set_size(self, columns: int, lines: int) -> None:
-        fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
-
-    def _answer(self, data: str) -> None:
-        os.write(self.master, data.encode())
-
-    def _read(self) -> None:
-        while True:
-            try:
-                data = os.read(self.master, 65536)
-            except OSError:
-                return  # EIO: the program and every copy of the slave are gone
-            if not data:
-                return
-            with self.lock:
-                self.raw += data
-                self.stream.feed(data)
-
-    def text(self) -> str:
-        with self.lock:
-            return "\n".join(line.rstrip() for line in self.screen.display)
-
-    def wait_for(self, check: Callable[[str], bool], what: str, timeout: float = 30.0) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            text = self.text()
-            if check(text):
-                return text
-            if self.process.poll() is not None:
-                raise AssertionError(
-                    f"aitop exited ({self.process.returncode}) before {what}:\n{text}"
-                )
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}; the screen:\n{text}")
-            time.sleep(0.02)
-
-    def wait_text(self, needle: str, timeout: float = 30.0) -> str:
-        return self.wait_for(lambda text: needle in text, repr(needle), timeout)
-
-    def press(self, keys: str) -> None:
-        os.write(self.master, keys.encode())
-
-    def resize(self, columns: int, lines: int) -> None:
-        with self.lock:
-            self.screen.resize(lines, columns)
-        self._set_size(columns, lines)  # the kernel sends SIGWINCH to the program
-
-    def line_with(self, needle: str) -> str:
-        return next((line for line in self.text().splitlines() if needle in line), "")
-
-    def finish(self, timeout: float = 20.0) -> int:
-        code = self.process.wait(timeout=timeout)
-        self._reader.join(timeout=0.5)  # what was written before it exited
-        return code
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        for fd in (self.master, self.slave):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-
-def _controlling_tty() -> None:
-    os.setsid()
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-
-def _restamped_f1(home: Path, end: datetime) -> list[bytes]:
-    """F1's transcripts moved in time to end at `end`; its hook payloads, pointing there."""
-    claude = home / ".claude"
-    times = []
-    for path in (F1 / "claude-projects").rglob("*.jsonl"):
-        for line in path.read_text().splitlines():
-            stamp = json.loads(line).get("timestamp")
-            if stamp:
-                times.append(datetime.fromisoformat(stamp))
-    shift = end - max(times)
-    for path in (F1 / "claude-projects").rglob("*.jsonl"):
-        target = claude / "projects" / path.relative_to(F1 / "claude-projects")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        out = []
-        for line in path.read_text().splitlines():
-            data = json.loads(line)
-            if "timestamp" in data:
-                moved = datetime.fromisoformat(data["timestamp"]) + shift
-                data["timestamp"] = moved.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-            out.append(json.dumps(data))
-        target.write_text("\n".join(out) + "\n")
-    return [
-        json.dumps(json.loads(line)["payload"]).replace(CAPTURED_HOME, str(claude)).encode()
-        for line in (F1 / "hooks.jsonl").read_text().splitlines()
-    ]
 
 
 @pytest.fixture
@@ -186,7 +43,7 @@ def test_the_screen_as_a_user_drives_it(place: tuple[Path, dict[str, str]]) -> N
         tty.wait_text("No sessions yet")  # a new user is told what to do
 
         # hook frames from real `aitop hook` processes: the numbers appear
-        for payload in _restamped_f1(home, datetime.now(UTC) - timedelta(seconds=5)):
+        for payload in restamped_f1(home, datetime.now(UTC) - timedelta(seconds=5)):
             result = run_hook(payload, env)
             assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
         text = tty.wait_text("Sessions 1")

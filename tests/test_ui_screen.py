@@ -4,9 +4,17 @@ monitor's loop, a resize repaints everything, a new alert rings once."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+import os
+import pty
+import select
 import signal
+import threading
+import time
+import tty
+from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
@@ -19,7 +27,7 @@ from aitop.errors import AitopError
 from aitop.snapshot import Alert, Snapshot
 from aitop.ui import screen as screen_module
 from aitop.ui import theme
-from aitop.ui.screen import Screen, run_screen
+from aitop.ui.screen import READ_BYTES, Keyboard, Screen, run_screen
 
 
 class FakeMonitor:
@@ -156,3 +164,106 @@ def test_the_screen_needs_a_terminal() -> None:
     with pytest.raises(AitopError) as raised:
         run_screen(FakeMonitor(), env, interval=1.0)  # type: ignore[arg-type]
     assert "aitop -b" in raised.value.line()
+
+
+# --- the keyboard: bytes from a pseudo-terminal in, key names out ------------------------
+
+
+@pytest.fixture
+def keyboard() -> Iterator[tuple[Keyboard, int]]:
+    master, slave = pty.openpty()
+    tty.setraw(slave)  # every byte as it comes, no signals, no flow control
+    term = Terminal(kind="xterm-256color", stream=io.StringIO(), force_styling=True)
+    try:
+        yield Keyboard(term, slave, esc_delay=0.05), master
+    finally:
+        for fd in (master, slave):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def _typed(board: Keyboard, master: int, data: bytes, count: int) -> list[str]:
+    """Write `data` (a thread: the terminal takes a few KiB at a time) and read until
+    `count` keys came out."""
+    writer = threading.Thread(target=_write_all, args=(master, data), daemon=True)
+    writer.start()
+    keys: list[str] = []
+    deadline = time.monotonic() + 60
+    while len(keys) < count and time.monotonic() < deadline:
+        if select.select([board.fd], [], [], 0.1)[0]:
+            board.read()
+        while (key := board.next_key()) is not None:
+            keys.append(key)
+    writer.join(timeout=10)
+    return keys
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view[:4096]) :]
+
+
+def test_bytes_that_are_not_utf8_are_replacement_characters(
+    keyboard: tuple[Keyboard, int],
+) -> None:
+    board, master = keyboard
+    keys = _typed(board, master, b"a\xff\xfe\xc3\xa9\xc3", 4)
+    assert keys == ["a", "\ufffd", "\ufffd", "é"]  # the cut é waits for its second byte
+    assert _typed(board, master, b"\xa9\x00", 2) == ["é", "KEY_CTRL_SPACE"]
+
+
+def test_a_flood_of_late_replies_is_keys_not_a_stack_overflow(
+    keyboard: tuple[Keyboard, int],
+) -> None:
+    board, master = keyboard
+    keys = _typed(board, master, b"\x1bP>|xterm(1)\x1b\\" * 3000 + b"j", 3001)
+    assert keys == ["XTVERSION_RESPONSE"] * 3000 + ["j"]
+
+
+def test_sequences_whole_cut_and_unknown(keyboard: tuple[Keyboard, int]) -> None:
+    board, master = keyboard
+    assert _typed(board, master, b"\x1b[A\x1b[Z\t\r", 4) == [
+        "KEY_UP",
+        "KEY_BTAB",
+        "KEY_TAB",
+        "KEY_ENTER",
+    ]
+    # a lone Esc, after the escape delay; a CSI cut short; an unknown one, char by char
+    assert _typed(board, master, b"\x1b", 1) == ["KEY_ESCAPE"]
+    assert _typed(board, master, b"\x1b[", 1) == ["CSI"]
+    assert _typed(board, master, b"\x1b[200~x", 6) == ["CSI", "2", "0", "0", "~", "x"]
+    # the rest of a sequence that arrives a moment later still makes one key
+    board.esc_delay = 30.0
+    later = threading.Timer(0.2, os.write, (master, b"B"))
+    later.start()
+    assert _typed(board, master, b"\x1b[", 1) == ["KEY_DOWN"]
+    later.join()
+
+
+def test_a_paste_is_read_a_slice_at_a_time(keyboard: tuple[Keyboard, int]) -> None:
+    board, master = keyboard
+    paste = bytes(ord("a") + n % 26 for n in range(100_000))
+    writer = threading.Thread(target=_write_all, args=(master, paste), daemon=True)
+    writer.start()
+    keys: list[str] = []
+    deadline = time.monotonic() + 60
+    while len(keys) < len(paste) and time.monotonic() < deadline:
+        if select.select([board.fd], [], [], 0.1)[0]:
+            board.read()
+        slice_ = []
+        while (key := board.next_key()) is not None:
+            slice_.append(key)
+        assert len(slice_) <= READ_BYTES  # the loop gets back to the socket in between
+        keys += slice_
+    writer.join(timeout=10)
+    assert "".join(keys) == paste.decode()
+
+
+def test_the_end_of_input(keyboard: tuple[Keyboard, int]) -> None:
+    board, master = keyboard
+    assert _typed(board, master, b"x", 1) == ["x"]
+    os.close(master)  # the terminal goes away
+    assert select.select([board.fd], [], [], 10)[0]
+    board.read()
+    assert board.closed and board.next_key() is None

@@ -9,13 +9,15 @@ internal error is logged and shown as one line, never as a traceback.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
+import select
 import selectors
 import signal
 import sys
 import termios
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from aitop import paths
@@ -33,9 +35,12 @@ from aitop.ui.width import display_width, printable
 
 if TYPE_CHECKING:
     from blessed import Terminal
+    from blessed.keyboard import Keystroke
 
 QUERY_TIMEOUT_S = 0.5  # the longest a terminal query may hold start-up
 ESC_DELAY_S = 0.1  # a lone Esc vs. the start of an arrow key's sequence
+READ_BYTES = 1024  # input read per wake: a paste is handled a slice at a time, between frames
+KEY_WINDOW = 64  # longer than any key's sequence: each key is resolved from this much input
 SYNCHRONIZED_OUTPUT = 2026  # DEC private mode: the terminal shows a frame at once
 
 
@@ -184,6 +189,81 @@ def terminal_mode(term: Terminal, dumb: bool = False) -> Iterator[None]:
             cbreak.__exit__(None, None, None)
 
 
+class Keyboard:
+    """The terminal's input as key names, in time linear in what arrives.
+
+    blessed's `inkey` reads a byte per system call, joins and re-buffers everything
+    pending for each key it returns (a 100 KB paste held the loop for half an hour),
+    raises on a byte that is not UTF-8, and recurses once per late reply from the
+    terminal (a flood of them overflowed the stack). Here input is read a slice at a time
+    (the rest stays in the kernel, so the loop comes back for it after serving the socket
+    and painting), decoded with replacement characters, and each key is resolved by
+    blessed from a short window of it. aitop turns on no mouse, paste or resize reports,
+    so none is matched: such bytes are keys like any others, mostly unbound ones.
+    """
+
+    def __init__(self, term: Terminal, fd: int, esc_delay: float = ESC_DELAY_S) -> None:
+        from blessed.keyboard import resolve_sequence
+
+        self.fd = fd
+        self.esc_delay = esc_delay
+
+        def resolve(text: str, final: bool) -> Keystroke:
+            return resolve_sequence(
+                text, term._keymap, term._keycodes, term._keymap_prefixes, final=final
+            )
+
+        self._resolve: Callable[[str, bool], Keystroke] = resolve
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._text = ""
+        self._at = 0
+        self.closed = False  # end of input: the terminal went away
+
+    def read(self) -> None:
+        """Take up to READ_BYTES of what the terminal sent (call when it is readable)."""
+        try:
+            data = os.read(self.fd, READ_BYTES)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""  # EIO: hung up
+        if not data:
+            self.closed = True
+        self._text = self._text[self._at :] + self._decoder.decode(data, final=not data)
+        self._at = 0
+
+    def next_key(self) -> str | None:
+        """The next whole key; None when nothing is pending, or when what is pending is
+        the start of a sequence whose rest is already there to be read."""
+        while self._at < len(self._text):
+            char = self._text[self._at]
+            if char.isprintable():  # blessed names a printable character by itself
+                self._at += 1
+                return char
+            window = self._text[self._at : self._at + KEY_WINDOW]
+            key = self._resolve(window, False)
+            if key.name == "KEY_ESCAPE" and len(key) == 1:
+                # Esc alone, or the start of a longer sequence: only input that is still
+                # to come can tell, so wait for it when the window reaches the end
+                if self._at + len(window) == len(self._text) and not self.closed:
+                    if _readable(self.fd, 0.0):
+                        return None  # its rest is already there: the next read brings it
+                    if _readable(self.fd, self.esc_delay):
+                        self.read()
+                        continue
+                key = self._resolve(window, True)
+            self._at += max(1, len(key))
+            return key.name or str(key)
+        return None
+
+
+def _readable(fd: int, timeout: float) -> bool:
+    try:
+        return bool(select.select([fd], [], [], timeout)[0])
+    except (OSError, ValueError):
+        return True  # let the read say what is wrong
+
+
 class _StderrToLog:
     """Stands in for stderr while the screen is up: nothing may print over it."""
 
@@ -219,13 +299,15 @@ class Screen:
         self.resized = False
         self.quitting = False
         self.log_path = "~/.aitop/aitop.log"
+        fd = term._keyboard_fd  # blessed's keyboard: stdin when it is a tty
+        self.keyboard = Keyboard(term, fd) if fd is not None else None
         self._comparison: tuple[tuple[str, int, float], list[Comparison]] | None = None
 
     # --- lifetime -------------------------------------------------------------------
 
     def run(self) -> None:
         monitor = self.monitor
-        keyboard = self.term._keyboard_fd  # blessed's keyboard: stdin when it is a tty
+        keyboard = self.keyboard.fd if self.keyboard is not None else None
         old_stderr = sys.stderr
         try:
             with terminal_mode(self.term, self.dumb):
@@ -261,20 +343,20 @@ class Screen:
             self.monitor.redraw_requested = True
 
     def _on_keys(self, _mask: int) -> None:
-        term = self.term
+        keyboard = self.keyboard
+        if keyboard is None:
+            return
+        keyboard.read()
         while not self.quitting:
-            try:
-                key = term.inkey(timeout=0, esc_delay=ESC_DELAY_S)
-            except (EOFError, OSError):
-                self._quit()  # the terminal went away
-                return
-            if not key:
+            name = keyboard.next_key()
+            if name is None:
                 break
-            name = key.name or str(key)
             try:
                 self.handle_key(name)
             except Exception as exc:  # a bug must not take the terminal with it
                 self._internal_error("a key", exc)
+        if keyboard.closed:
+            self._quit()  # the terminal went away
         self.monitor.redraw_requested = True
 
     def handle_key(self, name: str) -> None:

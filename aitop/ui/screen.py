@@ -169,11 +169,12 @@ class PlainPainter(Painter):
 @contextlib.contextmanager
 def terminal_mode(term: Terminal, dumb: bool = False) -> Iterator[None]:
     """Everything the screen changes in the terminal, undone in one `finally`:
-    cbreak input, the alternate screen, the hidden cursor."""
+    cbreak input without flow control, the alternate screen, the hidden cursor."""
     out = term.stream
     cbreak = term.cbreak()
-    cbreak.__enter__()
+    cbreak.__enter__()  # saves the terminal's modes, and restores them on exit
     try:
+        _no_flow_control(term._keyboard_fd)
         if not dumb:
             out.write(term.enter_fullscreen + term.hide_cursor + term.home + term.clear)
             out.flush()
@@ -262,6 +263,18 @@ def _readable(fd: int, timeout: float) -> bool:
         return bool(select.select([fd], [], [], timeout)[0])
     except (OSError, ValueError):
         return True  # let the read say what is wrong
+
+
+def _no_flow_control(fd: int | None) -> None:
+    """Ctrl-S (XOFF) would stop the terminal's output until a Ctrl-Q: the next frame's
+    write would block, and with it the loop that serves the socket. Without IXON they
+    are keys like any other (and unbound)."""
+    if fd is None:
+        return
+    with contextlib.suppress(termios.error, OSError):
+        mode = termios.tcgetattr(fd)
+        mode[0] &= ~termios.IXON
+        termios.tcsetattr(fd, termios.TCSANOW, mode)
 
 
 class _StderrToLog:

@@ -32,6 +32,7 @@ from aitop.ui.view import (
     press,
     selected_session,
     sessions_in_view,
+    uses_page,
 )
 from aitop.ui.width import display_width
 
@@ -340,3 +341,23 @@ def test_any_keys_at_any_size_render_a_whole_frame(
     lines = render(snap, view, width, height, comparison=comparison)
     assert len(lines) == height
     assert all(display_width(plain(line)) <= width for line in lines)
+
+
+@settings(max_examples=150)
+@given(
+    st.lists(st.sampled_from(KEYS), max_size=25),
+    st.sampled_from(KEYS),
+    st.integers(1, 240),
+    st.integers(1, 70),
+)
+def test_only_the_moves_read_the_page(
+    snap: Snapshot, before: list[str], key: str, width: int, height: int
+) -> None:
+    """The screen works out the page (a layout) only for the keys that read it."""
+    view = View()
+    for name in before:
+        view, _ = press(view, name, snap, list_rows(snap, view, width, height))
+    if not uses_page(key):
+        page = list_rows(snap, view, width, height)
+        assert press(view, key, snap, 1) == press(view, key, snap, page)
+        assert press(view, key, snap, 1) == press(view, key, snap, 1000)

@@ -166,6 +166,26 @@ def test_the_screen_needs_a_terminal() -> None:
     assert "aitop -b" in raised.value.line()
 
 
+def test_typing_does_not_lay_out_the_list(snap: Snapshot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the moves need the page (a layout, about a millisecond): a 100 KB paste used
+    to work it out for every key."""
+    screen, _monitor, _out = _screen()
+    screen._on_tick(snap)
+    calls = []
+    real = screen_module.list_rows
+
+    def counted(*args: object) -> int:
+        calls.append(args)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(screen_module, "list_rows", counted)
+    for key in ["a", "Z", "Z", "/", "x", "y", "KEY_ENTER", "KEY_TAB", "?", "x", "\x00", "é"]:
+        screen.handle_key(key)
+    assert calls == []
+    screen.handle_key("KEY_PGDOWN")
+    assert len(calls) == 1
+
+
 # --- the keyboard: bytes from a pseudo-terminal in, key names out ------------------------
 
 

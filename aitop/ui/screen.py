@@ -30,7 +30,7 @@ from aitop.ui import theme as themes
 from aitop.ui.compare import Comparison, compare
 from aitop.ui.render import list_rows, render
 from aitop.ui.sections import Line, Seg, plain
-from aitop.ui.view import HOLD_S, QUIT, REDRAW, View, observe, press
+from aitop.ui.view import HOLD_S, QUIT, REDRAW, View, observe, press, uses_page
 from aitop.ui.width import display_width, printable
 
 if TYPE_CHECKING:
@@ -378,8 +378,7 @@ class Screen:
             if name in ("q", "KEY_F10", "KEY_CTRL_C"):
                 self._quit()
             return
-        width, height = self._size()
-        page = list_rows(snap, self.view, width, height)
+        page = list_rows(snap, self.view, *self._size()) if uses_page(name) else 1
         self.view, effect = press(self.view, name, snap, page)
         if effect == QUIT:
             self._quit()

@@ -25,6 +25,7 @@ MAX_FILTER = 64
 
 QUIT = "quit"
 REDRAW = "redraw"
+PAGED = frozenset({"up", "down", "page_up", "page_down", "home", "end"})  # they read `page`
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,12 @@ def press(view: View, key: str, snap: Snapshot, page: int) -> tuple[View, str | 
     if action is None:
         return view, None
     return apply(view, action, snap, page), None
+
+
+def uses_page(key: str) -> bool:
+    """Whether `press` reads `page` for this key: only the moves do. Working out the page
+    takes a layout (about a millisecond), too slow to do for each key of a long paste."""
+    return keymap.action_for(key) in PAGED
 
 
 def apply(view: View, action: str, snap: Snapshot, page: int) -> View:

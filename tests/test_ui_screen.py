@@ -5,6 +5,7 @@ monitor's loop, a resize repaints everything, a new alert rings once."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import logging
 import os
@@ -98,6 +99,30 @@ def test_when_even_the_error_cannot_be_drawn_one_line_still_is(
     monkeypatch.setattr(screen_module, "render", broken)
     assert screen._on_tick(snap) is True
     assert "internal error (RuntimeError: render is broken)" in out.getvalue()
+
+
+class _Gone(io.StringIO):
+    """A terminal that went away: every write fails, as on a hung-up tty."""
+
+    def write(self, _text: str) -> int:
+        raise OSError(errno.EIO, "Input/output error")
+
+
+def test_a_terminal_that_went_away_ends_the_screen(
+    snap: Snapshot, caplog: pytest.LogCaptureFixture
+) -> None:
+    term = Terminal(kind="xterm-256color", stream=_Gone(), force_styling=True)
+    monitor = FakeMonitor()
+    screen = Screen(monitor, term, theme.DEFAULT, interval=1.0)  # type: ignore[arg-type]
+    logger = logging.getLogger("aitop")
+    logger.addHandler(caplog.handler)
+    try:
+        assert screen._on_tick(snap) is False  # the loop stops, the finallys restore
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert monitor.stopping and screen.quitting
+    assert not screen.view.error
+    assert not any(r.exc_info for r in caplog.records)  # no traceback in the log
 
 
 @pytest.mark.parametrize("key", ["q", "KEY_F10", "KEY_CTRL_C"])

@@ -18,7 +18,7 @@ import signal
 import sys
 import termios
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import IO, TYPE_CHECKING, TextIO
 
 from aitop import paths
 from aitop.app import Monitor
@@ -185,7 +185,7 @@ def terminal_mode(term: Terminal, dumb: bool = False) -> Iterator[None]:
                 out.write(term.normal + term.normal_cursor + term.exit_fullscreen)
             out.flush()
         except (OSError, ValueError):
-            pass  # the terminal is gone (SIGHUP): nothing left to restore on it
+            _discard(out)  # the terminal is gone (hung up): nothing left to restore on it
         with contextlib.suppress(termios.error, OSError, ValueError):
             cbreak.__exit__(None, None, None)
 
@@ -263,6 +263,19 @@ def _readable(fd: int, timeout: float) -> bool:
         return bool(select.select([fd], [], [], timeout)[0])
     except (OSError, ValueError):
         return True  # let the read say what is wrong
+
+
+def _discard(out: IO[str]) -> None:
+    """Output that a terminal which is gone could not take stays buffered; Python would
+    try it again at exit, fail, and exit with status 120 instead of 0. Point the
+    descriptor at /dev/null, where that last flush goes (as `aitop -b | head` does)."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, out.fileno())
+        finally:
+            os.close(devnull)
+        out.flush()
 
 
 def _no_flow_control(fd: int | None) -> None:
@@ -402,6 +415,11 @@ class Screen:
             if not self.view.paused or self.shown is None:
                 self.shown = snap
             self.draw()
+        except OSError as exc:
+            # the terminal is gone (hung up): not an internal error to log each tick, but
+            # the end of the screen, as when its input ends or SIGHUP arrives
+            log.info("the terminal went away: %s", exc)
+            self._quit()
         except Exception as exc:
             self._internal_error("drawing", exc)
         return not self.quitting

@@ -181,6 +181,7 @@ class Tty:
         session, and gets SIGHUP when the terminal goes away); else it only has the
         terminal on its standard descriptors."""
         self.master, self.slave = pty.openpty()
+        self.initial_mode = termios.tcgetattr(self.slave)  # what the program must restore
         self._set_size(columns, lines)
         self.lock = threading.Lock()
         self.screen = _Answering(columns, lines, self._answer)

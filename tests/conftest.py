@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -83,3 +85,17 @@ def mock_responses(log: Path) -> list[MockResponse]:
                 )
             )
     return out
+
+
+@pytest.fixture(scope="module")
+def utc() -> Iterator[None]:
+    """Local time pinned to UTC (the screen's clock shows local time): for golden frames."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    yield
+    if old is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = old
+    time.tzset()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SESSIONS, aitop_command
-from support import Monitor, isolated_env, private_dir, run_hook
+from support import Monitor, isolated_env, private_dir, restamped_f1, run_hook
 
 F1 = SESSIONS / "F1-print-tools-subagent"
 F1_ID = "11111111-2222-4333-8444-555555555555"
@@ -72,30 +72,8 @@ def test_batch_json_is_one_snapshot_per_line(env: dict[str, str]) -> None:
     assert snaps[0]["windows"]["1m"]["requests"] == 0 and snaps[0]["ingest"]["frames"] == 0
 
 
-def _restamped_f1(home: Path, end: datetime) -> None:
-    """F1's transcripts, moved in time so that its last line was written at `end`."""
-    times = []
-    for path in (F1 / "claude-projects").rglob("*.jsonl"):
-        for line in path.read_text().splitlines():
-            stamp = json.loads(line).get("timestamp")
-            if stamp:
-                times.append(datetime.fromisoformat(stamp))
-    shift = end - max(times)
-    for path in (F1 / "claude-projects").rglob("*.jsonl"):
-        target = home / ".claude" / "projects" / path.relative_to(F1 / "claude-projects")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        out = []
-        for line in path.read_text().splitlines():
-            data = json.loads(line)
-            if "timestamp" in data:
-                moved = datetime.fromisoformat(data["timestamp"]) + shift
-                data["timestamp"] = moved.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-            out.append(json.dumps(data))
-        target.write_text("\n".join(out) + "\n")
-
-
 def test_backfill_makes_the_first_frame_right(home: Path, env: dict[str, str]) -> None:
-    _restamped_f1(home, datetime.now(UTC) - timedelta(minutes=2))
+    restamped_f1(home, datetime.now(UTC) - timedelta(minutes=2))
     first = json.loads(run(env, "-b", "--json", "-n", "1").stdout)
     (row,) = first["sessions"]
     assert (row["session_id"], row["requests"], row["subagents"], row["compactions"]) == (
@@ -111,7 +89,7 @@ def test_backfill_makes_the_first_frame_right(home: Path, env: dict[str, str]) -
 
 
 def test_no_backfill(home: Path, env: dict[str, str]) -> None:
-    _restamped_f1(home, datetime.now(UTC))
+    restamped_f1(home, datetime.now(UTC))
     first = json.loads(run(env, "-b", "--json", "-n", "1", "--no-backfill").stdout)
     assert first["sessions"] == []
 
@@ -119,7 +97,7 @@ def test_no_backfill(home: Path, env: dict[str, str]) -> None:
 def test_backfill_skips_transcripts_older_than_fifteen_minutes(
     home: Path, env: dict[str, str]
 ) -> None:
-    _restamped_f1(home, datetime.now(UTC) - timedelta(hours=2))
+    restamped_f1(home, datetime.now(UTC) - timedelta(hours=2))
     for path in (home / ".claude").rglob("*.jsonl"):
         old = (datetime.now(UTC) - timedelta(minutes=16)).timestamp()
         os.utime(path, (old, old))
@@ -130,7 +108,7 @@ def test_sessions_without_hooks_are_discovered(home: Path, env: dict[str, str]) 
     """No hook installed: a new transcript still shows up within a few seconds."""
     with Monitor(env) as monitor:
         monitor.wait_listening()
-        _restamped_f1(home, datetime.now(UTC))
+        restamped_f1(home, datetime.now(UTC))
         snap = monitor.wait_for(lambda s: any(r["requests"] == 8 for r in s["sessions"]))
         assert snap["ingest"]["frames"] == 0
         assert monitor.stop() == 0

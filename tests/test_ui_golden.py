@@ -9,12 +9,9 @@ To regenerate after a deliberate change of the look, then read the diff by eye:
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ui_support import PRICER, fixture_snapshot
 
 from aitop.batch import to_text
 from aitop.snapshot import Snapshot
@@ -24,22 +21,13 @@ from aitop.ui.sections import plain
 from aitop.ui.view import View, press
 from aitop.ui.width import display_width
 
+from ui_support import PRICER, fixture_snapshot
+
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE = os.environ.get("AITOP_UPDATE_GOLDEN") == "1"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def utc() -> Iterator[None]:
-    """The header's clock is local time: pin the zone."""
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    yield
-    if old is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("utc")  # the header shows local time
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ui_support import PRICER, fixture_snapshot
 
 from aitop.snapshot import Alert, SessionRow, Snapshot
 from aitop.ui import keymap
@@ -35,6 +34,8 @@ from aitop.ui.view import (
     uses_page,
 )
 from aitop.ui.width import display_width
+
+from ui_support import PRICER, fixture_snapshot
 
 WIDTH, HEIGHT = 120, 40
 

@@ -21,7 +21,6 @@ from pathlib import Path
 import msgspec
 import pytest
 from blessed import Terminal
-from ui_support import PRICER, fixture_snapshot
 
 from aitop.env import Env
 from aitop.errors import AitopError
@@ -29,6 +28,8 @@ from aitop.snapshot import Alert, Snapshot
 from aitop.ui import screen as screen_module
 from aitop.ui import theme
 from aitop.ui.screen import READ_BYTES, Keyboard, Screen, run_screen
+
+from ui_support import PRICER, fixture_snapshot
 
 
 class FakeMonitor:

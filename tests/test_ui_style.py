@@ -5,16 +5,12 @@ the selection, the monochrome theme), and the painter's economy (only changed li
 from __future__ import annotations
 
 import io
-import os
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
 import pyte
 import pytest
 from blessed import Terminal
-from ui_support import fixture_snapshot
 
 from aitop.snapshot import Snapshot
 from aitop.ui import theme
@@ -23,20 +19,12 @@ from aitop.ui.screen import Painter, Styles
 from aitop.ui.sections import Seg
 from aitop.ui.view import View, press
 
+from ui_support import fixture_snapshot
+
 WIDTH, HEIGHT = 120, 40
 
 
-@pytest.fixture(scope="module", autouse=True)
-def utc() -> Iterator[None]:
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    yield
-    if old is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("utc")  # the header shows local time
 
 
 @pytest.fixture(scope="module")

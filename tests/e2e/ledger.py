@@ -16,6 +16,8 @@ from typing import Any
 from aitop.events import Usage
 from aitop.pricing import PICO_PER_USD, Pricer
 
+from conftest import api_usage
+
 TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 SUBAGENT_TOOLS = ("Agent", "Task")
 SESSION_HEADER = "x-claude-code-session-id"
@@ -114,19 +116,6 @@ class Ledger:
         }
 
 
-def _usage(raw: dict[str, Any]) -> Usage:
-    cache = raw.get("cache_creation") or {}
-    return Usage(
-        input_tokens=raw["input_tokens"],
-        output_tokens=raw["output_tokens"],
-        cache_read_tokens=raw["cache_read_input_tokens"],
-        cache_write_5m_tokens=cache.get(
-            "ephemeral_5m_input_tokens", raw["cache_creation_input_tokens"]
-        ),
-        cache_write_1h_tokens=cache.get("ephemeral_1h_input_tokens", 0),
-    )
-
-
 def ledgers(requests: Iterable[dict[str, Any]], pricer: Pricer) -> dict[str, Ledger]:
     """The mock's request log, grouped by Claude Code session."""
     out: dict[str, Ledger] = {}
@@ -141,7 +130,7 @@ def ledgers(requests: Iterable[dict[str, Any]], pricer: Pricer) -> dict[str, Led
             ledger.http_errors += 1
             ledger.failed_prompts.add(request.get("prompt_tail") or "")
             continue
-        usage = _usage(request["usage"])
+        usage = api_usage(request["usage"])
         when = datetime.strptime(request["ts"], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
         cost = pricer.cost_pico(request["model"], usage, when.timestamp())
         ledger.everything = ledger.everything.plus(usage, cost)

@@ -30,6 +30,8 @@ from aitop.cli import main
 from aitop.env import Env
 from aitop.errors import AitopError
 from aitop.providers.claude_code import install as inst
+from aitop.providers.claude_code import jsontext
+from aitop.providers.claude_code import settings_file as sfile
 from aitop.providers.claude_code.hooks import HOOK_EVENTS
 
 CMD = "/opt/aitop/bin/aitop hook"
@@ -90,7 +92,7 @@ def settings_file(home: Path) -> Path:
 
 def write_settings(path: Path, settings: Any, mode: int = 0o600) -> bytes:
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = inst.dump_settings(settings)
+    data = jsontext.dump_settings(settings)
     path.write_bytes(data)
     path.chmod(mode)
     return data
@@ -109,7 +111,7 @@ def events_with_aitop(settings: Any) -> list[str]:
 
 def same(a: Any, b: Any) -> bool:
     """Equal including key order (dict == ignores it)."""
-    return inst.dump_settings(a) == inst.dump_settings(b)
+    return jsontext.dump_settings(a) == jsontext.dump_settings(b)
 
 
 def listing(directory: Path) -> list[str]:
@@ -454,10 +456,10 @@ def test_the_events_aitop_uses_are_claude_code_events_and_never_worktree_create(
     ],
 )
 def test_merge_refuses_a_wrong_shape_before_changing_anything(settings: Any, path: Any) -> None:
-    with pytest.raises(inst.ShapeError) as raised:
+    with pytest.raises(sfile.ShapeError) as raised:
         inst.install_hooks(settings, CMD, HOOK_EVENTS)
     assert raised.value.path == path
-    with pytest.raises(inst.ShapeError):
+    with pytest.raises(sfile.ShapeError):
         inst.uninstall_hooks(settings)
 
 
@@ -468,10 +470,10 @@ def test_merge_refuses_a_wrong_shape_before_changing_anything(settings: Any, pat
 @given(json_values)
 def test_reader_agrees_with_the_standard_library_on_valid_json(value: Any) -> None:
     text = json.dumps(value, indent=1)
-    parsed, _ = inst.parse_settings(text)
+    parsed, _ = jsontext.parse_settings(text)
 
     def plain(v: Any) -> Any:
-        if isinstance(v, inst.RawNumber):
+        if isinstance(v, jsontext.RawNumber):
             return float(v.text)
         if isinstance(v, dict):
             return {k: plain(x) for k, x in v.items()}
@@ -485,8 +487,8 @@ def test_reader_agrees_with_the_standard_library_on_valid_json(value: Any) -> No
 @given(st.text(alphabet='{}[],:" \n0123456789.eE-+tfrulnsaNI\\', max_size=30))
 def test_reader_is_never_more_lenient_than_the_standard_library(text: str) -> None:
     try:
-        inst.parse_settings(text)
-    except inst.SettingsSyntaxError as error:
+        jsontext.parse_settings(text)
+    except jsontext.SettingsSyntaxError as error:
         assert 0 <= error.pos <= len(text)
         return
     if text.strip():
@@ -496,16 +498,16 @@ def test_reader_is_never_more_lenient_than_the_standard_library(text: str) -> No
 @merge_examples
 @given(with_old_aitop)
 def test_text_round_trip_is_stable(settings_object: dict[str, Any]) -> None:
-    data = inst.dump_settings(settings_object)
-    parsed, _ = inst.parse_settings(data.decode())
-    assert inst.dump_settings(parsed) == data
+    data = jsontext.dump_settings(settings_object)
+    parsed, _ = jsontext.parse_settings(data.decode())
+    assert jsontext.dump_settings(parsed) == data
 
 
 def test_numbers_are_written_back_exactly_as_they_were() -> None:
     text = '{"a": 1e400, "b": 123456789012345678901234567890, "c": [1.10, -0, -0.0, 5E-3]}'
-    parsed, _ = inst.parse_settings(text)
-    assert parsed["a"] == inst.RawNumber("1e400")
-    assert inst.dump_settings(parsed) == (
+    parsed, _ = jsontext.parse_settings(text)
+    assert parsed["a"] == jsontext.RawNumber("1e400")
+    assert jsontext.dump_settings(parsed) == (
         b'{\n  "a": 1e400,\n  "b": 123456789012345678901234567890,\n'
         b'  "c": [\n    1.10,\n    -0,\n    -0.0,\n    5E-3\n  ]\n}\n'
     )
@@ -513,9 +515,9 @@ def test_numbers_are_written_back_exactly_as_they_were() -> None:
 
 def test_positions_point_at_each_value() -> None:
     text = '{\n  "hooks": {\n    "Stop": [ {"hooks": 1} ]\n  }\n}'
-    _, where = inst.parse_settings(text)
-    assert inst.line_and_column(text, where[("hooks", "Stop", 0, "hooks")]) == (3, 25)
-    assert inst.line_and_column(text, where[()]) == (1, 1)
+    _, where = jsontext.parse_settings(text)
+    assert jsontext.line_and_column(text, where[("hooks", "Stop", 0, "hooks")]) == (3, 25)
+    assert jsontext.line_and_column(text, where[()]) == (1, 1)
 
 
 # ---------------------------------------------------------------------------------------
@@ -725,8 +727,8 @@ def test_uninstall_removes_exactly_what_install_added(home: Path, aitop_exe: Pat
         {
             "env": {"X": "1"},
             "hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"command": "guard"}]}]},
-            "big": inst.RawNumber("123456789012345678901234567890"),
-            "huge": inst.RawNumber("1e400"),
+            "big": jsontext.RawNumber("123456789012345678901234567890"),
+            "huge": jsontext.RawNumber("1e400"),
         },
     )
     assert cli(["--write"], home, aitop_exe).code == 0
@@ -871,7 +873,7 @@ def test_a_file_changed_while_working_is_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "settings.json"
     path.write_bytes(b"{}")
     with pytest.raises(AitopError) as raised:
-        inst.write_settings(str(path), b'{"a": 1}\n', previous=b"")
+        sfile.write_settings(str(path), b'{"a": 1}\n', previous=b"")
     assert raised.value.line() == (
         f"aitop: error: {path} changed while aitop was working; nothing was written; run it again"
     )
@@ -1144,7 +1146,7 @@ def test_files_install_then_uninstall_are_byte_identical(original: dict[str, Any
         data = write_settings(path, original)
         assert cli(["--write"], home, exe).code == 0
         assert cli(["--uninstall", "--write"], home, exe).code == 0
-        assert path.read_bytes() == inst.dump_settings(normalised(original, events))
+        assert path.read_bytes() == jsontext.dump_settings(normalised(original, events))
         if normalised(original, events) == original:
             assert path.read_bytes() == data
 

@@ -3,20 +3,14 @@
 A user's settings.json holds their permissions, their own hooks, their MCP servers and
 their status line: installing must never cost them any of it. So:
 
-* The file is parsed by a small position-aware JSON reader (below) rather than by
-  `json.loads` or `orjson.loads`: it reports every problem as `file:line:col`, refuses
-  duplicate keys (Claude Code's `JSON.parse` would silently keep only the last one, and
-  rewriting would drop the other), refuses `NaN`/`Infinity` (not JSON; Claude Code cannot
-  read them either), and keeps every non-integer number and every integer outside 64 bits
-  as the exact text the file had (`1e400` stays `1e400`, not `inf` or `null`). orjson
-  writes the result (`OPT_INDENT_2`, insertion order kept, so key order survives); the
-  kept numbers go back verbatim as `orjson.Fragment`s.
+* The file is read by a position-aware JSON reader (`jsontext`) that reports every
+  problem as `file:line:col` and keeps what a rewrite could lose (duplicate keys are
+  refused, numbers keep their exact text).
 * Anything aitop cannot read or does not understand (malformed JSON, a non-object root,
-  a `hooks` value of the wrong shape) stops everything before a byte is written.
-* The merge is pure functions on dicts (`install_hooks`, `uninstall_hooks`); the file
-  I/O is a few small functions at the end. Writes are atomic (temp file in the same
-  directory, fsync, rename, fsync of the directory), keep the file's mode, keep the
-  previous bytes as `settings.json.bak`, and go through a symlink to its target.
+  a `hooks` value of the wrong shape) stops everything before a byte is written
+  (`settings_file`, which also writes atomically, keeps the mode and a `.bak`, and
+  writes through a symlink).
+* The merge is pure functions on dicts (`install_hooks`, `uninstall_hooks`), here.
 
 Which hooks are aitop's: a hook object whose `command`, split like a shell would, has a
 token named `aitop` (any directory; `python -m aitop` too) followed by `hook`.
@@ -50,34 +44,35 @@ Rules where a choice had to be made:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
 import difflib
-import json
 import os
-import re
 import shlex
 import shutil
 import socket
-import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from aitop import paths
 from aitop.env import Env
 from aitop.errors import AitopError, ExitCode
 from aitop.providers.claude_code.hooks import HOOK_EVENTS
+from aitop.providers.claude_code.jsontext import Settings, quoted
+from aitop.providers.claude_code.settings_file import (
+    Loaded,
+    check_shape,
+    encode_settings,
+    load_settings,
+    write_settings,
+)
 
 AITOP = "aitop"
 HOOK_TIMEOUT_S = 5  # seconds: a stuck hook can never stall Claude Code for longer
 SETTINGS_NAME = "settings.json"
 PROBE_TIMEOUT_S = 0.5
-NOTHING_WRITTEN = "nothing was written"
 REINSTALL = "run: aitop install --write"
 
 # Every hook event Claude Code 2.1.330 knows (see the fixtures' README). This is the list
@@ -120,284 +115,6 @@ CLAUDE_CODE_EVENTS: tuple[str, ...] = (
 # A WorktreeCreate hook replaces worktree creation and must print the new path: a silent
 # forwarder there would break every worktree.
 NEVER_REGISTERED = frozenset({"WorktreeCreate"})
-
-Settings = dict[str, Any]
-JsonPath = tuple[str | int, ...]
-
-
-# ---------------------------------------------------------------------------------------
-# JSON text ⇄ settings object
-
-
-class RawNumber:
-    """A number kept as the text the file had, written back unchanged.
-
-    Python floats would turn `1e400` into `inf` (which orjson writes as `null`) and
-    `1.10` into `1.1`; orjson refuses integers beyond 64 bits. Keeping the text avoids
-    all of it: aitop never does arithmetic on the user's numbers. A plain class, not a
-    dataclass: orjson would serialise a dataclass as an object by itself.
-    """
-
-    __slots__ = ("text",)
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, RawNumber) and other.text == self.text
-
-    def __hash__(self) -> int:
-        return hash(self.text)
-
-    def __repr__(self) -> str:
-        return f"RawNumber({self.text!r})"
-
-
-class SettingsSyntaxError(Exception):
-    """The text is not JSON aitop can rewrite safely; `pos` is a character offset."""
-
-    def __init__(self, what: str, pos: int) -> None:
-        super().__init__(what)
-        self.what = what
-        self.pos = pos
-
-
-MAX_DEPTH = 256  # far beyond any real settings file; keeps recursion well inside Python's limit
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
-_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
-_INT64_MIN = -(2**63)
-_UINT64_MAX = 2**64 - 1  # orjson writes ints in [-2**63, 2**64 - 1]
-_LITERALS: tuple[tuple[str, Any], ...] = (("true", True), ("false", False), ("null", None))
-_NOT_JSON_CONSTANTS = ("NaN", "-Infinity", "Infinity")
-_STRING_DECODER = json.JSONDecoder()  # only ever asked to decode one string literal
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def parse_settings(text: str) -> tuple[Any, dict[JsonPath, int]]:
-    """The value in `text` and the offset where each value starts, by its path.
-
-    Raises `SettingsSyntaxError`. An empty or whitespace-only text is `{}`.
-    """
-    if text.startswith("\ufeff"):
-        raise SettingsSyntaxError(
-            "the file starts with a byte order mark (BOM), which JSON does not allow", 0
-        )
-    if not text.strip(" \t\n\r"):
-        return {}, {(): 0}
-    reader = _Reader(text)
-    return reader.document(), reader.where
-
-
-class _Reader:
-    """A recursive-descent JSON reader that remembers where every value starts."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.where: dict[JsonPath, int] = {}
-
-    def document(self) -> Any:
-        value, pos = self._value(self._skip(0), (), 0)
-        pos = self._skip(pos)
-        if pos != len(self.text):
-            raise SettingsSyntaxError("unexpected text after the end of the JSON value", pos)
-        return value
-
-    def _expecting(self, what: str, pos: int) -> str:
-        if pos >= len(self.text):
-            return f"unexpected end of file, expecting {what}"
-        return f"expecting {what}, found {self.text[pos]!r}"
-
-    def _skip(self, pos: int) -> int:
-        match = _WHITESPACE.match(self.text, pos)
-        return match.end() if match else pos
-
-    def _value(self, pos: int, path: JsonPath, depth: int) -> tuple[Any, int]:
-        self.where[path] = pos
-        text = self.text
-        char = text[pos : pos + 1]
-        if char in ("{", "["):
-            if depth >= MAX_DEPTH:
-                raise SettingsSyntaxError(f"nested more than {MAX_DEPTH} levels deep", pos)
-            if char == "{":
-                return self._object(pos, path, depth)
-            return self._array(pos, path, depth)
-        if char == '"':
-            return self._string(pos)
-        for constant in _NOT_JSON_CONSTANTS:
-            if text.startswith(constant, pos):
-                raise SettingsSyntaxError(
-                    f"{constant} is not valid JSON (Claude Code cannot read it either)", pos
-                )
-        number = _NUMBER.match(text, pos)
-        if number:
-            return _number(number.group()), number.end()
-        for literal, literal_value in _LITERALS:
-            if text.startswith(literal, pos):
-                return literal_value, pos + len(literal)
-        if not char:
-            raise SettingsSyntaxError("unexpected end of file, expecting a value", pos)
-        raise SettingsSyntaxError(f"expecting a value, found {char!r}", pos)
-
-    def _object(self, pos: int, path: JsonPath, depth: int) -> tuple[Settings, int]:
-        text = self.text
-        result: Settings = {}
-        pos = self._skip(pos + 1)
-        if text.startswith("}", pos):
-            return result, pos + 1
-        while True:
-            if not text.startswith('"', pos):
-                what = (
-                    "a comma before '}' (JSON allows no trailing comma)"
-                    if text.startswith("}", pos)
-                    else self._expecting("a key in double quotes", pos)
-                )
-                raise SettingsSyntaxError(what, pos)
-            key_pos = pos
-            key, pos = self._string(pos)
-            if key in result:
-                raise SettingsSyntaxError(
-                    f"duplicate key {_quoted(key)} (Claude Code would silently use only the last)",
-                    key_pos,
-                )
-            pos = self._skip(pos)
-            if not text.startswith(":", pos):
-                raise SettingsSyntaxError(self._expecting("':' after a key", pos), pos)
-            value, pos = self._value(self._skip(pos + 1), (*path, key), depth + 1)
-            result[key] = value
-            pos = self._skip(pos)
-            if text.startswith(",", pos):
-                pos = self._skip(pos + 1)
-            elif text.startswith("}", pos):
-                return result, pos + 1
-            else:
-                raise SettingsSyntaxError(self._expecting("',' or '}'", pos), pos)
-
-    def _array(self, pos: int, path: JsonPath, depth: int) -> tuple[list[Any], int]:
-        text = self.text
-        result: list[Any] = []
-        pos = self._skip(pos + 1)
-        if text.startswith("]", pos):
-            return result, pos + 1
-        while True:
-            if text.startswith("]", pos):
-                raise SettingsSyntaxError("a comma before ']' (JSON allows no trailing comma)", pos)
-            value, pos = self._value(pos, (*path, len(result)), depth + 1)
-            result.append(value)
-            pos = self._skip(pos)
-            if text.startswith(",", pos):
-                pos = self._skip(pos + 1)
-            elif text.startswith("]", pos):
-                return result, pos + 1
-            else:
-                raise SettingsSyntaxError(self._expecting("',' or ']'", pos), pos)
-
-    def _string(self, pos: int) -> tuple[str, int]:
-        # The standard library decodes one string literal exactly (escapes, surrogate
-        # pairs) and says what is wrong with a bad one, at which offset.
-        try:
-            value, end = _STRING_DECODER.raw_decode(self.text, pos)
-        except json.JSONDecodeError as error:
-            raise SettingsSyntaxError(error.msg, error.pos) from None
-        if not isinstance(value, str):  # pragma: no cover - callers check the quote
-            raise SettingsSyntaxError("expecting a string", pos)
-        if "\\u" in self.text[pos:end] and _SURROGATE.search(value):
-            # JSON allows an unpaired "\ud800" escape, but UTF-8 (and so orjson) cannot
-            # hold it: refuse here, where the position is known, rather than at writing
-            raise SettingsSyntaxError(
-                "a string holds an unpaired UTF-16 surrogate escape, which aitop cannot write back",
-                pos,
-            )
-        return value, end
-
-
-def _number(text: str) -> int | RawNumber:
-    if "." in text or "e" in text or "E" in text or text == "-0":
-        return RawNumber(text)
-    value = int(text)
-    return value if _INT64_MIN <= value <= _UINT64_MAX else RawNumber(text)
-
-
-def _quoted(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
-
-
-def _encode_kept(value: Any) -> Any:
-    if isinstance(value, RawNumber):
-        return orjson.Fragment(value.text)
-    raise TypeError(f"cannot write a {type(value).__name__}")
-
-
-def dump_settings(settings: Any) -> bytes:
-    """Two-space indentation, key order kept, a trailing newline (like Claude Code's own)."""
-    return orjson.dumps(settings, default=_encode_kept, option=orjson.OPT_INDENT_2) + b"\n"
-
-
-def line_and_column(text: str, pos: int) -> tuple[int, int]:
-    """1-based, counting characters, like editors and `json`'s own errors."""
-    line = text.count("\n", 0, pos) + 1
-    column = pos - (text.rfind("\n", 0, pos) + 1) + 1
-    return line, column
-
-
-# ---------------------------------------------------------------------------------------
-# The shape aitop needs
-
-
-class ShapeError(Exception):
-    """The settings hold something where aitop needs an object or a list."""
-
-    def __init__(self, path: JsonPath, what: str) -> None:
-        super().__init__(what)
-        self.path = path
-        self.what = what
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if value is None:
-        return "null"
-    if isinstance(value, int | float | RawNumber):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
-
-
-def check_shape(settings: Any) -> None:
-    """Raise `ShapeError` unless aitop can walk and change these settings' hooks.
-
-    Hook objects themselves are not checked: one that is not an object with an aitop
-    `command` is someone else's, and is left exactly as it is.
-    """
-    if not isinstance(settings, dict):
-        raise ShapeError((), f"the settings are {_kind(settings)}, expected an object")
-    if "hooks" not in settings:
-        return
-    hooks = settings["hooks"]
-    if not isinstance(hooks, dict):
-        raise ShapeError(
-            ("hooks",), f'"hooks" is {_kind(hooks)}, expected an object of event names'
-        )
-    for event, groups in hooks.items():
-        where = f'"hooks".{_quoted(event)}'
-        if not isinstance(groups, list):
-            raise ShapeError(
-                ("hooks", event), f"{where} is {_kind(groups)}, expected a list of matcher groups"
-            )
-        for index, group in enumerate(groups):
-            if not isinstance(group, dict):
-                raise ShapeError(
-                    ("hooks", event, index),
-                    f"{where}[{index}] is {_kind(group)}, expected a matcher group object",
-                )
-            if "hooks" in group and not isinstance(group["hooks"], list):
-                raise ShapeError(
-                    ("hooks", event, index, "hooks"),
-                    f'{where}[{index}]."hooks" is {_kind(group["hooks"])}, expected a list',
-                )
 
 
 # ---------------------------------------------------------------------------------------
@@ -778,151 +495,10 @@ def _hook_shape_findings(found: Sequence[AitopHook]) -> list[Finding]:
 
 def _matcher_note(event: str, matcher: str) -> str:
     return (
-        f"aitop's {event} hook is in a group with matcher {_quoted(matcher)}, so it sees only "
+        f"aitop's {event} hook is in a group with matcher {quoted(matcher)}, so it sees only "
         "what matches; to see everything: aitop install --uninstall --write && aitop install "
         "--write"
     )
-
-
-# ---------------------------------------------------------------------------------------
-# Files and sockets
-
-
-@dataclass(frozen=True)
-class Loaded:
-    path: str  # as the user named it, for messages
-    data: bytes | None  # None: no such file yet
-    settings: Settings
-
-
-def _error_at(path: str, text: str | None, pos: int | None, what: str) -> AitopError:
-    where = path
-    if text is not None and pos is not None:
-        line, column = line_and_column(text, pos)
-        where = f"{path}:{line}:{column}"
-    return AitopError(f"{where}: {what}", NOTHING_WRITTEN, ExitCode.USAGE)
-
-
-def read_settings_bytes(path: str) -> bytes | None:
-    """The file's bytes, or None if it does not exist. Raises AitopError if unreadable."""
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        return None  # also a dangling symlink: its target gets created
-    except OSError as error:
-        raise AitopError(
-            f"{path}: cannot read: {error.strerror}", NOTHING_WRITTEN, ExitCode.USAGE
-        ) from None
-    if not stat.S_ISREG(info.st_mode):
-        raise AitopError(f"{path}: not a regular file", NOTHING_WRITTEN, ExitCode.USAGE)
-    try:
-        with open(path, "rb") as file:
-            return file.read()
-    except OSError as error:
-        raise AitopError(
-            f"{path}: cannot read: {error.strerror}", NOTHING_WRITTEN, ExitCode.USAGE
-        ) from None
-
-
-def load_settings(path: str) -> Loaded:
-    """Read and check the file: an AitopError (exit 2, `file:line:col`) for anything wrong."""
-    data = read_settings_bytes(path)
-    if data is None:
-        return Loaded(path, None, {})
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
-        raise AitopError(
-            f"{path}:{line}:{column}: not UTF-8 text", NOTHING_WRITTEN, ExitCode.USAGE
-        ) from None
-    try:
-        settings, where = parse_settings(text)
-    except SettingsSyntaxError as error:
-        raise _error_at(path, text, error.pos, error.what) from None
-    try:
-        check_shape(settings)
-    except ShapeError as error:
-        raise _error_at(path, text, where.get(error.path), error.what) from None
-    return Loaded(path, data, settings)
-
-
-def encode_settings(settings: Settings, path: str) -> bytes:
-    try:
-        return dump_settings(settings)
-    except (orjson.JSONEncodeError, TypeError) as error:
-        # The reader refuses what orjson cannot write (lone surrogates, huge integers are
-        # kept as text), so this guards only against values built some other way.
-        raise AitopError(
-            f"{path}: cannot be written back unchanged: {error}", NOTHING_WRITTEN, ExitCode.USAGE
-        ) from None
-
-
-def write_settings(path: str, data: bytes, previous: bytes | None) -> str:
-    """Atomically replace the file (through a symlink) and keep `previous` as `.bak`.
-
-    Returns the path written. A file that changed since it was read is left alone.
-    """
-    target = os.path.realpath(path)
-    directory = os.path.dirname(target)
-    try:
-        if previous is None:
-            os.makedirs(directory, mode=0o700, exist_ok=True)
-            mode, owner = 0o600, None
-        else:
-            info = os.stat(target)
-            mode, owner = stat.S_IMODE(info.st_mode), (info.st_uid, info.st_gid)
-        if read_settings_bytes(target) != previous:
-            raise AitopError(
-                f"{path} changed while aitop was working", f"{NOTHING_WRITTEN}; run it again"
-            )
-        if previous is not None:
-            _replace_file(target + ".bak", previous, mode, owner)
-        _replace_file(target, data, mode, owner)
-    except OSError as error:
-        raise AitopError(
-            f"cannot write {path}: {error.strerror or error}", NOTHING_WRITTEN
-        ) from None
-    return target
-
-
-def _replace_file(target: str, data: bytes, mode: int, owner: tuple[int, int] | None) -> None:
-    """Write a temp file beside `target`, make it durable, rename it over `target`."""
-    directory = os.path.dirname(target)
-    fd, temp = tempfile.mkstemp(
-        prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory
-    )
-    try:
-        with os.fdopen(fd, "wb") as file:
-            os.fchmod(file.fileno(), mode)
-            if owner is not None and owner != (os.geteuid(), os.getegid()):
-                # `sudo aitop install` must not leave the user a settings file owned by root
-                with contextlib.suppress(PermissionError):
-                    os.fchown(file.fileno(), *owner)
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory: str) -> None:
-    """Make the rename itself durable. Some file systems cannot; the data is written anyway."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def probe_monitor(socket_path: str) -> str | None:

@@ -3,6 +3,7 @@ socket clients, hook payloads with unique ids, and the monitor's memory from /pr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -171,6 +172,34 @@ def hook(
         timeout=timeout,
         check=False,
     )
+
+
+def hooks_at_once(env: Mapping[str, str], payloads: list[bytes], *, timeout: float) -> None:
+    """Several hook processes at the same time, each bounded, each silent and 0."""
+    procs = [
+        subprocess.Popen(
+            [*aitop_command(), "hook"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=dict(env),
+        )
+        for _ in payloads
+    ]
+    for proc, data in zip(procs, payloads, strict=True):
+        assert proc.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            proc.stdin.write(data)
+        proc.stdin.close()
+    for proc in procs:
+        assert proc.stdout is not None and proc.stderr is not None
+        try:
+            code = proc.wait(timeout=timeout)
+        finally:
+            proc.kill()
+        assert (code, proc.stdout.read(), proc.stderr.read()) == (0, b"", b"")
+        proc.stdout.close()
+        proc.stderr.close()
 
 
 def assert_silent_success(result: subprocess.CompletedProcess[bytes]) -> None:

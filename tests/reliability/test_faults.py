@@ -22,6 +22,7 @@ from reliability.rig import (
     assert_silent_success,
     counts,
     hook,
+    hooks_at_once,
     is_root,
     monitor,
     place,
@@ -151,41 +152,13 @@ def deaf_monitor(path: Path) -> Iterator[None]:
         proc.wait(timeout=10)
 
 
-def hooks_at_once(env: dict[str, str], payloads: list[bytes]) -> None:
-    """Several hook processes at the same time, each bounded, each silent and 0."""
-    procs = [
-        subprocess.Popen(
-            [*aitop_command(), "hook"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-        )
-        for _ in payloads
-    ]
-    for proc, data in zip(procs, payloads, strict=True):
-        assert proc.stdin is not None
-        with contextlib.suppress(BrokenPipeError):
-            proc.stdin.write(data)
-        proc.stdin.close()
-    for proc in procs:
-        assert proc.stdout is not None and proc.stderr is not None
-        try:
-            code = proc.wait(timeout=HOOK_TIMEOUT_S * 3)  # they share 2 cores
-        finally:
-            proc.kill()
-        assert (code, proc.stdout.read(), proc.stderr.read()) == (0, b"", b"")
-        proc.stdout.close()
-        proc.stderr.close()
-
-
 @pytest.mark.slow
 def test_hook_against_a_monitor_that_accepts_but_never_reads() -> None:
     with place() as where, deaf_monitor(where.socket):
         env = where.env()
         for data in (SMALL, BIG, BIG + b"more than the cap"):
             assert_silent_success(hook(data, env, timeout=HOOK_TIMEOUT_S))
-        hooks_at_once(env, [BIG] * 8 + [SMALL] * 8)
+        hooks_at_once(env, [BIG] * 8 + [SMALL] * 8, timeout=HOOK_TIMEOUT_S * 3)  # 2 cores
 
 
 @pytest.mark.slow

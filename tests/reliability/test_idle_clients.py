@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import selectors
 import socket
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,9 +16,17 @@ import pytest
 
 from aitop.server import DEADLINE_S
 from aitop.wire import MAX_PAYLOAD
-from reliability.rig import counts, drain, hook, monitor, place, rss_kib, settle, tool_call
-
-from conftest import aitop_command
+from reliability.rig import (
+    counts,
+    drain,
+    hook,
+    hooks_at_once,
+    monitor,
+    place,
+    rss_kib,
+    settle,
+    tool_call,
+)
 
 CLIENTS = 500
 HOLD_S = 6.0  # keep 500 open this long: three generations of idle clients
@@ -100,28 +107,11 @@ def test_500_idle_and_slow_clients_cannot_starve_real_hooks() -> None:
         end = time.monotonic() + HOLD_S
         env = where.env()
         while time.monotonic() < end:  # real hooks, a few at a time, all along
-            procs = []
-            for _ in range(HOOKS_PER_ROUND):
-                data = tool_call("real", f"toolu_real_{hooks}")
-                hooks += 1
-                procs.append(
-                    subprocess.Popen(
-                        [*aitop_command(), "hook"],
-                        stdin=subprocess.PIPE,
-                        stdout=subprocess.PIPE,
-                        stderr=subprocess.PIPE,
-                        env=env,
-                    )
-                )
-                assert procs[-1].stdin is not None
-                procs[-1].stdin.write(data)
-                procs[-1].stdin.close()
-            for proc in procs:
-                assert proc.stdout is not None and proc.stderr is not None
-                out, err = proc.stdout.read(), proc.stderr.read()
-                assert (proc.wait(timeout=30), out, err) == (0, b"", b"")
-                proc.stdout.close()
-                proc.stderr.close()
+            payloads = [
+                tool_call("real", f"toolu_real_{hooks + n}") for n in range(HOOKS_PER_ROUND)
+            ]
+            hooks += HOOKS_PER_ROUND
+            hooks_at_once(env, payloads, timeout=30)
             rss.append(rss_kib(pid))
             open_seen += [snap["ingest"]["open_connections"] for snap in drain(mon)]
         crowd.topping_up = False

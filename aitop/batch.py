@@ -5,12 +5,13 @@ seconds, `-n` times or until SIGINT/SIGTERM."""
 from __future__ import annotations
 
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 import msgspec
 import orjson
 
 from aitop.snapshot import Snapshot
+from aitop.surrogates import printable
 from aitop.ui import sections
 from aitop.ui.sections import plain
 
@@ -18,7 +19,23 @@ DEFAULT_WIDTH = 200
 
 
 def to_json(snapshot: Snapshot) -> bytes:
-    return orjson.dumps(msgspec.to_builtins(snapshot)) + b"\n"
+    data = msgspec.to_builtins(snapshot)
+    try:
+        return orjson.dumps(data) + b"\n"
+    except orjson.JSONEncodeError:
+        # a string that is not Unicode (a file name's undecodable byte, as a lone
+        # surrogate) slipped through: written escaped, never at the cost of the line
+        return orjson.dumps(_printable(data)) + b"\n"
+
+
+def _printable(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, list):
+        return [_printable(item) for item in value]
+    if isinstance(value, dict):
+        return {printable(key): _printable(item) for key, item in value.items()}
+    return value
 
 
 def to_text(snapshot: Snapshot, width: int = DEFAULT_WIDTH) -> str:

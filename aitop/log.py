@@ -12,6 +12,8 @@ import logging.handlers
 import os
 from collections.abc import Mapping
 
+from aitop.surrogates import printable
+
 MAX_BYTES = 10 * 1024 * 1024
 LEVELS = {
     "debug": logging.DEBUG,
@@ -48,6 +50,13 @@ class _QuietHandler(logging.handlers.RotatingFileHandler):
             super().close()
 
 
+class _Printable(logging.Formatter):
+    """A file name that is not UTF-8 is written as JSON and the screen show it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
+
+
 def setup(path: str, environ: Mapping[str, str]) -> None:
     logging.raiseExceptions = False
     log.setLevel(level_from(environ))
@@ -57,9 +66,15 @@ def setup(path: str, environ: Mapping[str, str]) -> None:
         handler.close()
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        handler = _QuietHandler(path, maxBytes=MAX_BYTES, backupCount=1, delay=True)
+        handler = _QuietHandler(
+            path,
+            maxBytes=MAX_BYTES,
+            backupCount=1,
+            delay=True,
+            encoding="utf-8",
+        )
     except OSError:
         log.addHandler(logging.NullHandler())
         return
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(_Printable("%(asctime)s %(levelname)s %(name)s %(message)s"))
     log.addHandler(handler)

@@ -105,3 +105,13 @@ def test_the_hook_logs_nothing_unless_asked(tmp_path: Path) -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
     text = (home / ".aitop" / "aitop.log").read_text()
     assert "DEBUG aitop.hook" in text and "hook failed" in text  # no monitor to talk to
+
+
+def test_the_log_keeps_a_line_that_names_a_file_that_is_not_utf8(tmp_path: Path) -> None:
+    """Written as JSON and the screen show it, `\\xNN` for each such byte: never lost."""
+    log_file = tmp_path / "aitop.log"
+    setup(str(log_file), {"AITOP_LOG_LEVEL": "info"})
+    log.warning("cannot read %s", os.fsdecode(b"/x/\xff.jsonl"))
+    for handler in log.handlers:
+        handler.flush()
+    assert "cannot read /x/\\xff.jsonl" in log_file.read_text()

@@ -8,11 +8,13 @@ exact, and a window is always equal to a recount of its events.
 
 from __future__ import annotations
 
+import heapq
 import math
 import os
 from collections import OrderedDict, deque
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from aitop import events as ev
 from aitop.pricing import PICO_PER_USD, Pricer
@@ -62,7 +64,9 @@ SPANS = (60, 300, 900)
 ACTIVE_FOR = 300.0  # a hook or a transcript line in the last 5 minutes: active
 ENDED_KEPT_FOR = 900.0  # ended sessions leave the table after 15 minutes
 UNKNOWN_PROCESS_KEPT_FOR = 3600.0  # no pid to check and silent for an hour: gone
-MAX_SESSIONS = 1000
+MAX_SESSIONS = 1000  # rows in the table; past it the least valuable leave (see _shed)
+SHED_BATCH = 50  # rows that leave at once when the table is full: sheds cost O(1) each
+MAX_ARCHIVED = 5000  # sessions that left the table, kept whole in case they come back
 MAX_TOOL_NAMES = 500
 # The same call reported by its hook and by its transcript, seconds apart, is counted
 # once; copies of old calls in resumed or forked transcripts are the tailer's to spot.
@@ -204,6 +208,15 @@ class _Subagent:
         self.totals = [0] * WIDTH
 
 
+class Departures(NamedTuple):
+    """Sessions that left the table since the last call: `archived` ones are kept whole
+    (the provider keeps their files' offsets: if one comes back, it goes on), `dropped`
+    ones are gone for good (nothing worth keeping, or pushed out of the archive)."""
+
+    archived: list[str]
+    dropped: list[str]
+
+
 class SessionState:
     def __init__(self, info: ev.SessionInfo) -> None:
         self.session_id = info.session_id
@@ -229,6 +242,16 @@ class SessionState:
         self.max_tokens_at: float | None = None
         self.last_tool: tuple[str, int] | None = None
         self.tool_repeats = 0
+        self.live = False  # something of it happened while aitop ran (not only backfill)
+
+    def has_spend(self) -> bool:
+        """It made requests: something a made-up session id from a frame cannot have."""
+        return bool(self.totals[REQUESTS] or self.totals[COST])
+
+    def reopen_after(self, when: float) -> None:
+        """The session works again after it had ended (resumed in the same file)."""
+        if self.ended_at is not None and when > self.ended_at:
+            self.ended_at = None
 
     def touch(self, info: ev.SessionInfo) -> None:
         if info.time > self.last_activity:
@@ -256,6 +279,8 @@ class Aggregator:
         self.estimated_models: set[str] = set()
         self.tools: dict[str, ToolStats] = {}
         self._calls: OrderedDict[str, _Call] = OrderedDict()
+        self.archive: OrderedDict[str, SessionState] = OrderedDict()  # oldest first
+        self._departed = Departures([], [])
 
     # --- events -------------------------------------------------------------------
 
@@ -270,14 +295,16 @@ class Aggregator:
                 self._tool_started(session, event)
             case ev.ToolFinished():
                 self._tool_finished(session, event)
-            case ev.TurnEnded():
-                self._count(session, info.time, [(TURNS, 1)])
             case ev.ApiError():
                 self._count(session, info.time, [(API_ERRORS, 1)])
             case ev.Compacted():
                 self._count(session, info.time, [(COMPACTIONS, 1)])
             case ev.AgentCostReport(total_cost_usd=total):
                 session.agent_cost_usd = total
+                # written when the agent's process exits: nothing after it, it has ended
+                if session.ended_at is None and info.time >= session.last_activity:
+                    session.ended_at = info.time
+                    session.waiting = None
             case ev.SessionStarted(model=model):
                 session.ended_at = None
                 if model:
@@ -316,11 +343,18 @@ class Aggregator:
         session = self.sessions.get(info.session_id)
         if session is None:
             if len(self.sessions) >= MAX_SESSIONS:
-                self._evict_one(now)
-            session = SessionState(info)
+                self._shed()
+            # back after it left the table: whole again, with nothing counted twice
+            session = self.archive.pop(info.session_id, None)
+            if session is None:
+                session = SessionState(info)
+            else:
+                session.touch(info)
             self.sessions[info.session_id] = session
         else:
             session.touch(info)
+        if info.time >= self.start:
+            session.live = True
         return session
 
     def _count(
@@ -375,7 +409,10 @@ class Aggregator:
         if self.pricer.resolve(event.model).estimated:
             session.cost_estimated = True
             self.estimated_models.add(event.model)
+        if event.ends_turn:
+            self._count(session, when, [(TURNS, 1)])
         if not event.sidechain:
+            session.reopen_after(when)
             session.model = event.model
             session.context_tokens = usage.prompt_tokens
         if previous is None and event.stop_reason == "max_tokens":
@@ -454,20 +491,54 @@ class Aggregator:
                 if session.ring.empty():
                     session.ring = None
             if self._gone(session, now):
-                del self.sessions[session_id]
+                self._depart(session_id)
+
+    def take_departures(self) -> Departures:
+        """The sessions that left the table since the last call (for the providers)."""
+        departed, self._departed = self._departed, Departures([], [])
+        back = self.sessions  # shed, then back before the providers heard of it
+        return Departures(
+            [sid for sid in departed.archived if sid not in back],
+            [sid for sid in departed.dropped if sid not in back],
+        )
 
     def _gone(self, session: SessionState, now: float) -> bool:
         if session.ended_at is not None:
             return now - session.ended_at > ENDED_KEPT_FOR
         return session.pid is None and now - session.last_activity > UNKNOWN_PROCESS_KEPT_FOR
 
-    def _evict_one(self, now: float) -> None:
-        def staleness(item: tuple[str, SessionState]) -> tuple[bool, float]:
-            session = item[1]
-            return (session.ended_at is None, session.last_activity)
+    def _depart(self, session_id: str) -> None:
+        session = self.sessions.pop(session_id)
+        session.ring = None
+        if not session.has_spend():  # nothing a return would miss
+            self._departed.dropped.append(session_id)
+            return
+        self.archive[session_id] = session
+        self._departed.archived.append(session_id)
+        while len(self.archive) > MAX_ARCHIVED:
+            oldest = next(iter(self.archive))
+            del self.archive[oldest]
+            self._departed.dropped.append(oldest)
 
-        oldest = min(self.sessions.items(), key=staleness)[0]
-        del self.sessions[oldest]
+    def _shed(self) -> None:
+        """The table is full: the least valuable rows leave, a batch at a time. Empty
+        rows first (no requests: a flood of made-up session ids is only that), then
+        sessions without a live process, ended ones before the others, the longest
+        silent first. A session with spend and a live process leaves only when every
+        row has both; it is archived then, never lost."""
+
+        def value(item: tuple[str, SessionState]) -> tuple[bool, bool, bool, float]:
+            session = item[1]
+            live_process = session.pid is not None and session.ended_at is None
+            return (
+                session.has_spend(),
+                live_process,
+                session.ended_at is None,
+                session.last_activity,
+            )
+
+        for session_id, _ in heapq.nsmallest(SHED_BATCH, self.sessions.items(), key=value):
+            self._depart(session_id)
 
     def live_pids(self) -> dict[str, int]:
         """Sessions not known to have ended, with the pid of their agent process."""
@@ -480,7 +551,8 @@ class Aggregator:
             return "ended"
         if session.waiting is not None:
             return "waiting"
-        if now - session.last_activity <= ACTIVE_FOR:
+        # read from its log at start-up and silent since: nothing says it still runs
+        if session.live and now - session.last_activity <= ACTIVE_FOR:
             return "active"
         return "idle"
 

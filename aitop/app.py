@@ -33,14 +33,22 @@ from aitop.providers.claude_code.hooks import Outcome
 from aitop.providers.claude_code.provider import ClaudeCode
 from aitop.server import Counters, Server
 from aitop.snapshot import Ingest, Snapshot, Transcripts
+from aitop.surrogates import printable
 from aitop.wire import MAX_PAYLOAD, MalformedFrame, split_frame
 
 SLICE_S = 0.03  # the longest the loop reads transcripts before serving sockets again
 SLICE_BYTES = 1 << 20
 BACKFILL_S = 3.0  # at start-up, read this long before the first frame
+BACKFILL_WINDOW_S = 900.0  # at start-up, read the transcripts written in the last 15 min
 PID_CHECK_S = 2.0
-DISCOVER_S = 5.0  # look for transcripts no hook told us about
+DISCOVER_S = 1.0  # look for transcripts no hook told us about (cheap: see dirwatch)
+STOP_GRACE_S = 1.0  # after a stop signal the loop has this long to end by itself
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class StopNow(KeyboardInterrupt):
+    """Raised by the stop watchdog in whatever the loop was doing: the `finally`s on the
+    way out restore the terminal and remove the socket."""
 
 
 @dataclass
@@ -49,6 +57,7 @@ class Options:
     claude_dir: str
     config: Config
     backfill: bool = True
+    discover_s: float = DISCOVER_S  # on its own clock, whatever the refresh interval
 
 
 class Monitor:
@@ -71,7 +80,7 @@ class Monitor:
         self._wake_r = self._wake_w = -1
         self._old_handlers: dict[int, object] = {}
         self._next_pid_check = 0.0
-        self._next_discovery = env.monotonic() + DISCOVER_S
+        self._next_discovery = env.monotonic() + options.discover_s
         self.on_signal: Callable[[int], None] | None = None  # the screen hooks SIGWINCH here
 
     def now(self) -> float:
@@ -86,14 +95,20 @@ class Monitor:
         self._install_signals()
         log.info("listening on %s", self.options.socket_path)
         if self.options.backfill:
-            found = self.provider.discover(self.now())
-            log.info("backfill: %d recent transcripts", found)
+            found = self.provider.backfill(self.now(), BACKFILL_WINDOW_S)
+            log.info(
+                "backfill: %d recent transcripts; watching for new ones (%s)",
+                found,
+                self.provider.dirwatch.mode,
+            )
             deadline = self.env.monotonic() + BACKFILL_S
-            while self.provider.pending() and self.env.monotonic() < deadline:
+            while self.provider.pending() and not self.stopping and self.env.monotonic() < deadline:
                 self._apply(self.provider.work(self.now(), SLICE_BYTES))
 
     def close(self) -> None:
+        _disarm_watchdog()
         self.server.close()
+        self.provider.close()
         self._restore_signals()
         with contextlib.suppress(KeyError, ValueError):
             self.selector.unregister(self._wake_r)
@@ -111,6 +126,7 @@ class Monitor:
         signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
         for signum in (*STOP_SIGNALS, signal.SIGWINCH):
             self._old_handlers[signum] = signal.signal(signum, self._on_signal)
+        self._old_handlers[signal.SIGALRM] = signal.signal(signal.SIGALRM, _stop_now)
 
     def _restore_signals(self) -> None:
         for signum, handler in self._old_handlers.items():
@@ -123,7 +139,12 @@ class Monitor:
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         # only set flags: the loop, woken through the wake-up fd, does the work
         if signum in STOP_SIGNALS:
+            if self.stopping:  # asked twice: the user means it
+                raise StopNow
             self.stopping = True
+            # if the loop does not get back to look at the flag in time (a bug, a
+            # file system that hangs), the watchdog ends it where it stands
+            signal.setitimer(signal.ITIMER_REAL, STOP_GRACE_S)
         elif self.on_signal is not None:
             self.on_signal(signum)
 
@@ -137,9 +158,17 @@ class Monitor:
     def run(self, interval: float, on_tick: Callable[[Snapshot], bool]) -> None:
         """Tick every `interval` seconds (and whenever a redraw is asked for) until
         `on_tick` returns False or a stop signal arrives."""
+        try:
+            self._run(interval, on_tick)
+        finally:
+            _disarm_watchdog()
+
+    def _run(self, interval: float, on_tick: Callable[[Snapshot], bool]) -> None:
         next_tick = self.env.monotonic()
         while not self.stopping:
             mono = self.env.monotonic()
+            if self.options.backfill and mono >= self._next_discovery:
+                self._discover(mono)
             if mono >= next_tick or self.redraw_requested:
                 self.redraw_requested = False
                 if mono >= next_tick:
@@ -148,7 +177,10 @@ class Monitor:
                 if not on_tick(self.snapshot()):
                     return
                 continue
-            timeout = 0.0 if self.provider.pending() else next_tick - mono
+            wake = next_tick
+            if self.options.backfill:
+                wake = min(wake, self._next_discovery)
+            timeout = 0.0 if self.provider.pending() else max(0.0, wake - mono)
             deadline = self.server.next_deadline()
             if deadline is not None:  # wake to close an idle client on time
                 timeout = max(0.0, min(timeout, deadline - mono))
@@ -162,15 +194,18 @@ class Monitor:
         while self.provider.pending() and self.env.monotonic() < deadline:
             self._apply(self.provider.work(self.now(), SLICE_BYTES))
 
+    def _discover(self, mono: float) -> None:
+        """Sessions no hook announced, on a clock of its own: with `-d 60` a session is
+        still found within seconds, not at the next frame."""
+        self._next_discovery = mono + self.options.discover_s
+        found = self.provider.discover(self.now())
+        if found:
+            log.info("found %d transcripts no hook announced", found)
+
     def _tick(self) -> None:
         now = self.now()
         mono = self.env.monotonic()
-        if self.options.backfill and mono >= self._next_discovery:
-            self._next_discovery = mono + DISCOVER_S
-            found = self.provider.discover(now, window_s=DISCOVER_S * 3)
-            if found:
-                log.info("found %d transcripts no hook announced", found)
-        self.provider.poll()
+        self.provider.poll(now)
         self._read_transcripts()
         if self.server.recover():
             log.warning("%s was deleted: listening there again", self.options.socket_path)
@@ -179,10 +214,12 @@ class Monitor:
             for session_id, pid in self.aggregator.live_pids().items():
                 if not _alive(pid):
                     self.aggregator.process_gone(session_id, now)
-        before = set(self.aggregator.sessions)
         self.aggregator.tick(now)
-        for gone in before - set(self.aggregator.sessions):
-            self.provider.forget(gone)
+        departed = self.aggregator.take_departures()
+        for session_id in departed.archived:
+            self.provider.park(session_id)
+        for session_id in departed.dropped:
+            self.provider.forget(session_id)
 
     # --- frames ---------------------------------------------------------------------
 
@@ -243,12 +280,22 @@ class Monitor:
                 long_lines=stats.long_lines,
                 unsafe_paths=stats.unsafe_paths,
                 backlog_bytes=self.provider.tailer.backlog(),
+                unreadable=self.provider.tailer.unreadable(),
             ),
             listening=self.server.listening,
-            socket=self.options.socket_path,
+            socket=printable(self.options.socket_path),
         )
         found = alerts.evaluate(snap, self.options.config.alerts)
         return msgspec.structs.replace(snap, alerts=found)
+
+
+def _stop_now(_signum: int, _frame: FrameType | None) -> None:
+    raise StopNow
+
+
+def _disarm_watchdog() -> None:
+    with contextlib.suppress(ValueError):  # not the main thread: never armed there
+        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def _alive(pid: int) -> bool:

@@ -187,6 +187,7 @@ class Request(Struct, frozen=True):
     speed: str | None = None  # "fast" multiplies the price
     inference_geo: str | None = None  # "us" carries an uplift on some models
     stop_reason: str | None = None
+    ends_turn: bool = False  # the main thread's answer is done: the user has the turn
 
 
 class ApiError(Struct, frozen=True):

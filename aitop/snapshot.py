@@ -158,6 +158,7 @@ class Transcripts(Struct, frozen=True):
     long_lines: int = 0
     unsafe_paths: int = 0
     backlog_bytes: int = 0
+    unreadable: int = 0  # files that could not be read at their last try (the log says why)
 
 
 class Series(Struct, frozen=True):

@@ -16,7 +16,7 @@ import subprocess
 import termios
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -52,11 +52,18 @@ def isolated_env(home: Path, socket: Path, **extra: str) -> dict[str, str]:
 class Monitor:
     """`aitop -b --json` in a subprocess, its snapshots read on a thread."""
 
-    def __init__(self, env: Mapping[str, str], *args: str, delay: float = 0.2) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        *args: str,
+        delay: float = 0.2,
+        prefix: Sequence[str] = (),
+    ) -> None:
+        """`prefix`: a command that runs aitop (e.g. `setpriv` with fewer privileges)."""
         self.env = dict(env)
         self.socket = Path(self.env["AITOP_SOCKET"])
         self.process = subprocess.Popen(
-            [*aitop_command(), "-b", "--json", "-d", str(delay), *args],
+            [*prefix, *aitop_command(), "-b", "--json", "-d", str(delay), *args],
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -12,8 +12,10 @@ from aitop.aggregate import (
     COST,
     ENDED_KEPT_FOR,
     INPUT,
+    MAX_ARCHIVED,
     MAX_SESSIONS,
     MAX_TOOL_NAMES,
+    SHED_BATCH,
     OTHER_TOOLS,
     REQUESTS,
     RING,
@@ -216,13 +218,25 @@ def test_models_table_sums_requests_per_model() -> None:
     assert models == {MODEL: (1, 1), "claude-sonnet-5-5": (2, 5)}
 
 
-def test_api_errors_turns_and_compactions_are_counted() -> None:
+def test_api_errors_and_compactions_are_counted() -> None:
     agg = Aggregator(PRICER, T0)
     agg.apply(ev.ApiError(info(), 400), T0)
-    agg.apply(ev.TurnEnded(info()), T0)
     agg.apply(ev.Compacted(info(), 13_000), T0)
     w = agg.snapshot(T0).windows.m1
-    assert (w.api_errors, w.turns, w.compactions, w.requests) == (1, 1, 1, 0)
+    assert (w.api_errors, w.turns, w.compactions, w.requests) == (1, 0, 1, 0)
+
+
+def test_turns_come_from_the_log_once_not_from_stop_hooks() -> None:
+    """A turn is the main thread's answer that ends it (the provider says which): the same
+    count after a restart as before it, and a Stop hook does not count it again."""
+    agg = Aggregator(PRICER, T0)
+    first = request(T0, out=5)
+    agg.apply(msgspec.structs.replace(first, ends_turn=True), T0)
+    agg.apply(ev.TurnEnded(info()), T0)  # the Stop hook of the same turn
+    grown = msgspec.structs.replace(first, usage=ev.Usage(100, 9), previous=first.usage)
+    agg.apply(grown, T0)  # the same response, grown: not a second turn
+    w = agg.snapshot(T0).windows.m1
+    assert (w.turns, w.requests) == (1, 1)
 
 
 # --- tool calls -------------------------------------------------------------------------
@@ -342,8 +356,96 @@ def test_session_count_is_bounded() -> None:
     agg = Aggregator(PRICER, T0)
     for i in range(MAX_SESSIONS + 10):
         agg.apply(ev.PromptSubmitted(info(f"s{i}", T0 + i, pid=1)), T0 + i)
-    assert len(agg.sessions) == MAX_SESSIONS
+    assert MAX_SESSIONS - SHED_BATCH < len(agg.sessions) <= MAX_SESSIONS
     assert "s0" not in agg.sessions and f"s{MAX_SESSIONS + 9}" in agg.sessions
+    assert not agg.archive  # empty rows are not worth keeping
+    assert "s0" in agg.take_departures().dropped
+
+
+def test_a_session_flood_never_evicts_a_live_session_with_spend() -> None:
+    """Made-up session ids (any same-uid process can send frames) fill the table: the
+    rows that go are the empty ones, never a live session's spend."""
+    agg = Aggregator(PRICER, T0)
+    agg.apply(ev.SessionStarted(info("real", T0, pid=4242)), T0)
+    agg.apply(request(T0, sid="real", out=50), T0)
+    agg.apply(request(T0, sid="idle-spender", out=7), T0)  # spend, no live process
+    for i in range(3 * MAX_SESSIONS):
+        t = T0 + 1 + i / 100
+        agg.apply(ev.PromptSubmitted(info(f"junk{i}", t, pid=1)), t)
+    later = T0 + 60
+    rows = {row.session_id: row for row in agg.snapshot(later).sessions}
+    assert rows["real"].output_tokens == 50 and rows["real"].status == "active"
+    assert "idle-spender" in rows  # a spender outranks any number of empty rows
+    assert len(agg.sessions) <= MAX_SESSIONS
+
+
+def test_when_every_row_has_spend_the_oldest_silent_leaves_to_the_archive() -> None:
+    agg = Aggregator(PRICER, T0)
+    for i in range(MAX_SESSIONS):
+        agg.apply(request(T0 + i, sid=f"s{i}", out=1), T0 + i)
+    agg.apply(request(T0 + MAX_SESSIONS, sid="new", out=1), T0 + MAX_SESSIONS)
+    assert "s0" not in agg.sessions and "s0" in agg.archive  # archived: never lost
+    agg.apply(request(T0 + MAX_SESSIONS + 1, sid="s0", out=2), T0 + MAX_SESSIONS + 1)
+    assert agg.sessions["s0"].totals[REQUESTS] == 2
+
+
+def _left_the_table(agg: Aggregator, sid: str, ended_at: float) -> float:
+    agg.apply(ev.SessionEnded(info(sid, ended_at)), ended_at)
+    gone = ended_at + ENDED_KEPT_FOR + 1
+    agg.tick(gone)
+    assert sid not in agg.sessions
+    return gone
+
+
+def test_a_returning_session_shows_its_whole_history_and_nothing_counts_twice() -> None:
+    """Ended, left the table 15 minutes later, resumed in the same file while aitop ran:
+    its row is the whole session again, and the windows and since-start count only
+    what is new."""
+    agg = Aggregator(PRICER, T0)
+    agg.apply(ev.SessionStarted(info("s1", T0, pid=7)), T0)
+    agg.apply(msgspec.structs.replace(request(T0, out=10), ends_turn=True), T0)
+    agg.apply(ev.ToolStarted(info("s1", T0), "toolu_1", "Bash"), T0)
+    before = agg.snapshot(T0)
+    gone = _left_the_table(agg, "s1", T0 + 5)
+    assert agg.take_departures().archived == ["s1"]
+    back = gone + 30
+    agg.apply(ev.SessionStarted(info("s1", back, pid=8), source="resume"), back)
+    agg.apply(msgspec.structs.replace(request(back, out=3), ends_turn=True), back)
+    snap = agg.snapshot(back)
+    (row,) = snap.sessions
+    assert (row.requests, row.output_tokens, row.turns, row.tool_calls) == (2, 13, 2, 1)
+    assert row.status == "active" and row.started == before.sessions[0].started
+    assert (snap.windows.m15.requests, snap.windows.m15.output_tokens) == (1, 3)
+    assert snap.since_start.requests == before.since_start.requests + 1
+    assert not agg.take_departures().archived  # it came back: nothing to park
+
+
+def test_the_archive_is_bounded() -> None:
+    agg = Aggregator(PRICER, T0)
+    for i in range(MAX_ARCHIVED + 3):
+        agg.apply(request(T0, sid=f"s{i}", out=1), T0)
+        agg.apply(ev.SessionEnded(info(f"s{i}", T0)), T0)
+    agg.tick(T0 + ENDED_KEPT_FOR + 1)
+    departed = agg.take_departures()
+    assert len(agg.archive) == MAX_ARCHIVED
+    assert departed.dropped == ["s0", "s1", "s2"]  # the oldest go for good
+
+
+def test_sessions_read_at_start_up_are_not_active() -> None:
+    """After a restart with every agent gone: nothing says a backfilled session still
+    runs (no hook, no pid, no growth since), so it is idle, or ended when its log says
+    the process exited; new activity makes it active again."""
+    start = T0 + 120
+    agg = Aggregator(PRICER, start)
+    agg.apply(request(T0, sid="quiet", out=1), start)
+    agg.apply(request(T0, sid="exited", out=1), start)
+    agg.apply(ev.AgentCostReport(info("exited", T0), 0.5), start)
+    status = {row.session_id: row.status for row in agg.snapshot(start).sessions}
+    assert status == {"quiet": "idle", "exited": "ended"}
+    agg.apply(request(start + 5, sid="exited", out=1), start + 5)  # resumed
+    agg.apply(request(start + 5, sid="quiet", out=1), start + 5)
+    status = {row.session_id: row.status for row in agg.snapshot(start + 6).sessions}
+    assert status == {"quiet": "active", "exited": "active"}
 
 
 def test_session_windows_are_its_own() -> None:

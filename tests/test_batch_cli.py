@@ -85,7 +85,9 @@ def test_backfill_makes_the_first_frame_right(home: Path, env: dict[str, str]) -
     assert first["windows"]["15m"]["requests"] == 8  # the windows too, from the first frame
     assert first["windows"]["1m"]["requests"] == 0  # two minutes ago is not the last minute
     assert first["since_start"]["requests"] == 0  # it happened before aitop started
-    assert row["status"] == "active"  # transcript lines in the last 5 minutes
+    assert row["turns"] == 2  # from the transcript: no hook has told aitop of them
+    # the `claude -p` processes wrote their `cost-state` line and exited: not active
+    assert row["status"] == "ended"
 
 
 def test_no_backfill(home: Path, env: dict[str, str]) -> None:
@@ -135,7 +137,7 @@ def test_a_second_monitor_refuses_and_the_first_keeps_working(env: dict[str, str
         payload = json.dumps({"session_id": "s1", "hook_event_name": "Stop"}).encode()
         assert run_hook(payload, env).returncode == 0
         snap = first.wait_for(lambda s: s["ingest"]["frames"] == 1)
-        assert snap["since_start"]["turns"] == 1
+        assert [row["session_id"] for row in snap["sessions"]] == ["s1"]
         assert first.stop() == 0
 
 

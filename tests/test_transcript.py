@@ -227,7 +227,7 @@ def test_truncated_file_is_read_again_without_double_counting(tmp_path: Path) ->
     _append(path, _assistant("m1", "r1", 7) + _assistant("m2", "r2", 8))
     assert len(_requests(tailer.read(str(path), NOW))) == 2
     path.write_bytes(_assistant("m3", "r3", 9))  # smaller than the offset: replaced
-    tailer.poll()
+    tailer.poll(NOW)
     (event,) = _requests(tailer.read(str(path), NOW))
     assert event.usage.output_tokens == 9
     assert tailer.stats.restarts == 1
@@ -250,7 +250,7 @@ def test_first_sight_is_read_in_bounded_chunks(tmp_path: Path) -> None:
     tailer, path = _setup(tmp_path)
     lines = b"".join(_assistant(f"m{i}", f"r{i}", i + 1) for i in range(200))
     _append(path, lines)
-    tailer.poll()
+    tailer.poll(NOW)
     total, reads = 0, 0
     while tailer.is_behind(str(path)) or reads == 0:
         before = tailer.stats.bytes_read
@@ -333,7 +333,7 @@ def test_overlong_lines_are_skipped_and_counted(tmp_path: Path) -> None:
     tailer.max_line = 1000
     long_line = _assistant("m1", "r1", 5).replace(b'"hi"', b'"' + b"h" * 2000 + b'"')
     _append(path, long_line + _assistant("m2", "r2", 6))
-    tailer.poll()
+    tailer.poll(NOW)
     got: list[ev.Request] = []
     while tailer.is_behind(str(path)):  # small reads: the long line is dropped mid-way
         got += _requests(tailer.read(str(path), NOW, budget=300))
@@ -417,7 +417,7 @@ def test_accounting_ignores_chunking_and_order_of_duplicates(
     data = b"".join(_assistant(f"m{i}", f"r{i}", out) for i, out in lines)
     tailer, path = _setup(tmp_path)
     _append(path, data)
-    tailer.poll()
+    tailer.poll(NOW)
     got: dict[str, int] = {}
     step = 0
     while tailer.is_behind(str(path)):

@@ -58,7 +58,7 @@ def fixture_snapshot(tmp: Path, *, sessions: bool = True, busy: bool = True) -> 
         if isinstance(item, _Lines):
             with item.target.open("a") as out:
                 out.write("".join(line + "\n" for line in item.lines))
-            provider.poll()
+            provider.poll(when)
         elif isinstance(item, bytes):
             frames += 1
             _outcome, events, _reason = provider.decode(item, Envelope(), when)
@@ -170,7 +170,9 @@ def _busy_events() -> list[tuple[float, ev.Event]]:
             write = int(prompt * grow * (1 - hit) * 0.8)
             fresh = int(prompt * grow) - read - write
             usage = ev.Usage(fresh, output + 37 * (k % 7), read, write)
-            out.append((t, ev.Request(info(t), model=model, usage=usage, stop_reason="tool_use")))
+            ends = k % 6 == 5  # every sixth answer ends its turn
+            out.append((t, ev.Request(info(t), model=model, usage=usage, ends_turn=ends,
+                                      stop_reason="end_turn" if ends else "tool_use")))  # fmt: skip
             tool = TOOLS[(k + n) % len(TOOLS)]
             call = f"toolu_{n}_{k}"
             out.append((t + 0.5, ev.ToolStarted(info(t + 0.5), call, tool)))

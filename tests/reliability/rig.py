@@ -12,7 +12,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,9 +68,11 @@ def place() -> Iterator[Place]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def monitor(env: Mapping[str, str], *args: str, delay: float = 0.1) -> Monitor:
+def monitor(
+    env: Mapping[str, str], *args: str, delay: float = 0.1, prefix: Sequence[str] = ()
+) -> Monitor:
     """A real `aitop -b --json`, listening; stop it with `with`."""
-    started = Monitor(env, *args, delay=delay)
+    started = Monitor(env, *args, delay=delay, prefix=prefix)
     try:
         started.wait_listening()
     except BaseException:

@@ -20,6 +20,7 @@ owned by us, under the Claude projects directory after resolving links.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections import OrderedDict
@@ -30,13 +31,20 @@ import msgspec
 from msgspec import Meta, Struct
 
 from aitop import events as ev
-from aitop.surrogates import without_surrogates
+from aitop.log import log
+from aitop.surrogates import printable, without_surrogates
 
 AGENT = "claude-code"
 MAX_LINE = 16 << 20  # an assistant line is at most ~1 MB (128k output tokens); skip longer
 READ_CHUNK = 1 << 20
 MAX_FILES = 4096
 MAX_SEEN_KEYS = 2_000_000  # ~one per API request ever read; far beyond any real history
+MAX_PARKED = 20_000  # files of sessions that left the table, kept to resume where they were
+RETRY_FIRST_S = 1.0  # a file that cannot be read is tried again after this, then twice as
+RETRY_MAX_S = 60.0  # long each time, up to this
+# A response that ends with any other stop reason ends the turn (Claude Code then runs
+# its Stop hook: over every captured session, one Stop per such main-thread response).
+_TURN_GOES_ON = frozenset({"tool_use", "pause_turn"})
 
 Tok = Annotated[int, Meta(ge=0, le=10_000_000)]
 Id = Annotated[str, Meta(max_length=128)]
@@ -151,10 +159,13 @@ class _File:
         "open_calls",
         "partial",
         "path",
+        "problem",
+        "retry_at",
         "session_id",
         "size_seen",
         "skipping",
         "subagent_id",
+        "wait_s",
     )
 
     def __init__(self, path: str, session_id: str, subagent_id: str | None) -> None:
@@ -169,6 +180,12 @@ class _File:
         self.cwd: str | None = None
         self.last_time: float | None = None  # for lines that carry no timestamp
         self.open_calls: set[str] = set()  # tool calls started here, awaiting their result
+        self.problem: str | None = None  # why the last try to read it failed
+        self.retry_at = 0.0  # not tried again before this (wall clock), while it fails
+        self.wait_s = 0.0  # the last wait before a retry: doubles with each failure
+
+    def backing_off(self, now: float) -> bool:
+        return self.problem is not None and now < self.retry_at
 
 
 class Dedup:
@@ -219,6 +236,7 @@ class Tailer:
         self._real_root: str | None = None
         self._once: set[str] = set()  # compaction and API-error line ids already counted
         self._behind: set[str] = set()  # files known to hold unread bytes
+        self._parked: dict[str, _File] = {}  # files of sessions that left the table
 
     # --- which files ----------------------------------------------------------------
 
@@ -227,6 +245,11 @@ class Tailer:
         known = self._files.get(path)
         if known is not None:
             return True
+        parked = self._parked.pop(path, None)
+        if parked is not None:  # its session is back: go on from where it was left
+            self._files[path] = parked
+            self.stats.files = len(self._files)
+            return True
         if path in self._rejected or not self._plausible(path) or len(self._files) >= MAX_FILES:
             self._reject(path)
             return False
@@ -234,10 +257,21 @@ class Tailer:
         self.stats.files = len(self._files)
         return True
 
-    def forget_session(self, session_id: str) -> None:
+    def park_session(self, session_id: str) -> None:
+        """The session left the table: stop polling its files, but keep where each was
+        read to, so that if it comes back nothing is read or counted twice."""
         for path in [p for p, f in self._files.items() if f.session_id == session_id]:
-            del self._files[path]
+            self._parked[path] = self._files.pop(path)
             self._behind.discard(path)
+        while len(self._parked) > MAX_PARKED:
+            del self._parked[next(iter(self._parked))]  # the longest parked
+        self.stats.files = len(self._files)
+
+    def forget_session(self, session_id: str) -> None:
+        for table in (self._files, self._parked):
+            for path in [p for p, f in table.items() if f.session_id == session_id]:
+                del table[path]
+                self._behind.discard(path)
         self.stats.files = len(self._files)
 
     def watched(self) -> list[str]:
@@ -270,6 +304,10 @@ class Tailer:
         """Bytes known to be unread, over all files (from the last stat of each)."""
         return sum(max(0, f.size_seen - f.offset) for f in self._files.values())
 
+    def unreadable(self) -> int:
+        """Files that could not be read at their last try (the log says which and why)."""
+        return sum(1 for f in self._files.values() if f.problem is not None)
+
     def behind(self) -> list[str]:
         """Files known to hold unread bytes (a first sight not yet read to the end)."""
         return list(self._behind)
@@ -277,10 +315,13 @@ class Tailer:
     def is_behind(self, path: str) -> bool:
         return path in self._behind
 
-    def poll(self) -> list[str]:
-        """Stat every watched file; the paths that have unread bytes."""
+    def poll(self, now: float) -> list[str]:
+        """Stat every watched file; the paths that have unread bytes. A file that could
+        not be read waits for its retry time."""
         grown = []
         for path, state in self._files.items():
+            if state.backing_off(now):
+                continue
             try:
                 state.size_seen = os.stat(path).st_size
             except OSError:
@@ -291,12 +332,20 @@ class Tailer:
         return grown
 
     def read(self, path: str, now: float, budget: int = READ_CHUNK) -> list[ev.Event]:
-        """Read at most `budget` new bytes of one watched file; the events they hold."""
+        """Read at most `budget` new bytes of one watched file; the events they hold.
+        A file that cannot be read is counted, logged, and left alone until its retry
+        time (doubling each failure): it never holds the caller's loop."""
         state = self._files.get(path)
-        if state is None:
+        if state is None or state.backing_off(now):
             self._behind.discard(path)
             return []
-        data = self._read_bytes(state, budget)
+        try:
+            data = self._read_bytes(state, budget)
+        except OSError as exc:
+            self._failed(state, exc, now)
+            return []
+        if state.problem is not None:
+            self._recovered(state)
         if state.offset < state.size_seen and path in self._files:
             self._behind.add(path)
         else:
@@ -306,14 +355,18 @@ class Tailer:
         return self._lines(state, data, now)
 
     def _read_bytes(self, state: _File, budget: int) -> bytes:
+        """The next bytes of the file (b"" when there are none, or when it was dropped as
+        unsafe); OSError when it cannot be read."""
         real = os.path.realpath(state.path)
         if not real.startswith(self._root() + os.sep):
             self._drop_unsafe(state)
             return b""
         try:
             fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except OSError:
-            return b""  # not there yet, or gone: try again later
+        except FileNotFoundError:
+            if state.identity is None and state.size_seen == 0:
+                return b""  # not written yet (a hook can name it first): not a problem
+            raise
         try:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
@@ -332,13 +385,32 @@ class Tailer:
             if want <= 0:
                 return b""
             data = os.pread(fd, want, state.offset)
-        except OSError:
-            return b""
         finally:
             os.close(fd)
+        if not data:  # shorter than fstat said a moment ago: cut since; stat it anew
+            state.size_seen = state.offset
         state.offset += len(data)
         self.stats.bytes_read += len(data)
         return data
+
+    def _failed(self, state: _File, exc: OSError, now: float) -> None:
+        first = state.problem is None
+        state.problem = exc.strerror or errno.errorcode.get(exc.errno or 0, str(exc))
+        wait = RETRY_FIRST_S if first else min(RETRY_MAX_S, 2 * state.wait_s)
+        state.wait_s = wait
+        state.retry_at = now + wait
+        self._behind.discard(state.path)
+        if first:
+            log.warning(
+                "cannot read transcript %s: %s; trying again later", state.path, state.problem
+            )
+        else:
+            log.debug("still cannot read %s: %s", state.path, state.problem)
+
+    def _recovered(self, state: _File) -> None:
+        log.info("transcript %s can be read again", state.path)
+        state.problem = None
+        state.wait_s = 0.0
 
     def _drop_unsafe(self, state: _File) -> None:
         self._files.pop(state.path, None)
@@ -450,6 +522,7 @@ class Tailer:
         total, previous = counted
         if previous is None:
             self.stats.requests += 1
+        sidechain = line.isSidechain or state.subagent_id is not None
         out.append(
             ev.Request(
                 self._info(state, line, now),
@@ -458,10 +531,14 @@ class Tailer:
                 previous=previous,
                 subagent_id=state.subagent_id,
                 # older Claude Code wrote subagent turns into the main file, marked so
-                sidechain=line.isSidechain or state.subagent_id is not None,
+                sidechain=sidechain,
                 speed=message.usage.speed,
                 inference_geo=message.usage.inference_geo,
                 stop_reason=message.stop_reason,
+                ends_turn=previous is None
+                and not sidechain
+                and message.stop_reason is not None
+                and message.stop_reason not in _TURN_GOES_ON,
             )
         )
 
@@ -509,15 +586,16 @@ class Tailer:
 
 
 def session_of(path: str) -> tuple[str, str | None] | None:
-    """(session_id, subagent_id) from a transcript's place under the projects dir."""
+    """(session_id, subagent_id) from a transcript's place under the projects dir. A name
+    that is not UTF-8 gives an id with `\\xNN` for each such byte (see `printable`)."""
     directory, name = os.path.split(path)
     if not name.endswith(".jsonl"):
         return None
     stem = name[: -len(".jsonl")]
     if os.path.basename(directory) == "subagents" and stem.startswith("agent-"):
         session_dir = os.path.dirname(directory)
-        return os.path.basename(session_dir), stem[len("agent-") :]
-    return stem, None
+        return printable(os.path.basename(session_dir)), printable(stem[len("agent-") :])
+    return printable(stem), None
 
 
 def recent_transcripts(projects_dir: str, since: float) -> list[str]:

@@ -26,11 +26,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aitop import hook as hook_module
 from aitop.cli import main
 from aitop.env import Env
 from aitop.errors import AitopError
+from aitop.providers.claude_code import hook_command, jsontext
 from aitop.providers.claude_code import install as inst
-from aitop.providers.claude_code import jsontext
 from aitop.providers.claude_code import settings_file as sfile
 from aitop.providers.claude_code.hooks import HOOK_EVENTS
 
@@ -156,6 +157,65 @@ other_hooks = st.fixed_dictionaries(
     {"type": st.just("command"), "command": other_commands},
     optional={"timeout": st.integers(0, 600), "async": st.booleans()},
 ) | small_values.filter(lambda v: not inst.is_aitop_hook(v))
+# aitop hook commands as people write them: something before (an assignment, a wrapper,
+# another command), the executable (a script or a Python), something after (arguments,
+# a redirection, another command)
+custom_aitop_commands = st.builds(
+    "{}{} hook{}".format,
+    st.sampled_from(
+        [
+            "",
+            "AITOP_TAG=work ",
+            'AITOP_TAG="$PROJECT" ',
+            "env FOO=1 ",
+            "nice -n 5 ",
+            "cd /w && ",
+            "PYTHONPATH=/src/python3 ",
+        ]
+    ),
+    st.sampled_from(
+        [
+            "aitop",
+            "/old/venv/bin/aitop",
+            "'/path with space/aitop'",
+            "/opt/aitop/bin/aitop",
+            "/usr/bin/python3 -m aitop",
+            "/usr/bin/python3 -X dev -m aitop",
+            "uv run -m aitop",
+        ]
+    ),
+    st.sampled_from(
+        [
+            "",
+            " --socket /x.sock",
+            " --agent claude-code",
+            " --socket=/y.sock --agent x",
+            " 2>/dev/null || true",
+            " --socket '/a b.sock' ; echo --socket z",
+            " --agent --socket",
+            " --socket",
+            " # --socket /c",
+            "\necho --socket /d",
+        ]
+    ),
+)
+SHELLISH = " \t\n'\"\\;|&>#=-$/xpythonm"
+fuzzed_aitop_commands = st.builds(
+    "{} aitop hook {}".format,
+    st.text(alphabet=SHELLISH, max_size=10),
+    st.text(alphabet=SHELLISH, max_size=10),
+).filter(inst.is_aitop_command)
+aitop_commands = custom_aitop_commands | fuzzed_aitop_commands
+# what install writes: the script or `python -m aitop`, with or without --socket
+install_commands = st.sampled_from(
+    [
+        CMD,
+        f"{CMD} --socket /run/m.sock",
+        "'/opt/my aitop/aitop' hook --socket '/run/a b.sock'",
+        "/usr/bin/python3 -m aitop hook",
+        "/venv/bin/python -m aitop hook --socket /run/m.sock",
+    ]
+)
 old_aitop_hooks = st.fixed_dictionaries(
     {
         "type": st.just("command"),
@@ -313,6 +373,102 @@ def test_install_registers_aitop_once_for_exactly_the_chosen_events(
         assert found.hook["timeout"] == 5
         assert found.hook["type"] == "command"
         assert "async" not in found.hook
+
+
+# ---------------------------------------------------------------------------------------
+# an aitop hook command's text: install changes its part and keeps the user's
+
+
+def hook_sees(command: str) -> tuple[str | None, str]:
+    """The socket and agent `aitop hook` reads from this command's arguments."""
+    parsed = hook_command.parse(command)
+    assert parsed is not None
+    return hook_module._parse_args([w.value for w in parsed.arguments])
+
+
+def update_keeps(old: str, new: str) -> str:
+    """`update_command(old, new)`, checked against what must hold of it."""
+    result = hook_command.update_command(old, new)
+    was = hook_command.parse(old)
+    assert was is not None
+    assert inst.is_aitop_command(result)
+    assert hook_command.executable(result) == hook_command.executable(new)
+    new_socket, _ = hook_sees(new)
+    old_socket, old_agent = hook_sees(old)
+    assert hook_sees(result) == (new_socket or old_socket, old_agent)
+    before = was.words[was.start].start  # the user's text before aitop's part: kept
+    assert result[:before] == old[:before]
+    after = was.words[was.end].start if was.end < len(was.words) else len(old)
+    assert result.endswith(old[after:])  # and after the hook's arguments: kept
+    return result
+
+
+@given(st.text(alphabet=" \t\r\n'\"\\ab#;", max_size=20) | st.text(max_size=12))
+def test_word_splitter_agrees_with_shlex(text: str) -> None:
+    try:
+        expected = shlex.split(text)
+    except ValueError:
+        with pytest.raises(ValueError):
+            hook_command.split_words(text)
+        return
+    words = hook_command.split_words(text)
+    assert [w.value for w in words] == expected
+    for word in words:
+        assert shlex.split(text[word.start : word.end]) == [word.value]
+
+
+@given(aitop_commands, install_commands)
+def test_custom_hook_command_kept_by_update_and_only_installs_part_changes(
+    old: str, new: str
+) -> None:
+    result = update_keeps(old, new)
+    assert hook_command.update_command(result, new) == result
+    same_executable = hook_command.executable(old) == hook_command.executable(new)
+    if same_executable and hook_sees(new)[0] in (None, hook_sees(old)[0]):
+        assert result == old  # nothing install must change: not a byte changes
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("aitop hook", CMD, CMD),
+        (CMD, CMD, CMD),
+        ("AITOP_TAG=x /old/aitop hook --socket S", CMD, f"AITOP_TAG=x {CMD} --socket S"),
+        (
+            "AITOP_TAG=x /old/aitop hook --socket S",
+            f"{CMD} --socket '/a b'",
+            f"AITOP_TAG=x {CMD} --socket '/a b'",
+        ),
+        (
+            "/old/aitop hook --socket=/a --agent x",
+            f"{CMD} --socket /b",
+            f"{CMD} --socket=/b --agent x",
+        ),
+        ("/old/aitop hook --agent x", f"{CMD} --socket /b", f"{CMD} --socket /b --agent x"),
+        ('AITOP_TAG="$P" aitop hook || true', CMD, f'AITOP_TAG="$P" {CMD} || true'),
+        ("aitop hook ; x --socket /a", f"{CMD} --socket /b", f"{CMD} --socket /b ; x --socket /a"),
+        ("env FOO=1 /old/aitop hook", "/py -m aitop hook", "env FOO=1 /py -m aitop hook"),
+        ("FOO=1 python3 -X dev -m aitop hook", CMD, f"FOO=1 {CMD}"),
+        (
+            "FOO=1 python3 -X dev -m aitop hook",
+            "/py/python3 -m aitop hook",
+            "FOO=1 /py/python3 -X dev -m aitop hook",
+        ),
+        ("uv run -m aitop hook", CMD, f"uv run {CMD}"),
+        ("'/my aitop/aitop'  hook  --agent x", CMD, "/opt/aitop/bin/aitop  hook  --agent x"),
+    ],
+)
+def test_update_changes_only_the_executable_and_a_socket_given_to_install(
+    old: str, new: str, expected: str
+) -> None:
+    assert hook_command.update_command(old, new) == expected
+
+
+def test_update_refuses_what_is_not_an_aitop_command() -> None:
+    with pytest.raises(ValueError):
+        hook_command.update_command("echo hook", CMD)
+    with pytest.raises(ValueError):
+        hook_command.update_command(CMD, f"FOO=1 {CMD}")
 
 
 # ---------------------------------------------------------------------------------------

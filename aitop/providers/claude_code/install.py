@@ -13,7 +13,8 @@ their status line: installing must never cost them any of it. So:
 * The merge is pure functions on dicts (`install_hooks`, `uninstall_hooks`), here.
 
 Which hooks are aitop's: a hook object whose `command`, split like a shell would, has a
-token named `aitop` (any directory; `python -m aitop` too) followed by `hook`.
+token named `aitop` (any directory; `python -m aitop` too) followed by `hook` (the rule,
+and the command's text, are `hook_command`'s).
 
 Rules where a choice had to be made:
 
@@ -59,6 +60,7 @@ from typing import Any
 from aitop import paths
 from aitop.env import Env
 from aitop.errors import AitopError, ExitCode
+from aitop.providers.claude_code.hook_command import AITOP, aitop_index
 from aitop.providers.claude_code.hooks import HOOK_EVENTS
 from aitop.providers.claude_code.jsontext import Settings, quoted
 from aitop.providers.claude_code.settings_file import (
@@ -69,7 +71,6 @@ from aitop.providers.claude_code.settings_file import (
     write_settings,
 )
 
-AITOP = "aitop"
 HOOK_TIMEOUT_S = 5  # seconds: a stuck hook can never stall Claude Code for longer
 SETTINGS_NAME = "settings.json"
 PROBE_TIMEOUT_S = 0.5
@@ -130,17 +131,9 @@ def _command_tokens(command: Any) -> list[str] | None:
         return None
 
 
-def _aitop_token_index(tokens: Sequence[str]) -> int | None:
-    """Where `aitop` (any directory, or the module of `python -m aitop`) precedes `hook`."""
-    for index in range(len(tokens) - 1):
-        if os.path.basename(tokens[index]) == AITOP and tokens[index + 1] == "hook":
-            return index
-    return None
-
-
 def is_aitop_command(command: Any) -> bool:
     tokens = _command_tokens(command)
-    return tokens is not None and _aitop_token_index(tokens) is not None
+    return tokens is not None and aitop_index(tokens) is not None
 
 
 def is_aitop_hook(hook: Any) -> bool:
@@ -152,7 +145,7 @@ def aitop_program(command: str) -> str | None:
     tokens = _command_tokens(command)
     if tokens is None:
         return None
-    index = _aitop_token_index(tokens)
+    index = aitop_index(tokens)
     if index is None:
         return None
     if index >= 1 and tokens[index - 1] == "-m":

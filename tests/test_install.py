@@ -217,18 +217,7 @@ install_commands = st.sampled_from(
     ]
 )
 old_aitop_hooks = st.fixed_dictionaries(
-    {
-        "type": st.just("command"),
-        "command": st.sampled_from(
-            [
-                "aitop hook",
-                "/old/venv/bin/aitop hook",
-                "'/path with space/aitop' hook --socket /x.sock",
-                "/usr/bin/python3 -m aitop hook",
-                CMD,
-            ]
-        ),
-    },
+    {"type": st.just("command"), "command": st.just(CMD) | custom_aitop_commands},
     optional={"timeout": st.integers(1, 60), "async": st.booleans(), "statusMessage": keys},
 )
 event_names = st.sampled_from(inst.CLAUDE_CODE_EVENTS) | st.text(max_size=8)
@@ -308,43 +297,45 @@ def survivors(settings: dict[str, Any]) -> Any:
 
 
 @merge_examples
-@given(without_aitop, chosen_events)
+@given(without_aitop, chosen_events, install_commands)
 def test_install_then_uninstall_returns_the_original(
-    original: dict[str, Any], events: list[str]
+    original: dict[str, Any], events: list[str], command: str
 ) -> None:
-    installed, _ = inst.install_hooks(original, CMD, events)
+    installed, _ = inst.install_hooks(original, command, events)
     restored, changes = inst.uninstall_hooks(installed)
     assert same(restored, normalised(original, events))
     assert sorted(changes.removed) == sorted(events)
 
 
 @merge_examples
-@given(with_old_aitop, chosen_events)
+@given(with_old_aitop, chosen_events, install_commands)
 def test_install_then_uninstall_equals_uninstall_when_aitop_was_there(
-    original: dict[str, Any], events: list[str]
+    original: dict[str, Any], events: list[str], command: str
 ) -> None:
-    installed, _ = inst.install_hooks(original, CMD, events)
+    installed, _ = inst.install_hooks(original, command, events)
     without, _ = inst.uninstall_hooks(original)
     assert same(inst.uninstall_hooks(installed)[0], normalised(without, events))
 
 
 @merge_examples
-@given(with_old_aitop, chosen_events)
-def test_install_twice_equals_install_once(original: dict[str, Any], events: list[str]) -> None:
-    once, _ = inst.install_hooks(original, CMD, events)
-    twice, changes = inst.install_hooks(once, CMD, events)
+@given(with_old_aitop, chosen_events, install_commands)
+def test_install_twice_equals_install_once(
+    original: dict[str, Any], events: list[str], command: str
+) -> None:
+    once, _ = inst.install_hooks(original, command, events)
+    twice, changes = inst.install_hooks(once, command, events)
     assert same(twice, once)
     assert not changes.any
     assert changes.unchanged == events
 
 
 @merge_examples
-@given(with_old_aitop, chosen_events)
+@given(with_old_aitop, chosen_events, install_commands)
 def test_every_non_aitop_hook_and_key_survives_install(
-    original: dict[str, Any], events: list[str]
+    original: dict[str, Any], events: list[str], command: str
 ) -> None:
     before = copy.deepcopy(original)
-    installed, _ = inst.install_hooks(original, CMD, events)
+    installed, _ = inst.install_hooks(original, command, events)
     assert same(original, before)  # a pure function: the input is untouched
     assert survivors(installed) == survivors(original)
     expected_keys = list(original) + ([] if "hooks" in original else ["hooks"])
@@ -362,17 +353,23 @@ def test_every_non_aitop_hook_and_key_survives_uninstall(original: dict[str, Any
 
 
 @merge_examples
-@given(with_old_aitop, chosen_events)
+@given(with_old_aitop, chosen_events, install_commands)
 def test_install_registers_aitop_once_for_exactly_the_chosen_events(
-    original: dict[str, Any], events: list[str]
+    original: dict[str, Any], events: list[str], command: str
 ) -> None:
-    installed, _ = inst.install_hooks(original, CMD, events)
+    installed, changes = inst.install_hooks(original, command, events)
     assert sorted(events_with_aitop(installed)) == sorted(events)
+    first_commands: dict[str, str] = {}
+    for old in inst.find_aitop_hooks(original):
+        first_commands.setdefault(old.event, old.hook["command"])
     for found in inst.find_aitop_hooks(installed):
-        assert found.hook["command"] == CMD
+        old_command = first_commands.get(found.event)
+        expected = command if old_command is None else update_keeps(old_command, command)
+        assert found.hook["command"] == expected
         assert found.hook["timeout"] == 5
         assert found.hook["type"] == "command"
         assert "async" not in found.hook
+    assert [u.event for u in changes.updates] == changes.updated
 
 
 # ---------------------------------------------------------------------------------------
@@ -823,14 +820,17 @@ def test_nothing_changes_nothing_is_written(home: Path, aitop_exe: Path) -> None
     assert listing(path.parent) == ["settings.json"]
 
 
-def test_an_old_aitop_path_is_updated_in_place(home: Path, aitop_exe: Path) -> None:
+def test_an_old_aitop_path_is_replaced_and_the_summary_says_old_to_new(
+    home: Path, aitop_exe: Path
+) -> None:
     path = settings_file(home)
     old = {"type": "command", "command": "/old/venv/bin/aitop hook", "timeout": 30}
     write_settings(path, {"hooks": {"Stop": [{"hooks": [{"command": "say"}, old]}]}})
     run = cli(["--write", "--events", "Stop"], home, aitop_exe)
     assert run.err == (
-        f"aitop install: updated 1 aitop hook in place in {path}; "
-        f"the previous version is in {path}.bak\n"
+        f"aitop install: updated 1 aitop hook in {path}; the previous version is in {path}.bak\n"
+        f'aitop install:   Stop: command "/old/venv/bin/aitop hook" → "{aitop_exe} hook"; '
+        "timeout 30 → 5\n"
     )
     assert json.loads(path.read_text()) == {
         "hooks": {
@@ -844,6 +844,101 @@ def test_an_old_aitop_path_is_updated_in_place(home: Path, aitop_exe: Path) -> N
             ]
         }
     }
+
+
+def test_custom_hook_command_kept_on_reinstall(home: Path, aitop_exe: Path) -> None:
+    """What the user added to aitop's hook command (an assignment, a wrapper, a socket of
+    their own, other arguments) is theirs: installing the same aitop again keeps every byte."""
+    path = settings_file(home)
+    assert cli(["--write"], home, aitop_exe).code == 0
+    settings = json.loads(path.read_text())
+    customised = {
+        "SessionStart": f"AITOP_TAG=work {aitop_exe} hook --socket /run/work.sock",
+        "Stop": f"env FOO=1 {aitop_exe} hook --agent claude-code",
+        "PreToolUse": f'AITOP_TAG="$PROJECT" nice -n 5 {aitop_exe} hook 2>/dev/null || true',
+    }
+    for event, command in customised.items():
+        settings["hooks"][event][0]["hooks"][0]["command"] = command
+    data = write_settings(path, settings)
+    run = cli(["--write"], home, aitop_exe)
+    assert (run.code, run.out) == (0, "")
+    assert run.err == (
+        f"aitop install: aitop's 14 hooks ({', '.join(HOOK_EVENTS)}) are already in {path}; "
+        "nothing to write\n"
+    )
+    assert path.read_bytes() == data
+    assert listing(path.parent) == ["settings.json"]
+
+
+@pytest.mark.parametrize(
+    ("old", "options", "new"),
+    [
+        (
+            "AITOP_TAG=work /old/bin/aitop hook --socket /run/work.sock",
+            [],
+            "AITOP_TAG=work {exe} hook --socket /run/work.sock",
+        ),
+        (
+            "env FOO=1 aitop hook --agent claude-code",
+            [],
+            "env FOO=1 {exe} hook --agent claude-code",
+        ),
+        (
+            "AITOP_TAG=work {exe} hook --socket /run/work.sock",
+            ["--socket", "/run/new.sock"],
+            "AITOP_TAG=work {exe} hook --socket /run/new.sock",
+        ),
+        (
+            "env FOO=1 /old/bin/aitop hook --agent claude-code 2>/dev/null",
+            ["--socket", "/run/new.sock"],
+            "env FOO=1 {exe} hook --socket /run/new.sock --agent claude-code 2>/dev/null",
+        ),
+    ],
+    ids=["moved", "by-name", "socket-given", "moved-and-socket-given"],
+)
+def test_custom_hook_command_kept_when_aitop_moved_or_a_socket_is_given(
+    home: Path, aitop_exe: Path, old: str, options: list[str], new: str
+) -> None:
+    """Install changes only what it must (the executable, a `--socket` given to it) and
+    says exactly that, old → new; never \"updated in place\"."""
+    path = settings_file(home)
+    old, new = old.format(exe=aitop_exe), new.format(exe=aitop_exe)
+    hook = {"type": "command", "command": old, "timeout": 5}
+    original = write_settings(path, {"hooks": {"Stop": [{"hooks": [hook]}]}})
+    run = cli(["--write", "--events", "Stop", *options], home, aitop_exe)
+    assert (run.code, run.out) == (0, "")
+    assert run.err == (
+        f"aitop install: updated 1 aitop hook in {path}; the previous version is in {path}.bak\n"
+        f"aitop install:   Stop: command {jsontext.quoted(old)} → {jsontext.quoted(new)}\n"
+    )
+    assert path.read_bytes() == jsontext.dump_settings(
+        {"hooks": {"Stop": [{"hooks": [{"type": "command", "command": new, "timeout": 5}]}]}}
+    )
+    assert path.with_name("settings.json.bak").read_bytes() == original
+
+
+def test_the_summary_groups_hooks_with_the_same_change(home: Path, aitop_exe: Path) -> None:
+    path = settings_file(home)
+    installed, _ = inst.install_hooks(
+        {}, "/old/bin/aitop hook", ["Stop", "PreToolUse", "PostToolUse"]
+    )
+    installed["hooks"]["Stop"][0]["hooks"][0]["async"] = True
+    installed["hooks"]["SessionEnd"] = [
+        {"hooks": [{"command": "AITOP_TAG=x /old/bin/aitop hook --agent claude-code"}]}
+    ]
+    write_settings(path, installed)
+    run = cli(["--events", "Stop,PreToolUse,PostToolUse,SessionEnd"], home, aitop_exe)
+    assert run.err == (
+        f"aitop install: would update 4 aitop hooks in {path}; run with --write to apply\n"
+        f'aitop install:   Stop: command "/old/bin/aitop hook" → "{aitop_exe} hook"; '
+        "async true → (none)\n"
+        "aitop install:   PreToolUse, PostToolUse: "
+        f'command "/old/bin/aitop hook" → "{aitop_exe} hook"\n'
+        "aitop install:   SessionEnd: command "
+        '"AITOP_TAG=x /old/bin/aitop hook --agent claude-code" → '
+        f'"AITOP_TAG=x {aitop_exe} hook --agent claude-code"; '
+        'type (none) → "command"; timeout (none) → 5\n'
+    )
 
 
 def test_a_symlinked_settings_file_is_written_through_to_its_target(

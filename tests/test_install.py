@@ -589,6 +589,9 @@ def test_which_commands_are_aitops(command: Any, expected: bool) -> None:
 def test_aitop_program_is_the_script_or_the_python_of_dash_m() -> None:
     assert inst.aitop_program("'/a b/aitop' hook") == "/a b/aitop"
     assert inst.aitop_program("/usr/bin/python3 -m aitop hook") == "/usr/bin/python3"
+    assert inst.aitop_program("AITOP_TAG=x /usr/bin/python3 -m aitop hook") == "/usr/bin/python3"
+    assert inst.aitop_program("env -u X python3 -X dev -m aitop hook") == "python3"
+    assert inst.aitop_program("PYTHONPATH=/s/python3 uv run -m aitop hook") == "uv"
     assert inst.aitop_program("echo hi") is None
 
 
@@ -1352,6 +1355,35 @@ def test_check_finds_worktree_create_async_duplicates_and_names_without_a_path(
         "exits; run: aitop install --write\n"
         f"ok: a monitor is listening on {monitor}\n"
     )
+
+
+def test_check_and_uninstall_recognise_custom_hook_commands(
+    home: Path, aitop_exe: Path, monitor: Path
+) -> None:
+    """Commands a re-install keeps are still aitop's: --check counts them and finds the
+    program each one runs (a Python after an assignment too), uninstall removes them."""
+    python = os.path.abspath(sys.executable)
+    commands = [
+        f"AITOP_TAG=work {aitop_exe} hook --socket {monitor}",
+        f"env FOO=1 {aitop_exe} hook --agent claude-code 2>/dev/null || true",
+        f"AITOP_TAG=work {python} -X dev -m aitop hook",
+    ]
+    settings = {
+        "hooks": {
+            event: [{"hooks": [{"type": "command", "command": commands[i % 3], "timeout": 5}]}]
+            for i, event in enumerate(HOOK_EVENTS)
+        }
+    }
+    path = settings_file(home)
+    write_settings(path, settings)
+    run = cli(["--check", "--socket", str(monitor)], home, aitop_exe)
+    assert run.out.splitlines()[:3] == [
+        "ok: 14 of 14 hook events registered in ~/.claude/settings.json",
+        f"ok: hooks run {aitop_exe}",
+        f"ok: hooks run {python}",
+    ]
+    assert cli(["--uninstall", "--write"], home, aitop_exe).code == 0
+    assert path.read_bytes() == b"{}\n"
 
 
 def test_check_reports_an_unreadable_file_as_a_problem_and_leaves_it(

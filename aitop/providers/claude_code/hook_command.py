@@ -165,12 +165,13 @@ def _interpreter(words: Sequence[Word], dash_m: int) -> int | None:
 
 def executable(command: object) -> str | None:
     """The program an aitop hook command starts: the script, or the Python of `-m aitop`
-    (else, for a Python aitop cannot tell, the command's first word)."""
+    (else, for a Python aitop cannot tell, the first word that is not an assignment)."""
     parsed = parse(command)
     if parsed is None:
         return None
-    index = 0 if parsed.executable is None else parsed.executable
-    return parsed.words[index].value
+    if parsed.executable is not None:
+        return parsed.words[parsed.executable].value
+    return next(w.value for w in parsed.words if not _ASSIGNMENT.match(w.value))
 
 
 def update_command(old: str, new: str) -> str:

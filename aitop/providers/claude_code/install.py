@@ -66,7 +66,12 @@ from typing import Any
 from aitop import paths
 from aitop.env import Env
 from aitop.errors import AitopError, ExitCode
-from aitop.providers.claude_code.hook_command import AITOP, aitop_index, update_command
+from aitop.providers.claude_code.hook_command import (
+    AITOP,
+    aitop_index,
+    executable,
+    update_command,
+)
 from aitop.providers.claude_code.hooks import HOOK_EVENTS
 from aitop.providers.claude_code.jsontext import Settings, compact, quoted
 from aitop.providers.claude_code.settings_file import (
@@ -147,16 +152,9 @@ def is_aitop_hook(hook: Any) -> bool:
 
 
 def aitop_program(command: str) -> str | None:
-    """The executable an aitop hook command runs: the script, or the Python of `-m aitop`."""
-    tokens = _command_tokens(command)
-    if tokens is None:
-        return None
-    index = aitop_index(tokens)
-    if index is None:
-        return None
-    if index >= 1 and tokens[index - 1] == "-m":
-        return tokens[0]
-    return tokens[index]
+    """The executable an aitop hook command runs: the script, or the Python of `-m aitop`,
+    whatever comes before it (`AITOP_TAG=x python3 -m aitop hook` runs python3)."""
+    return executable(command)
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aitop import hook as hook_module
 from aitop.cli import main
 from aitop.env import Env
 from aitop.errors import AitopError
+from aitop.providers.claude_code import hook_command, jsontext
 from aitop.providers.claude_code import install as inst
-from aitop.providers.claude_code import jsontext
 from aitop.providers.claude_code import settings_file as sfile
 from aitop.providers.claude_code.hooks import HOOK_EVENTS
 
@@ -156,19 +157,67 @@ other_hooks = st.fixed_dictionaries(
     {"type": st.just("command"), "command": other_commands},
     optional={"timeout": st.integers(0, 600), "async": st.booleans()},
 ) | small_values.filter(lambda v: not inst.is_aitop_hook(v))
+# aitop hook commands as people write them: something before (an assignment, a wrapper,
+# another command), the executable (a script or a Python), something after (arguments,
+# a redirection, another command)
+custom_aitop_commands = st.builds(
+    "{}{} hook{}".format,
+    st.sampled_from(
+        [
+            "",
+            "AITOP_TAG=work ",
+            'AITOP_TAG="$PROJECT" ',
+            "env FOO=1 ",
+            "nice -n 5 ",
+            "cd /w && ",
+            "PYTHONPATH=/src/python3 ",
+        ]
+    ),
+    st.sampled_from(
+        [
+            "aitop",
+            "/old/venv/bin/aitop",
+            "'/path with space/aitop'",
+            "/opt/aitop/bin/aitop",
+            "/usr/bin/python3 -m aitop",
+            "/usr/bin/python3 -X dev -m aitop",
+            "uv run -m aitop",
+        ]
+    ),
+    st.sampled_from(
+        [
+            "",
+            " --socket /x.sock",
+            " --agent claude-code",
+            " --socket=/y.sock --agent x",
+            " 2>/dev/null || true",
+            " --socket '/a b.sock' ; echo --socket z",
+            " --agent --socket",
+            " --socket",
+            " # --socket /c",
+            "\necho --socket /d",
+        ]
+    ),
+)
+SHELLISH = " \t\n'\"\\;|&>#=-$/xpythonm"
+fuzzed_aitop_commands = st.builds(
+    "{} aitop hook {}".format,
+    st.text(alphabet=SHELLISH, max_size=10),
+    st.text(alphabet=SHELLISH, max_size=10),
+).filter(inst.is_aitop_command)
+aitop_commands = custom_aitop_commands | fuzzed_aitop_commands
+# what install writes: the script or `python -m aitop`, with or without --socket
+install_commands = st.sampled_from(
+    [
+        CMD,
+        f"{CMD} --socket /run/m.sock",
+        "'/opt/my aitop/aitop' hook --socket '/run/a b.sock'",
+        "/usr/bin/python3 -m aitop hook",
+        "/venv/bin/python -m aitop hook --socket /run/m.sock",
+    ]
+)
 old_aitop_hooks = st.fixed_dictionaries(
-    {
-        "type": st.just("command"),
-        "command": st.sampled_from(
-            [
-                "aitop hook",
-                "/old/venv/bin/aitop hook",
-                "'/path with space/aitop' hook --socket /x.sock",
-                "/usr/bin/python3 -m aitop hook",
-                CMD,
-            ]
-        ),
-    },
+    {"type": st.just("command"), "command": st.just(CMD) | custom_aitop_commands},
     optional={"timeout": st.integers(1, 60), "async": st.booleans(), "statusMessage": keys},
 )
 event_names = st.sampled_from(inst.CLAUDE_CODE_EVENTS) | st.text(max_size=8)
@@ -248,43 +297,45 @@ def survivors(settings: dict[str, Any]) -> Any:
 
 
 @merge_examples
-@given(without_aitop, chosen_events)
+@given(without_aitop, chosen_events, install_commands)
 def test_install_then_uninstall_returns_the_original(
-    original: dict[str, Any], events: list[str]
+    original: dict[str, Any], events: list[str], command: str
 ) -> None:
-    installed, _ = inst.install_hooks(original, CMD, events)
+    installed, _ = inst.install_hooks(original, command, events)
     restored, changes = inst.uninstall_hooks(installed)
     assert same(restored, normalised(original, events))
     assert sorted(changes.removed) == sorted(events)
 
 
 @merge_examples
-@given(with_old_aitop, chosen_events)
+@given(with_old_aitop, chosen_events, install_commands)
 def test_install_then_uninstall_equals_uninstall_when_aitop_was_there(
-    original: dict[str, Any], events: list[str]
+    original: dict[str, Any], events: list[str], command: str
 ) -> None:
-    installed, _ = inst.install_hooks(original, CMD, events)
+    installed, _ = inst.install_hooks(original, command, events)
     without, _ = inst.uninstall_hooks(original)
     assert same(inst.uninstall_hooks(installed)[0], normalised(without, events))
 
 
 @merge_examples
-@given(with_old_aitop, chosen_events)
-def test_install_twice_equals_install_once(original: dict[str, Any], events: list[str]) -> None:
-    once, _ = inst.install_hooks(original, CMD, events)
-    twice, changes = inst.install_hooks(once, CMD, events)
+@given(with_old_aitop, chosen_events, install_commands)
+def test_install_twice_equals_install_once(
+    original: dict[str, Any], events: list[str], command: str
+) -> None:
+    once, _ = inst.install_hooks(original, command, events)
+    twice, changes = inst.install_hooks(once, command, events)
     assert same(twice, once)
     assert not changes.any
     assert changes.unchanged == events
 
 
 @merge_examples
-@given(with_old_aitop, chosen_events)
+@given(with_old_aitop, chosen_events, install_commands)
 def test_every_non_aitop_hook_and_key_survives_install(
-    original: dict[str, Any], events: list[str]
+    original: dict[str, Any], events: list[str], command: str
 ) -> None:
     before = copy.deepcopy(original)
-    installed, _ = inst.install_hooks(original, CMD, events)
+    installed, _ = inst.install_hooks(original, command, events)
     assert same(original, before)  # a pure function: the input is untouched
     assert survivors(installed) == survivors(original)
     expected_keys = list(original) + ([] if "hooks" in original else ["hooks"])
@@ -302,17 +353,119 @@ def test_every_non_aitop_hook_and_key_survives_uninstall(original: dict[str, Any
 
 
 @merge_examples
-@given(with_old_aitop, chosen_events)
+@given(with_old_aitop, chosen_events, install_commands)
 def test_install_registers_aitop_once_for_exactly_the_chosen_events(
-    original: dict[str, Any], events: list[str]
+    original: dict[str, Any], events: list[str], command: str
 ) -> None:
-    installed, _ = inst.install_hooks(original, CMD, events)
+    installed, changes = inst.install_hooks(original, command, events)
     assert sorted(events_with_aitop(installed)) == sorted(events)
+    first_commands: dict[str, str] = {}
+    for old in inst.find_aitop_hooks(original):
+        first_commands.setdefault(old.event, old.hook["command"])
     for found in inst.find_aitop_hooks(installed):
-        assert found.hook["command"] == CMD
+        old_command = first_commands.get(found.event)
+        expected = command if old_command is None else update_keeps(old_command, command)
+        assert found.hook["command"] == expected
         assert found.hook["timeout"] == 5
         assert found.hook["type"] == "command"
         assert "async" not in found.hook
+    assert [u.event for u in changes.updates] == changes.updated
+
+
+# ---------------------------------------------------------------------------------------
+# an aitop hook command's text: install changes its part and keeps the user's
+
+
+def hook_sees(command: str) -> tuple[str | None, str]:
+    """The socket and agent `aitop hook` reads from this command's arguments."""
+    parsed = hook_command.parse(command)
+    assert parsed is not None
+    return hook_module._parse_args([w.value for w in parsed.arguments])
+
+
+def update_keeps(old: str, new: str) -> str:
+    """`update_command(old, new)`, checked against what must hold of it."""
+    result = hook_command.update_command(old, new)
+    was = hook_command.parse(old)
+    assert was is not None
+    assert inst.is_aitop_command(result)
+    assert hook_command.executable(result) == hook_command.executable(new)
+    new_socket, _ = hook_sees(new)
+    old_socket, old_agent = hook_sees(old)
+    assert hook_sees(result) == (new_socket or old_socket, old_agent)
+    before = was.words[was.start].start  # the user's text before aitop's part: kept
+    assert result[:before] == old[:before]
+    after = was.words[was.end].start if was.end < len(was.words) else len(old)
+    assert result.endswith(old[after:])  # and after the hook's arguments: kept
+    return result
+
+
+@given(st.text(alphabet=" \t\r\n'\"\\ab#;", max_size=20) | st.text(max_size=12))
+def test_word_splitter_agrees_with_shlex(text: str) -> None:
+    try:
+        expected = shlex.split(text)
+    except ValueError:
+        with pytest.raises(ValueError):
+            hook_command.split_words(text)
+        return
+    words = hook_command.split_words(text)
+    assert [w.value for w in words] == expected
+    for word in words:
+        assert shlex.split(text[word.start : word.end]) == [word.value]
+
+
+@given(aitop_commands, install_commands)
+def test_custom_hook_command_kept_by_update_and_only_installs_part_changes(
+    old: str, new: str
+) -> None:
+    result = update_keeps(old, new)
+    assert hook_command.update_command(result, new) == result
+    same_executable = hook_command.executable(old) == hook_command.executable(new)
+    if same_executable and hook_sees(new)[0] in (None, hook_sees(old)[0]):
+        assert result == old  # nothing install must change: not a byte changes
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("aitop hook", CMD, CMD),
+        (CMD, CMD, CMD),
+        ("AITOP_TAG=x /old/aitop hook --socket S", CMD, f"AITOP_TAG=x {CMD} --socket S"),
+        (
+            "AITOP_TAG=x /old/aitop hook --socket S",
+            f"{CMD} --socket '/a b'",
+            f"AITOP_TAG=x {CMD} --socket '/a b'",
+        ),
+        (
+            "/old/aitop hook --socket=/a --agent x",
+            f"{CMD} --socket /b",
+            f"{CMD} --socket=/b --agent x",
+        ),
+        ("/old/aitop hook --agent x", f"{CMD} --socket /b", f"{CMD} --socket /b --agent x"),
+        ('AITOP_TAG="$P" aitop hook || true', CMD, f'AITOP_TAG="$P" {CMD} || true'),
+        ("aitop hook ; x --socket /a", f"{CMD} --socket /b", f"{CMD} --socket /b ; x --socket /a"),
+        ("env FOO=1 /old/aitop hook", "/py -m aitop hook", "env FOO=1 /py -m aitop hook"),
+        ("FOO=1 python3 -X dev -m aitop hook", CMD, f"FOO=1 {CMD}"),
+        (
+            "FOO=1 python3 -X dev -m aitop hook",
+            "/py/python3 -m aitop hook",
+            "FOO=1 /py/python3 -X dev -m aitop hook",
+        ),
+        ("uv run -m aitop hook", CMD, f"uv run {CMD}"),
+        ("'/my aitop/aitop'  hook  --agent x", CMD, "/opt/aitop/bin/aitop  hook  --agent x"),
+    ],
+)
+def test_update_changes_only_the_executable_and_a_socket_given_to_install(
+    old: str, new: str, expected: str
+) -> None:
+    assert hook_command.update_command(old, new) == expected
+
+
+def test_update_refuses_what_is_not_an_aitop_command() -> None:
+    with pytest.raises(ValueError):
+        hook_command.update_command("echo hook", CMD)
+    with pytest.raises(ValueError):
+        hook_command.update_command(CMD, f"FOO=1 {CMD}")
 
 
 # ---------------------------------------------------------------------------------------
@@ -436,6 +589,9 @@ def test_which_commands_are_aitops(command: Any, expected: bool) -> None:
 def test_aitop_program_is_the_script_or_the_python_of_dash_m() -> None:
     assert inst.aitop_program("'/a b/aitop' hook") == "/a b/aitop"
     assert inst.aitop_program("/usr/bin/python3 -m aitop hook") == "/usr/bin/python3"
+    assert inst.aitop_program("AITOP_TAG=x /usr/bin/python3 -m aitop hook") == "/usr/bin/python3"
+    assert inst.aitop_program("env -u X python3 -X dev -m aitop hook") == "python3"
+    assert inst.aitop_program("PYTHONPATH=/s/python3 uv run -m aitop hook") == "uv"
     assert inst.aitop_program("echo hi") is None
 
 
@@ -667,14 +823,17 @@ def test_nothing_changes_nothing_is_written(home: Path, aitop_exe: Path) -> None
     assert listing(path.parent) == ["settings.json"]
 
 
-def test_an_old_aitop_path_is_updated_in_place(home: Path, aitop_exe: Path) -> None:
+def test_an_old_aitop_path_is_replaced_and_the_summary_says_old_to_new(
+    home: Path, aitop_exe: Path
+) -> None:
     path = settings_file(home)
     old = {"type": "command", "command": "/old/venv/bin/aitop hook", "timeout": 30}
     write_settings(path, {"hooks": {"Stop": [{"hooks": [{"command": "say"}, old]}]}})
     run = cli(["--write", "--events", "Stop"], home, aitop_exe)
     assert run.err == (
-        f"aitop install: updated 1 aitop hook in place in {path}; "
-        f"the previous version is in {path}.bak\n"
+        f"aitop install: updated 1 aitop hook in {path}; the previous version is in {path}.bak\n"
+        f'aitop install:   Stop: command "/old/venv/bin/aitop hook" → "{aitop_exe} hook"; '
+        "timeout 30 → 5\n"
     )
     assert json.loads(path.read_text()) == {
         "hooks": {
@@ -688,6 +847,101 @@ def test_an_old_aitop_path_is_updated_in_place(home: Path, aitop_exe: Path) -> N
             ]
         }
     }
+
+
+def test_custom_hook_command_kept_on_reinstall(home: Path, aitop_exe: Path) -> None:
+    """What the user added to aitop's hook command (an assignment, a wrapper, a socket of
+    their own, other arguments) is theirs: installing the same aitop again keeps every byte."""
+    path = settings_file(home)
+    assert cli(["--write"], home, aitop_exe).code == 0
+    settings = json.loads(path.read_text())
+    customised = {
+        "SessionStart": f"AITOP_TAG=work {aitop_exe} hook --socket /run/work.sock",
+        "Stop": f"env FOO=1 {aitop_exe} hook --agent claude-code",
+        "PreToolUse": f'AITOP_TAG="$PROJECT" nice -n 5 {aitop_exe} hook 2>/dev/null || true',
+    }
+    for event, command in customised.items():
+        settings["hooks"][event][0]["hooks"][0]["command"] = command
+    data = write_settings(path, settings)
+    run = cli(["--write"], home, aitop_exe)
+    assert (run.code, run.out) == (0, "")
+    assert run.err == (
+        f"aitop install: aitop's 14 hooks ({', '.join(HOOK_EVENTS)}) are already in {path}; "
+        "nothing to write\n"
+    )
+    assert path.read_bytes() == data
+    assert listing(path.parent) == ["settings.json"]
+
+
+@pytest.mark.parametrize(
+    ("old", "options", "new"),
+    [
+        (
+            "AITOP_TAG=work /old/bin/aitop hook --socket /run/work.sock",
+            [],
+            "AITOP_TAG=work {exe} hook --socket /run/work.sock",
+        ),
+        (
+            "env FOO=1 aitop hook --agent claude-code",
+            [],
+            "env FOO=1 {exe} hook --agent claude-code",
+        ),
+        (
+            "AITOP_TAG=work {exe} hook --socket /run/work.sock",
+            ["--socket", "/run/new.sock"],
+            "AITOP_TAG=work {exe} hook --socket /run/new.sock",
+        ),
+        (
+            "env FOO=1 /old/bin/aitop hook --agent claude-code 2>/dev/null",
+            ["--socket", "/run/new.sock"],
+            "env FOO=1 {exe} hook --socket /run/new.sock --agent claude-code 2>/dev/null",
+        ),
+    ],
+    ids=["moved", "by-name", "socket-given", "moved-and-socket-given"],
+)
+def test_custom_hook_command_kept_when_aitop_moved_or_a_socket_is_given(
+    home: Path, aitop_exe: Path, old: str, options: list[str], new: str
+) -> None:
+    """Install changes only what it must (the executable, a `--socket` given to it) and
+    says exactly that, old → new; never \"updated in place\"."""
+    path = settings_file(home)
+    old, new = old.format(exe=aitop_exe), new.format(exe=aitop_exe)
+    hook = {"type": "command", "command": old, "timeout": 5}
+    original = write_settings(path, {"hooks": {"Stop": [{"hooks": [hook]}]}})
+    run = cli(["--write", "--events", "Stop", *options], home, aitop_exe)
+    assert (run.code, run.out) == (0, "")
+    assert run.err == (
+        f"aitop install: updated 1 aitop hook in {path}; the previous version is in {path}.bak\n"
+        f"aitop install:   Stop: command {jsontext.quoted(old)} → {jsontext.quoted(new)}\n"
+    )
+    assert path.read_bytes() == jsontext.dump_settings(
+        {"hooks": {"Stop": [{"hooks": [{"type": "command", "command": new, "timeout": 5}]}]}}
+    )
+    assert path.with_name("settings.json.bak").read_bytes() == original
+
+
+def test_the_summary_groups_hooks_with_the_same_change(home: Path, aitop_exe: Path) -> None:
+    path = settings_file(home)
+    installed, _ = inst.install_hooks(
+        {}, "/old/bin/aitop hook", ["Stop", "PreToolUse", "PostToolUse"]
+    )
+    installed["hooks"]["Stop"][0]["hooks"][0]["async"] = True
+    installed["hooks"]["SessionEnd"] = [
+        {"hooks": [{"command": "AITOP_TAG=x /old/bin/aitop hook --agent claude-code"}]}
+    ]
+    write_settings(path, installed)
+    run = cli(["--events", "Stop,PreToolUse,PostToolUse,SessionEnd"], home, aitop_exe)
+    assert run.err == (
+        f"aitop install: would update 4 aitop hooks in {path}; run with --write to apply\n"
+        f'aitop install:   Stop: command "/old/bin/aitop hook" → "{aitop_exe} hook"; '
+        "async true → (none)\n"
+        "aitop install:   PreToolUse, PostToolUse: "
+        f'command "/old/bin/aitop hook" → "{aitop_exe} hook"\n'
+        "aitop install:   SessionEnd: command "
+        '"AITOP_TAG=x /old/bin/aitop hook --agent claude-code" → '
+        f'"AITOP_TAG=x {aitop_exe} hook --agent claude-code"; '
+        'type (none) → "command"; timeout (none) → 5\n'
+    )
 
 
 def test_a_symlinked_settings_file_is_written_through_to_its_target(
@@ -1101,6 +1355,35 @@ def test_check_finds_worktree_create_async_duplicates_and_names_without_a_path(
         "exits; run: aitop install --write\n"
         f"ok: a monitor is listening on {monitor}\n"
     )
+
+
+def test_check_and_uninstall_recognise_custom_hook_commands(
+    home: Path, aitop_exe: Path, monitor: Path
+) -> None:
+    """Commands a re-install keeps are still aitop's: --check counts them and finds the
+    program each one runs (a Python after an assignment too), uninstall removes them."""
+    python = os.path.abspath(sys.executable)
+    commands = [
+        f"AITOP_TAG=work {aitop_exe} hook --socket {monitor}",
+        f"env FOO=1 {aitop_exe} hook --agent claude-code 2>/dev/null || true",
+        f"AITOP_TAG=work {python} -X dev -m aitop hook",
+    ]
+    settings = {
+        "hooks": {
+            event: [{"hooks": [{"type": "command", "command": commands[i % 3], "timeout": 5}]}]
+            for i, event in enumerate(HOOK_EVENTS)
+        }
+    }
+    path = settings_file(home)
+    write_settings(path, settings)
+    run = cli(["--check", "--socket", str(monitor)], home, aitop_exe)
+    assert run.out.splitlines()[:3] == [
+        "ok: 14 of 14 hook events registered in ~/.claude/settings.json",
+        f"ok: hooks run {aitop_exe}",
+        f"ok: hooks run {python}",
+    ]
+    assert cli(["--uninstall", "--write"], home, aitop_exe).code == 0
+    assert path.read_bytes() == b"{}\n"
 
 
 def test_check_reports_an_unreadable_file_as_a_problem_and_leaves_it(

@@ -13,16 +13,23 @@ their status line: installing must never cost them any of it. So:
 * The merge is pure functions on dicts (`install_hooks`, `uninstall_hooks`), here.
 
 Which hooks are aitop's: a hook object whose `command`, split like a shell would, has a
-token named `aitop` (any directory; `python -m aitop` too) followed by `hook`.
+token named `aitop` (any directory; `python -m aitop` too) followed by `hook` (the rule,
+and the command's text, are `hook_command`'s).
 
 Rules where a choice had to be made:
 
 * Install makes aitop's registration exactly the chosen events: the first aitop hook of
-  a chosen event is updated in place (command, timeout, `type`; an `async` key is
-  dropped, because Claude Code loses async hook calls when `claude -p` exits), further
-  aitop hooks in that event are removed, and aitop hooks in events not chosen are removed
+  a chosen event is updated where it is (timeout, `type`; an `async` key is dropped,
+  because Claude Code loses async hook calls when `claude -p` exits), further aitop hooks
+  in that event are removed, and aitop hooks in events not chosen are removed
   (WorktreeCreate's above all: its hooks must print a path). An event without one gets a
   new matcher group `{"hooks": [aitop's hook]}` at the end of its list.
+* A custom aitop hook command is kept: what the user added before aitop's part or after
+  it (`AITOP_TAG=work`, `env FOO=1`, `--agent NAME`, a `--socket` of their own, `|| true`)
+  stays byte for byte. Install changes only what it must: the executable, when it is not
+  the one install chose (aitop moved), and the `--socket` value, when install is given
+  `--socket` (`hook_command.update_command`). The summary then says what changed in each
+  hook, key by key, old → new; "updated in place" would hide a changed command.
 * Removing an aitop hook removes its matcher group only when the group became empty and
   has no key but `hooks`: that is the only shape aitop creates, so a group the user wrote
   with a `matcher` (or anything else) stays, with an empty `hooks` list. An event list is
@@ -59,8 +66,14 @@ from typing import Any
 from aitop import paths
 from aitop.env import Env
 from aitop.errors import AitopError, ExitCode
+from aitop.providers.claude_code.hook_command import (
+    AITOP,
+    aitop_index,
+    executable,
+    update_command,
+)
 from aitop.providers.claude_code.hooks import HOOK_EVENTS
-from aitop.providers.claude_code.jsontext import Settings, quoted
+from aitop.providers.claude_code.jsontext import Settings, compact, quoted
 from aitop.providers.claude_code.settings_file import (
     Loaded,
     check_shape,
@@ -69,7 +82,6 @@ from aitop.providers.claude_code.settings_file import (
     write_settings,
 )
 
-AITOP = "aitop"
 HOOK_TIMEOUT_S = 5  # seconds: a stuck hook can never stall Claude Code for longer
 SETTINGS_NAME = "settings.json"
 PROBE_TIMEOUT_S = 0.5
@@ -130,17 +142,9 @@ def _command_tokens(command: Any) -> list[str] | None:
         return None
 
 
-def _aitop_token_index(tokens: Sequence[str]) -> int | None:
-    """Where `aitop` (any directory, or the module of `python -m aitop`) precedes `hook`."""
-    for index in range(len(tokens) - 1):
-        if os.path.basename(tokens[index]) == AITOP and tokens[index + 1] == "hook":
-            return index
-    return None
-
-
 def is_aitop_command(command: Any) -> bool:
     tokens = _command_tokens(command)
-    return tokens is not None and _aitop_token_index(tokens) is not None
+    return tokens is not None and aitop_index(tokens) is not None
 
 
 def is_aitop_hook(hook: Any) -> bool:
@@ -148,16 +152,9 @@ def is_aitop_hook(hook: Any) -> bool:
 
 
 def aitop_program(command: str) -> str | None:
-    """The executable an aitop hook command runs: the script, or the Python of `-m aitop`."""
-    tokens = _command_tokens(command)
-    if tokens is None:
-        return None
-    index = _aitop_token_index(tokens)
-    if index is None:
-        return None
-    if index >= 1 and tokens[index - 1] == "-m":
-        return tokens[0]
-    return tokens[index]
+    """The executable an aitop hook command runs: the script, or the Python of `-m aitop`,
+    whatever comes before it (`AITOP_TAG=x python3 -m aitop hook` runs python3)."""
+    return executable(command)
 
 
 @dataclass(frozen=True)
@@ -194,6 +191,15 @@ def aitop_hook(command: str) -> Settings:
     return {"type": "command", "command": command, "timeout": HOOK_TIMEOUT_S}
 
 
+@dataclass(frozen=True)
+class Update:
+    """One aitop hook install changed: the hook object before and after."""
+
+    event: str
+    before: Settings
+    after: Settings
+
+
 @dataclass
 class Changes:
     """What a merge did, event by event (an event appears once per hook)."""
@@ -202,6 +208,7 @@ class Changes:
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    updates: list[Update] = field(default_factory=list)  # one for each event in `updated`
 
     @property
     def any(self) -> bool:
@@ -251,7 +258,9 @@ def _strip_aitop_hooks(hooks: Settings, keep_first_in: set[str]) -> list[str]:
 def install_hooks(settings: Any, command: str, events: Sequence[str]) -> tuple[Settings, Changes]:
     """A copy of `settings` with aitop's hook registered for exactly `events`.
 
-    Raises `ShapeError` before changing anything if the settings have the wrong shape.
+    `command` is the one install chose; an aitop hook already there keeps what the user
+    added to its command (see `update_command`). Raises `ShapeError` before changing
+    anything if the settings have the wrong shape.
     """
     check_shape(settings)
     result: Settings = copy.deepcopy(settings)
@@ -268,9 +277,13 @@ def install_hooks(settings: Any, command: str, events: Sequence[str]) -> tuple[S
             changes.added.append(event)
             continue
         before = dict(existing)
-        existing.update(aitop_hook(command))
+        existing.update(aitop_hook(update_command(existing["command"], command)))
         existing.pop("async", None)  # async calls are lost when `claude -p` exits
-        (changes.updated if existing != before else changes.unchanged).append(event)
+        if existing == before:
+            changes.unchanged.append(event)
+        else:
+            changes.updated.append(event)
+            changes.updates.append(Update(event, before, dict(existing)))
     if hooks and "hooks" not in result:
         result["hooks"] = hooks
     return result, changes
@@ -633,7 +646,7 @@ def _change_phrases(changes: Changes, past: bool) -> list[str]:
         phrases.append(f"{add} {_events_text(changes.added)}")
     if changes.updated:
         count = len(changes.updated)
-        phrases.append(f"{update} {count} aitop hook{'s' if count != 1 else ''} in place")
+        phrases.append(f"{update} {count} aitop hook{'s' if count != 1 else ''}")
     if changes.removed:
         phrases.append(f"{remove} aitop's {_events_text(changes.removed)}")
     return phrases
@@ -649,6 +662,26 @@ def _describe(changes: Changes, past: bool, path: str) -> str:
     return f"{text} in {path}"
 
 
+def _update_lines(changes: Changes) -> list[str]:
+    """What changed in each updated hook, old → new; hooks with the same change together."""
+    events_by_change: dict[str, list[str]] = {}
+    for update in changes.updates:
+        change = _difference(update.before, update.after)
+        events_by_change.setdefault(change, []).append(update.event)
+    return [f"  {', '.join(events)}: {change}" for change, events in events_by_change.items()]
+
+
+def _difference(before: Settings, after: Settings) -> str:
+    """`key old → new` for each key that differs, in the file's key order."""
+    parts = []
+    for key in dict.fromkeys([*before, *after]):
+        old = compact(before[key]) if key in before else "(none)"
+        new = compact(after[key]) if key in after else "(none)"
+        if old != new:
+            parts.append(f"{key} {old} → {new}")
+    return "; ".join(parts)
+
+
 def _apply(loaded: Loaded, result: Settings, changes: Changes, write: bool, env: Env) -> int:
     data = encode_settings(result, loaded.path)
     if not write:
@@ -661,6 +694,8 @@ def _apply(loaded: Loaded, result: Settings, changes: Changes, write: bool, env:
                 else _describe(changes, past=False, path=loaded.path)
             )
             _say(env, f"would {what}; run with --write to apply")
+            for line in _update_lines(changes):
+                _say(env, line)
         return int(ExitCode.OK)
     if not changes.any:
         return int(ExitCode.OK)
@@ -670,6 +705,8 @@ def _apply(loaded: Loaded, result: Settings, changes: Changes, write: bool, env:
     else:
         what = _describe(changes, past=True, path=target)
         _say(env, f"{what}; the previous version is in {target}.bak")
+        for line in _update_lines(changes):
+            _say(env, line)
     return int(ExitCode.OK)
 
 

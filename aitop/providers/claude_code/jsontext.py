@@ -229,6 +229,11 @@ def dump_settings(settings: Any) -> bytes:
     return orjson.dumps(settings, default=_encode_kept, option=orjson.OPT_INDENT_2) + b"\n"
 
 
+def compact(value: Any) -> str:
+    """One value as JSON on one line, as the file holds it (for messages)."""
+    return orjson.dumps(value, default=_encode_kept).decode("utf-8")
+
+
 def line_and_column(text: str, pos: int) -> tuple[int, int]:
     """1-based, counting characters, like editors and `json`'s own errors."""
     line = text.count("\n", 0, pos) + 1

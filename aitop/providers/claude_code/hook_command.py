@@ -1,0 +1,255 @@
+"""An aitop hook command as shell text: which commands are aitop's, where their parts
+are, and how `aitop install` updates one without touching what the user added.
+
+Which commands are aitop's: split like a shell would (`shlex.split`), a word named
+`aitop` (any directory; `python -m aitop` too) followed by `hook`.
+
+Claude Code runs a hook's `command` through a shell, and people add to it: environment
+assignments or a wrapper before it (`AITOP_TAG=work`, `env FOO=1`, `nice -n 5`),
+arguments after it (`--socket PATH`, `--agent NAME`, `2>/dev/null || true`). Install
+owns two things in that text, and rewrites only those, in place:
+
+* the executable: the `aitop` script, or the Python of `python -m aitop` (its flags
+  stay); it is replaced when it is not the one install chose (aitop moved, or a bare
+  `aitop` that depended on PATH), and switching between the two forms replaces
+  `PYTHON … -m aitop hook` or `…/aitop hook` as a whole;
+* an option install sets (`--socket PATH`, only when install is given `--socket`): its
+  value is replaced wherever the hook's arguments have it, else it goes right after
+  `hook`. Without `--socket` given to install, a `--socket` the user chose stays.
+
+Everything else keeps its exact text: the words are found by a splitter that agrees with
+`shlex.split` but remembers where each word is, so nothing is re-quoted (re-quoting
+`AITOP_TAG="$PROJECT"` would turn an assignment the shell expands into a command name).
+The hook's arguments end where the shell's command does (an unquoted `;`, `&`, `|`, `<`,
+`>`, `(`, `)`, a `#` comment or a new line): what follows is someone else's command.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+AITOP = "aitop"
+HOOK = "hook"
+_WHITESPACE = " \t\r\n"  # shlex's
+_CONTROL = frozenset(";&|<>()")  # unquoted, each ends the command the shell runs
+_INTERPRETERS = ("python", "pypy")
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+# The options `aitop hook` reads with a value (aitop/hook.py): `--agent --socket` names
+# an agent, so the scan pairs them the same way.
+_VALUE_OPTIONS = ("--socket", "--agent")
+
+
+@dataclass(frozen=True)
+class Word:
+    """One shell word: its value once unquoted, and where its text is in the command."""
+
+    value: str
+    start: int
+    end: int
+    ends_command: bool  # the shell's command ends before it or inside it
+
+
+def split_words(text: str) -> list[Word]:
+    """The words of `shlex.split(text)` with their places; ValueError where it raises one."""
+    words: list[Word] = []
+    pos, size = 0, len(text)
+    while True:
+        gap = pos
+        while pos < size and text[pos] in _WHITESPACE:
+            pos += 1
+        if pos == size:
+            return words
+        start = pos
+        value: list[str] = []
+        ends_command = text[pos] == "#" or (bool(words) and "\n" in text[gap:pos])
+        while pos < size and text[pos] not in _WHITESPACE:
+            char = text[pos]
+            if char == "\\":
+                if pos + 1 == size:
+                    raise ValueError("No escaped character")
+                value.append(text[pos + 1])
+                pos += 2
+            elif char == "'":
+                close = text.find("'", pos + 1)
+                if close < 0:
+                    raise ValueError("No closing quotation")
+                value.append(text[pos + 1 : close])
+                pos = close + 1
+            elif char == '"':
+                pos = _double_quoted(text, pos + 1, value)
+            else:
+                ends_command = ends_command or char in _CONTROL
+                value.append(char)
+                pos += 1
+        words.append(Word("".join(value), start, pos, ends_command))
+
+
+def _double_quoted(text: str, pos: int, value: list[str]) -> int:
+    """Read a double-quoted string from just after its opening quote; where it ends.
+
+    Like shlex: a backslash escapes only `"` and itself, and stays before anything else.
+    """
+    size = len(text)
+    while pos < size:
+        char = text[pos]
+        if char == '"':
+            return pos + 1
+        if char == "\\" and pos + 1 < size:
+            escaped = text[pos + 1]
+            value.append(escaped if escaped in '"\\' else char + escaped)
+            pos += 2
+        else:
+            value.append(char)
+            pos += 1
+    raise ValueError("No closing quotation")
+
+
+def aitop_index(values: Sequence[str]) -> int | None:
+    """Where `aitop` (any directory, or the module of `python -m aitop`) precedes `hook`."""
+    for index in range(len(values) - 1):
+        if os.path.basename(values[index]) == AITOP and values[index + 1] == HOOK:
+            return index
+    return None
+
+
+@dataclass(frozen=True)
+class AitopCommand:
+    """An aitop hook command's words and where its parts are (indices into `words`)."""
+
+    text: str
+    words: tuple[Word, ...]
+    start: int  # aitop's own part begins: the script, the Python of `-m aitop`, or `-m`
+    executable: int | None  # the script or the Python; None: a Python not recognisable
+    hook: int  # the `hook` word; the hook's arguments follow it, up to `end`
+    end: int
+    module: bool  # `python -m aitop hook` rather than the `aitop` script
+
+    @property
+    def arguments(self) -> tuple[Word, ...]:
+        return self.words[self.hook + 1 : self.end]
+
+
+def parse(command: object) -> AitopCommand | None:
+    """The parts of an aitop hook command; None for anything else."""
+    if not isinstance(command, str):
+        return None
+    try:
+        words = split_words(command)
+    except ValueError:  # an unbalanced quote: not a command aitop wrote
+        return None
+    index = aitop_index([w.value for w in words])
+    if index is None:
+        return None
+    hook = index + 1
+    end = next((i for i in range(hook + 1, len(words)) if words[i].ends_command), len(words))
+    if index >= 1 and words[index - 1].value == "-m":
+        python = _interpreter(words, index - 1)
+        start = index - 1 if python is None else python
+        return AitopCommand(command, tuple(words), start, python, hook, end, module=True)
+    return AitopCommand(command, tuple(words), index, index, hook, end, module=False)
+
+
+def _interpreter(words: Sequence[Word], dash_m: int) -> int | None:
+    """The Python that `-m` belongs to: the nearest word before it named python*/pypy*
+    (its flags may sit between), never an assignment like `PYTHONPATH=…/python3`."""
+    for index in range(dash_m - 1, -1, -1):
+        value = words[index].value
+        if os.path.basename(value).startswith(_INTERPRETERS) and not _ASSIGNMENT.match(value):
+            return index
+    return None
+
+
+def executable(command: object) -> str | None:
+    """The program an aitop hook command starts: the script, or the Python of `-m aitop`
+    (else, for a Python aitop cannot tell, the first word that is not an assignment)."""
+    parsed = parse(command)
+    if parsed is None:
+        return None
+    if parsed.executable is not None:
+        return parsed.words[parsed.executable].value
+    return next(w.value for w in parsed.words if not _ASSIGNMENT.match(w.value))
+
+
+def update_command(old: str, new: str) -> str:
+    """`old` with install's part made `new`'s, and every other byte of it kept.
+
+    `new` is the command install chose, with nothing before it: `PROGRAM hook [--socket
+    PATH]` or `PYTHON -m aitop hook [--socket PATH]`. An `old` that already agrees with
+    it comes back unchanged. ValueError if either is not an aitop hook command.
+    """
+    was, chosen = parse(old), _parse_chosen(new)
+    if was is None:
+        raise ValueError(f"not an aitop hook command: {old!r}")
+    edits = _executable_edits(was, chosen) + _option_edits(was, chosen)
+    text = old
+    for start, end, replacement in sorted(edits, key=lambda edit: edit[0], reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text
+
+
+def _parse_chosen(new: str) -> AitopCommand:
+    parsed = parse(new)
+    if parsed is not None and parsed.module:
+        # install writes its Python first, whatever it is called
+        parsed = dataclasses.replace(parsed, start=0, executable=0)
+    if parsed is None or parsed.start != 0 or parsed.end != len(parsed.words):
+        raise ValueError(f"not a command aitop install writes: {new!r}")
+    return parsed
+
+
+def _text(command: AitopCommand, word: Word) -> str:
+    return command.text[word.start : word.end]
+
+
+Edit = tuple[int, int, str]  # replace text[start:end] with this
+
+
+def _executable_edits(was: AitopCommand, chosen: AitopCommand) -> list[Edit]:
+    assert chosen.executable is not None
+    new = chosen.words[chosen.executable]
+    if was.module == chosen.module and was.executable is not None:
+        old = was.words[was.executable]
+        return [] if old.value == new.value else [(old.start, old.end, _text(chosen, new))]
+    # The other form (or a Python aitop cannot tell): the invocation up to `hook` goes
+    # whole; `start` is `-m` for that Python, so whatever runs it stays.
+    first, hook = was.words[was.start], was.words[was.hook]
+    return [(first.start, hook.end, chosen.text[: chosen.words[chosen.hook].end])]
+
+
+def _option_edits(was: AitopCommand, chosen: AitopCommand) -> list[Edit]:
+    options = chosen.arguments
+    if len(options) % 2 or not all(w.value.startswith("--") for w in options[::2]):
+        raise ValueError(f"not a command aitop install writes: {chosen.text!r}")
+    edits: list[Edit] = []
+    for name, value in zip(options[::2], options[1::2], strict=True):
+        found = _option_values(was, name.value)
+        for old_value, prefix in found:
+            if old_value.value[len(prefix) :] != value.value:
+                edits.append((old_value.start, old_value.end, prefix + _text(chosen, value)))
+        if not found:
+            at = was.words[was.hook].end
+            edits.append((at, at, f" {_text(chosen, name)} {_text(chosen, value)}"))
+    return edits
+
+
+def _option_values(command: AitopCommand, name: str) -> list[tuple[Word, str]]:
+    """Each word giving option `name` a value, scanned like `aitop hook` reads its
+    arguments, with what precedes the value in that word (`--socket=` or nothing)."""
+    found: list[tuple[Word, str]] = []
+    arguments = command.arguments
+    index = 0
+    while index < len(arguments):
+        value = arguments[index].value
+        if value in _VALUE_OPTIONS and index + 1 < len(arguments):
+            if value == name:
+                found.append((arguments[index + 1], ""))
+            index += 2
+            continue
+        if value.startswith(name + "="):
+            found.append((arguments[index], name + "="))
+        index += 1
+    return found

@@ -166,6 +166,8 @@ def main() -> None:
     parser.add_argument("--idle-seconds", type=float, default=60)
     add_time_limit(parser, 600)
     args = parser.parse_args()
+    if args.frames < 1 or args.idle_seconds <= 0:
+        parser.error("--frames must be at least 1 and --idle-seconds more than 0")
     with time_limit(args.time_limit):
         measure(args)
 

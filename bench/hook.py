@@ -101,6 +101,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     add_time_limit(parser, 600)
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
     with time_limit(args.time_limit):
         measure(args.runs)
 

@@ -333,6 +333,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     add_time_limit(parser, 900)
     args = parser.parse_args()
+    if min(args.clients, args.frames, args.rounds) < 1:
+        parser.error("--clients, --frames and --rounds must be at least 1")
     with time_limit(args.time_limit):
         measure(args)
 

@@ -37,7 +37,7 @@ def copies(lines: list[bytes], start: int = 0) -> Iterator[bytes]:
     k = start
     block = b"\n".join(lines) + b"\n"
     while True:
-        yield _ID.sub(lambda m, k=k: b'"' + m.group(1) + b"k%d_" % k, block)
+        yield _ID.sub(b'"\\1k%d_' % k, block)
         k += 1
 
 

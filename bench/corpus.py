@@ -12,14 +12,17 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from _common import ROOT
+from _common import ROOT, fail
 
 SESSIONS = ROOT / "tests" / "fixtures" / "claude-code" / "sessions"
 _ID = re.compile(rb'"(msg_|req_|toolu_)')
 
 
 def _main_transcripts() -> list[Path]:
-    return sorted(p for p in SESSIONS.glob("*/claude-projects/*/*.jsonl"))
+    found = sorted(p for p in SESSIONS.glob("*/claude-projects/*/*.jsonl"))
+    if not found:
+        fail(f"no captured transcripts under {SESSIONS}", "run the bench from a full clone")
+    return found
 
 
 def template_lines() -> list[bytes]:
@@ -34,7 +37,7 @@ def copies(lines: list[bytes], start: int = 0) -> Iterator[bytes]:
     k = start
     block = b"\n".join(lines) + b"\n"
     while True:
-        yield _ID.sub(lambda m, k=k: b'"' + m.group(1) + b"k%d_" % k, block)
+        yield _ID.sub(b'"\\1k%d_' % k, block)
         k += 1
 
 
@@ -59,12 +62,19 @@ def write(path: Path, size: int, lines: list[bytes] | None = None, first_copy: i
 def one_turn(k: int) -> bytes:
     """A turn as Claude Code appends it: a prompt, two responses of 2-3 lines each, a
     tool result, and the bookkeeping lines between them (F1's resumed turn)."""
-    path = next(p for p in _main_transcripts() if "F1-" in str(p))
+    path = next((p for p in _main_transcripts() if "F1-" in str(p)), None)
+    if path is None:
+        fail(f"the F1 capture is missing under {SESSIONS}", "run the bench from a full clone")
     lines = path.read_bytes().splitlines()
     start = next(
-        i
-        for i, line in enumerate(lines)
-        if b"One more [bash:echo again]" in line and b'"type":"user"' in line
+        (
+            i
+            for i, line in enumerate(lines)
+            if b"One more [bash:echo again]" in line and b'"type":"user"' in line
+        ),
+        None,
     )
+    if start is None:
+        fail(f"{path} no longer holds the resumed turn one_turn() copies", "update corpus.py")
     turn = b"\n".join(lines[start:]) + b"\n"
     return _ID.sub(lambda m: b'"' + m.group(1) + b"turn%d_" % k, turn)

@@ -2,7 +2,10 @@
 median ≤ 5 ms), the painter's time for it, and the CPU an idle `aitop` uses at 1 Hz over
 60 s in a pty (target ≤ 1 % of a core).
 
-    python bench/frame.py [--frames 200] [--idle-seconds 60]
+The idle aitop must still be running when its CPU is read, and is stopped (TERM, then
+KILL) whatever happens.
+
+    python bench/frame.py [--frames 200] [--idle-seconds 60] [--time-limit 600]
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import time
 from fcntl import ioctl
 from pathlib import Path
 
-from _common import aitop_script, emit, machine, median
+from _common import add_time_limit, aitop_script, emit, fail, machine, median, run, stop, time_limit
 
 from aitop import events as ev
 from aitop.aggregate import Aggregator
@@ -124,25 +127,35 @@ def idle_cpu(seconds: float) -> float:
         )
         os.close(child)
 
+        shown = bytearray()  # the tail of what it drew, to quote if it dies
+
         def drain(until: float) -> None:
             while time.monotonic() < until:
                 ready, _, _ = select.select([main], [], [], 0.2)
                 if ready:
                     try:
-                        os.read(main, 65536)
+                        shown.extend(os.read(main, 65536))
                     except OSError:
                         return
+                    del shown[:-2000]
+
+        def alive(when: str) -> None:
+            if proc.poll() is not None:
+                text = shown.decode(errors="replace").replace("\x1b", "").strip()
+                said = text.splitlines()[-1][-200:] if text else "(it printed nothing)"
+                fail(f"the idle aitop exited with status {proc.returncode} {when}: {said}")
 
         try:
             drain(time.monotonic() + 5)  # start-up, first frames
+            alive("during start-up")
             before = cpu_seconds(proc.pid)
             start = time.monotonic()
             drain(start + seconds)
+            alive("while it was measured")
             used = cpu_seconds(proc.pid) - before
             elapsed = time.monotonic() - start
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            stop(proc)
             os.close(main)
     return used / elapsed
 
@@ -151,7 +164,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--idle-seconds", type=float, default=60)
+    add_time_limit(parser, 600)
     args = parser.parse_args()
+    if args.frames < 1 or args.idle_seconds <= 0:
+        parser.error("--frames must be at least 1 and --idle-seconds more than 0")
+    with time_limit(args.time_limit):
+        measure(args)
+
+
+def measure(args: argparse.Namespace) -> None:
     machine()
     snap = busy_snapshot()
     emit("sessions, tools", f"{len(snap.sessions)}, {len(snap.tools)}")
@@ -163,4 +184,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

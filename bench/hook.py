@@ -7,7 +7,9 @@ Also shown for comparison: the same hook behind the console-script wrapper pip w
 generate for an `aitop = aitop.cli:main` entry point, and the modules the hook imports
 beyond the interpreter's own start-up.
 
-    python bench/hook.py [--runs 50]
+Every command has a timeout and must exit 0; the monitor must be listening within 30 s.
+
+    python bench/hook.py [--runs 50] [--time-limit 600]
 """
 
 from __future__ import annotations
@@ -20,7 +22,21 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, aitop_script, emit, machine, median
+from _common import (
+    ROOT,
+    add_time_limit,
+    aitop_script,
+    deadline,
+    emit,
+    fail,
+    last_line,
+    machine,
+    median,
+    run,
+    stop,
+    time_limit,
+    wait_until,
+)
 
 PAYLOAD = (
     ROOT / "tests" / "fixtures" / "claude-code" / "hook-payloads" / "PostToolUse-Bash.json"
@@ -37,17 +53,29 @@ if __name__ == "__main__":
 """
 
 
-def run(argv: list[str], env: dict[str, str], stdin: bytes) -> float:
-    start = time.perf_counter()
-    subprocess.run(
-        argv,
-        input=stdin,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        check=False,
-    )
-    return time.perf_counter() - start
+COMMAND_TIMEOUT_S = 30  # one command; they take tens of milliseconds
+LISTEN_TIMEOUT_S = 30
+
+
+def run_once(argv: list[str], env: dict[str, str], stdin: bytes) -> float:
+    with deadline(COMMAND_TIMEOUT_S, f"`{' '.join(argv)}`"):  # not timeout=: see deadline()
+        start = time.perf_counter()
+        result = subprocess.run(
+            argv,
+            input=stdin,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+        elapsed = time.perf_counter() - start
+    if result.returncode:  # run it again to say why: the timed runs keep no output
+        again = subprocess.run(
+            argv, input=stdin, env=env, capture_output=True, timeout=COMMAND_TIMEOUT_S
+        )
+        why = again.stderr.decode(errors="replace").strip().splitlines() or ["(no output)"]
+        fail(f"`{' '.join(argv)}` exited with status {result.returncode}: {why[-1]}")
+    return elapsed
 
 
 def imported_modules(argv: list[str], env: dict[str, str]) -> set[str]:
@@ -56,8 +84,11 @@ def imported_modules(argv: list[str], env: dict[str, str]) -> set[str]:
         input=PAYLOAD,
         env=env,
         capture_output=True,
+        timeout=COMMAND_TIMEOUT_S,
         check=False,
     )
+    if result.returncode:
+        fail(f"`python -X importtime {' '.join(argv)}` exited with status {result.returncode}")
     return {
         line.split("|")[-1].strip()
         for line in result.stderr.decode().splitlines()
@@ -68,7 +99,15 @@ def imported_modules(argv: list[str], env: dict[str, str]) -> set[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50)
+    add_time_limit(parser, 600)
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    with time_limit(args.time_limit):
+        measure(args.runs)
+
+
+def measure(runs: int) -> None:
     machine()
     aitop = aitop_script()
     with tempfile.TemporaryDirectory() as tmp:
@@ -84,15 +123,23 @@ def main() -> None:
         wrapper.write_text(PIP_WRAPPER.format(python=sys.executable))
         wrapper.chmod(0o755)
 
-        monitor = subprocess.Popen(
-            [aitop, "-b", "--json", "-d", "60", "--no-backfill"],
-            env=listening_env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        stderr_path = Path(tmp) / "monitor.stderr"
+        with stderr_path.open("w") as stderr:
+            monitor = subprocess.Popen(
+                [aitop, "-b", "--json", "-d", "60", "--no-backfill"],
+                env=listening_env,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+
+        def alive() -> None:
+            if monitor.poll() is not None:
+                fail(
+                    f"the monitor exited with status {monitor.returncode}: {last_line(stderr_path)}"
+                )
+
         try:
-            while not socket.exists():
-                time.sleep(0.01)
+            wait_until(socket.exists, LISTEN_TIMEOUT_S, "the monitor to listen", alive, 0.01)
             variants = {
                 "python -c pass": ([sys.executable, "-c", "pass"], base_env, b""),
                 "aitop hook, monitor listening": ([aitop, "hook"], listening_env, PAYLOAD),
@@ -105,16 +152,16 @@ def main() -> None:
             }
             times: dict[str, list[float]] = {name: [] for name in variants}
             for argv, env, stdin in variants.values():  # warm the page cache
-                run(argv, env, stdin)
-            for _ in range(args.runs):
+                run_once(argv, env, stdin)
+            for _ in range(runs):
                 for name, (argv, env, stdin) in variants.items():
-                    times[name].append(run(argv, env, stdin))
+                    times[name].append(run_once(argv, env, stdin))
+            alive()  # it listened all along: the "listening" figures are what they say
         finally:
-            monitor.terminate()
-            monitor.wait(timeout=10)
+            stop(monitor)
 
         baseline = median(times["python -c pass"])
-        emit("runs per variant", args.runs)
+        emit("runs per variant", runs)
         for name, values in times.items():
             emit(f"{name} median", median(values) * 1000, "ms")
         for name in variants:
@@ -133,4 +180,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

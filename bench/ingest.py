@@ -6,28 +6,56 @@ ceiling on this machine. Targets: ratio ≥ 0.5, and ≥ 5,000 frames/s.
 Each frame is a real PostToolUse payload (its own tool_use_id) behind an `AITOP/1`
 envelope, naming a transcript that exists, as a live session's hooks do.
 
-    python bench/ingest.py [--clients 2] [--frames 10000] [--rounds 3]
+Every wait has a deadline, and a client, server thread or monitor that dies ends the run
+at once with one `bench: error:` line and exit status 1.
+
+    python bench/ingest.py [--clients 2] [--frames 10000] [--rounds 5] [--time-limit 900]
 """
 
 from __future__ import annotations
 
+import _socket
 import argparse
+import errno
 import json
 import multiprocessing
+import multiprocessing.synchronize
 import os
 import selectors
 import socket
+import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from _common import ROOT, aitop_script, emit, machine, median
+from _common import (
+    ROOT,
+    add_time_limit,
+    aitop_script,
+    emit,
+    fail,
+    last_line,
+    machine,
+    median,
+    run,
+    stop,
+    time_limit,
+    wait_until,
+)
+
+from aitop.server import ACCEPTS_PER_WAKE, BACKLOG, MAX_CONNECTIONS, RECV_SIZE
 
 TEMPLATE = json.loads(
     (ROOT / "tests/fixtures/claude-code/hook-payloads/PostToolUse-Bash.json").read_text()
 )
+CLIENT_TIMEOUT_S = 30  # one connect or send; a blocking connect waits while the backlog is full
+START_TIMEOUT_S = 60  # the monitor's first snapshot
 
 
 def frames(client: int, count: int, transcript: str) -> list[bytes]:
@@ -42,45 +70,112 @@ def frames(client: int, count: int, transcript: str) -> list[bytes]:
 
 
 def send_all(path: str, batch: list[bytes], start: multiprocessing.synchronize.Event) -> None:
-    start.wait()
-    for frame in batch:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.connect(path)
-        sock.sendall(frame)
-        sock.shutdown(socket.SHUT_WR)
-        sock.close()
+    """A client process. Blocking sockets with a send timeout: connect then waits while the
+    server's backlog is full, as long as CLIENT_TIMEOUT_S, instead of failing at once
+    (a non-blocking connect to a full Unix socket backlog fails with EAGAIN)."""
+    if not start.wait(CLIENT_TIMEOUT_S):
+        sys.exit("bench client: never told to start")
+    timeout = struct.pack("ll", CLIENT_TIMEOUT_S, 0)
+    sent = 0
+    try:
+        for frame in batch:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeout)
+                sock.connect(path)
+                sock.sendall(frame)
+                sock.shutdown(socket.SHUT_WR)
+            finally:
+                sock.close()
+            sent += 1
+    except OSError as exc:
+        sys.exit(f"bench client: frame {sent + 1} of {len(batch)} to {path}: {exc}")
 
 
-def run_clients(path: str, batches: list[list[bytes]], done: callable) -> float:  # type: ignore[valid-type]
-    start = multiprocessing.Event()
-    workers = [
-        multiprocessing.Process(target=send_all, args=(path, batch, start)) for batch in batches
-    ]
-    for worker in workers:
-        worker.start()
-    began = time.perf_counter()
-    start.set()
-    for worker in workers:
-        worker.join()
-    done()
-    return time.perf_counter() - began
+class Clients:
+    """One process per batch, all released at once; gone when the round is over."""
+
+    def __init__(self, path: str, batches: list[list[bytes]]) -> None:
+        self.start = multiprocessing.Event()
+        self.workers = [
+            multiprocessing.Process(
+                target=send_all, args=(path, batch, self.start), daemon=True, name=f"client-{i}"
+            )
+            for i, batch in enumerate(batches)
+        ]
+        for worker in self.workers:
+            worker.start()
+
+    def finished(self) -> bool:
+        return all(worker.exitcode is not None for worker in self.workers)
+
+    def check(self) -> None:
+        for worker in self.workers:
+            if worker.exitcode:  # its own line, on its stderr, says why
+                fail(f"{worker.name} exited with status {worker.exitcode}")
+
+    def close(self) -> None:
+        for worker in self.workers:
+            if worker.is_alive():
+                worker.kill()
+            worker.join(timeout=10)
+
+
+def run_clients(
+    path: str,
+    batches: list[list[bytes]],
+    received: Callable[[], int],
+    check: Callable[[], None],
+    what: str,
+) -> float:
+    """Seconds from the start signal until every client has exited and `received()`
+    counts every frame; `check()` raises if the server side has died."""
+    total = sum(len(batch) for batch in batches)
+    timeout = 60 + total / 500  # ten times slower than the 5,000/s target, plus start-up
+    clients = Clients(path, batches)
+    try:
+        began = time.perf_counter()
+        clients.start.set()
+
+        def both() -> None:
+            clients.check()
+            check()
+
+        wait_until(
+            lambda: clients.finished() and received() >= total,
+            timeout,
+            f"{what} to receive {total} frames (it has {received()})",
+            check=both,
+        )
+        clients.check()
+        return time.perf_counter() - began
+    finally:
+        clients.close()
 
 
 class Latest:
     """The monitor's newest snapshot, read on a thread as the lines come."""
 
     def __init__(self, monitor: subprocess.Popen[str]) -> None:
-        self.snapshot: dict = {"ingest": {"frames": 0}}
+        self.snapshot: dict[str, Any] = {"ingest": {"frames": 0}}
         self.first = threading.Event()
+        self.error: BaseException | None = None
         assert monitor.stdout is not None
         self._lines = monitor.stdout
-        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread = threading.Thread(target=self._read, daemon=True, name="monitor-reader")
         self._thread.start()
 
     def _read(self) -> None:
-        for line in self._lines:
-            self.snapshot = json.loads(line)
-            self.first.set()
+        try:
+            for line in self._lines:
+                self.snapshot = json.loads(line)
+                self.first.set()
+        except BaseException as exc:  # told to the main thread by check()
+            self.error = exc
+
+    def check(self) -> None:
+        if self.error is not None:
+            fail(f"reading the monitor's snapshots failed: {self.error!r}")
 
     def received(self) -> int:
         ingest = self.snapshot["ingest"]
@@ -88,56 +183,163 @@ class Latest:
 
 
 class BareServer:
-    """The ceiling: accept, read to EOF, discard, count. One thread, one selector."""
+    """The ceiling: accept, read to EOF, discard, count. One thread, one selector.
+
+    It treats connections as the monitor's server does (aitop/server.py), less the peer
+    check and the decoding: the same backlog, at most ACCEPTS_PER_WAKE accepts per wake-up,
+    each connection read as soon as it is accepted and closed at EOF, at most
+    MAX_CONNECTIONS open (the oldest dropped, and counted), and when accept fails for want
+    of descriptors the rest wait in the backlog. Its thread's error reaches the main
+    thread through check()."""
 
     def __init__(self, path: str) -> None:
         self.count = 0
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(path)
-        self.sock.listen(4096)
-        self.sock.setblocking(False)
+        self.dropped = 0
+        self.error: BaseException | None = None
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(path)
+        self.listener.listen(BACKLOG)
+        self.listener.setblocking(False)
         self.selector = selectors.DefaultSelector()
-        self.selector.register(self.sock, selectors.EVENT_READ, None)
+        self.selector.register(self.listener, selectors.EVENT_READ, None)
+        self.open: OrderedDict[int, _socket.socket] = OrderedDict()  # oldest first
         self.running = True
-        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread = threading.Thread(target=self._loop, daemon=True, name="bare-server")
         self.thread.start()
 
+    def received(self) -> int:
+        return self.count + self.dropped
+
+    def check(self) -> None:
+        if self.error is not None:
+            fail(f"the bare server's thread failed: {self.error!r}")
+        if not self.thread.is_alive() and self.running:
+            fail("the bare server's thread ended early")
+
     def _loop(self) -> None:
-        while self.running:
-            for key, _ in self.selector.select(0.1):
-                if key.data is None:
-                    while True:
-                        try:
-                            conn, _ = self.sock.accept()
-                        except BlockingIOError:
-                            break
-                        conn.setblocking(False)
-                        self.selector.register(conn, selectors.EVENT_READ, bytearray())
-                else:
-                    conn = key.fileobj
-                    try:
-                        chunk = conn.recv(65536)  # type: ignore[union-attr]
-                    except BlockingIOError:
-                        continue
-                    if chunk:
-                        key.data.extend(chunk)
+        try:
+            while self.running:
+                for key, _ in self.selector.select(0.1):
+                    if key.data is None:
+                        self._accept()
                     else:
-                        self.selector.unregister(conn)
-                        conn.close()  # type: ignore[union-attr]
-                        self.count += 1
+                        self._readable(key.fileobj, key.data)  # type: ignore[arg-type]
+        except BaseException as exc:  # told to the main thread by check()
+            self.error = exc
+
+    def _accept(self) -> None:
+        accept = self.listener._accept  # type: ignore[attr-defined]
+        for _ in range(ACCEPTS_PER_WAKE):
+            try:
+                fd, _addr = accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE):
+                    return  # out of descriptors: the pending ones wait in the backlog
+                raise
+            conn = _socket.socket(fileno=fd)
+            buffer = bytearray()
+            if self._read(conn, buffer):  # the client writes right after connecting
+                conn.close()
+                self.count += 1
+                continue
+            if len(self.open) >= MAX_CONNECTIONS:
+                self._close(next(iter(self.open.values())))
+                self.dropped += 1
+            self.open[conn.fileno()] = conn
+            self.selector.register(conn, selectors.EVENT_READ, buffer)
+
+    def _read(self, conn: _socket.socket, buffer: bytearray) -> bool:
+        """Read what is there; True at EOF (or a broken connection)."""
+        while True:
+            try:
+                chunk = conn.recv(RECV_SIZE, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return False
+            except OSError:
+                return True
+            if not chunk:
+                return True
+            buffer += chunk
+
+    def _readable(self, conn: _socket.socket, buffer: bytearray) -> None:
+        if self._read(conn, buffer):
+            self._close(conn)
+            self.count += 1
+
+    def _close(self, conn: _socket.socket) -> None:
+        self.open.pop(conn.fileno(), None)
+        self.selector.unregister(conn)
+        conn.close()
 
     def close(self) -> None:
         self.running = False
-        self.thread.join()
-        self.sock.close()
+        self.thread.join(timeout=10)
+        for conn in list(self.open.values()):
+            self._close(conn)
+        self.selector.close()
+        self.listener.close()
+        if self.thread.is_alive():
+            fail("the bare server's thread did not stop within 10 s")
+
+
+def bare_round(path: str, batches: list[list[bytes]]) -> float:
+    bare = BareServer(path)
+    try:
+        elapsed = run_clients(path, batches, bare.received, bare.check, "the bare server")
+        if bare.dropped:
+            fail(f"the bare server dropped {bare.dropped} connections over {MAX_CONNECTIONS}")
+        return elapsed
+    finally:
+        bare.close()
+        os.unlink(path)
+
+
+def aitop_round(
+    sock: Path, home: Path, batches: list[list[bytes]], stderr_path: Path
+) -> tuple[float, dict[str, Any]]:
+    env = {"HOME": str(home), "PATH": os.environ["PATH"], "AITOP_SOCKET": str(sock)}
+    with stderr_path.open("w") as stderr:
+        monitor = subprocess.Popen(
+            [aitop_script(), "-b", "--json", "-d", "0.02", "--no-backfill"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+    try:
+        latest = Latest(monitor)  # read its output all the time: a full pipe would stall it
+
+        def alive() -> None:
+            latest.check()
+            if monitor.poll() is not None:
+                fail(
+                    f"the monitor exited with status {monitor.returncode}: {last_line(stderr_path)}"
+                )
+
+        # the first snapshot comes once it listens
+        wait_until(latest.first.is_set, START_TIMEOUT_S, "the monitor's first snapshot", alive)
+        elapsed = run_clients(str(sock), batches, latest.received, alive, "the monitor")
+        return elapsed, latest.snapshot
+    finally:
+        stop(monitor)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--frames", type=int, default=10_000, help="per client and round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
+    add_time_limit(parser, 900)
     args = parser.parse_args()
+    if min(args.clients, args.frames, args.rounds) < 1:
+        parser.error("--clients, --frames and --rounds must be at least 1")
+    with time_limit(args.time_limit):
+        measure(args)
+
+
+def measure(args: argparse.Namespace) -> None:
     machine()
     total = args.clients * args.frames
     with tempfile.TemporaryDirectory() as tmp:
@@ -156,52 +358,36 @@ def main() -> None:
             batches = [
                 frames(c + 100 * round_, args.frames, str(transcript)) for c in range(args.clients)
             ]
-
-            bare_path = str(run_dir / "bare.sock")
-            bare = BareServer(bare_path)
-
-            def bare_done(bare: BareServer = bare) -> None:
-                while bare.count < total:
-                    time.sleep(0.001)
-
-            bare_rates.append(total / run_clients(bare_path, batches, bare_done))
-            bare.close()
-            os.unlink(bare_path)
-
-            sock = run_dir / "aitop.sock"
-            env = {"HOME": str(home), "PATH": os.environ["PATH"], "AITOP_SOCKET": str(sock)}
-            monitor = subprocess.Popen(
-                [aitop_script(), "-b", "--json", "-d", "0.02", "--no-backfill"],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                text=True,
+            bare_rates.append(total / bare_round(str(run_dir / "bare.sock"), batches))
+            elapsed, snapshot = aitop_round(
+                run_dir / "aitop.sock", home, batches, Path(tmp) / "monitor.stderr"
             )
-            latest = Latest(monitor)  # read its output all the time: a full pipe would stall it
-            latest.first.wait(timeout=60)  # the first snapshot comes once it listens
-
-            def aitop_done(latest: Latest = latest) -> None:
-                while latest.received() < total:
-                    time.sleep(0.001)
-
-            aitop_rates.append(total / run_clients(str(sock), batches, aitop_done))
-            snapshot = latest.snapshot
-            monitor.terminate()
-            monitor.wait(timeout=10)
+            aitop_rates.append(total / elapsed)
             ingest = snapshot["ingest"]
-            lost = total - ingest["frames"]
             emit(f"round {round_ + 1}: frames received / sent", f"{ingest['frames']} / {total}")
             emit(f"round {round_ + 1}: tool calls counted", snapshot["since_start"]["tool_calls"])
-            if lost or any(v for k, v in ingest.items() if k.startswith("rejected")):
-                raise SystemExit(f"bench: lost or rejected frames: {ingest}")
+            emit(
+                f"round {round_ + 1}: aitop / bare frames/s",
+                f"{aitop_rates[-1]:.0f} / {bare_rates[-1]:.0f}"
+                f" = {aitop_rates[-1] / bare_rates[-1]:.3f}",
+            )
+            if total - ingest["frames"] or any(
+                v for k, v in ingest.items() if k.startswith("rejected")
+            ):
+                fail(f"the monitor lost or rejected frames: {ingest}")
 
     emit("clients", args.clients)
     emit("frames per round", total)
     emit("aitop monitor frames/s, median", median(aitop_rates))
     emit("bare accept-read-discard server frames/s, median", median(bare_rates))
     emit("ratio aitop / bare", median(aitop_rates) / median(bare_rates))
+    # each round's two sides ran seconds apart: their ratio sees the least drift in load
+    emit(
+        "ratio aitop / bare, median of rounds",
+        median([a / b for a, b in zip(aitop_rates, bare_rates, strict=True)]),
+    )
     emit("frames lost", 0)
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -7,17 +7,18 @@ prompt, a few requests, tool calls reported by both the hook and the transcript,
 Stop; 50 events per simulated second. A snapshot is taken every simulated second, as
 the screen does.
 
-    python bench/memory.py
+    python bench/memory.py [--time-limit 600]
 """
 
 from __future__ import annotations
 
+import argparse
 import gc
 import itertools
 import resource
 from collections.abc import Iterator
 
-from _common import emit, machine
+from _common import add_time_limit, emit, machine, run, time_limit
 
 from aitop import events as ev
 from aitop.aggregate import Aggregator
@@ -78,6 +79,14 @@ def stream() -> Iterator[tuple[float, ev.Event]]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_time_limit(parser, 600)
+    args = parser.parse_args()
+    with time_limit(args.time_limit):
+        measure()
+
+
+def measure() -> None:
     machine()
     pricer = Pricer.load()
     aggregator = Aggregator(pricer, T0)
@@ -101,4 +110,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

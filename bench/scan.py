@@ -1,11 +1,13 @@
 """Scan: the first-sight read of a generated transcript corpus (500 MB by default, in the
 line mix Claude Code writes), in MB/s; the same corpus through ccusage, the reference
-token counter from npm, for its time; and the totals of both, which must agree exactly.
+token counter from npm, for its time (as it runs by default, files read in parallel,
+and with --single-thread, like aitop); and the totals of both, overall and per model,
+which must agree exactly. Costs are printed too, with the models ccusage cannot price.
 
-    python bench/scan.py [--mb 500] [--files 10]
+    python bench/scan.py [--mb 500] [--files 10] [--rounds 5] [--time-limit 1800]
 
-ccusage is installed with npm into ~/.cache/aitop-bench (18.0.11: the last release that
-runs on Node 20 without a native binary).
+ccusage 20.0.24 (Rust: a Node launcher and a native binary from its own npm package) is
+installed once with npm into ~/.cache/aitop-ccusage20 and reused.
 """
 
 from __future__ import annotations
@@ -19,15 +21,29 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import emit, machine
+from _common import (
+    BenchError,
+    add_time_limit,
+    deadline,
+    emit,
+    fail,
+    machine,
+    median,
+    run,
+    time_limit,
+)
 from corpus import template_lines, write
 
 from aitop.aggregate import Aggregator
 from aitop.pricing import Pricer
 from aitop.providers.claude_code.provider import ClaudeCode
 
-CCUSAGE = "ccusage@18.0.11"
-CACHE = Path.home() / ".cache" / "aitop-bench" / CCUSAGE
+CCUSAGE_VERSION = "20.0.24"
+# the native binary's package is named: npm may skip an optional dependency silently
+PACKAGES = [f"ccusage@{CCUSAGE_VERSION}", f"@ccusage/ccusage-linux-x64@{CCUSAGE_VERSION}"]
+CACHE = Path.home() / ".cache" / "aitop-ccusage20"
+INSTALL_TIMEOUT_S = 300
+CCUSAGE_TIMEOUT_S = 600
 FIELDS = {
     "input_tokens": "inputTokens",
     "output_tokens": "outputTokens",
@@ -37,17 +53,35 @@ FIELDS = {
 
 
 def ccusage() -> str:
+    """The cached ccusage, installed first if it is not there or not this version."""
     binary = CACHE / "node_modules" / ".bin" / "ccusage"
-    if not binary.exists():
+    if installed_version(binary) != CCUSAGE_VERSION:
         if shutil.which("npm") is None:
-            raise SystemExit("bench: npm is needed to install ccusage")
+            fail("npm is needed to install ccusage", "install Node.js 20 or newer with npm")
         CACHE.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(CACHE), CCUSAGE],
-            check=True,
-            capture_output=True,
-        )
+        argv = ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(CACHE), *PACKAGES]
+        with deadline(INSTALL_TIMEOUT_S, "`npm install ccusage`", "check the npm registry"):
+            result = subprocess.run(argv, capture_output=True, check=False)
+        if result.returncode:
+            lines = result.stderr.decode(errors="replace").strip().splitlines()
+            why = [x for x in lines if "error" in x and "complete log" not in x] or ["no output"]
+            fail(f"`{' '.join(argv)}` failed: {why[0]}", "check the npm registry, then retry")
+        found = installed_version(binary)
+        if found != CCUSAGE_VERSION:
+            fail(
+                f"ccusage in {CACHE} reports version {found!r}, not {CCUSAGE_VERSION}",
+                f"remove {CACHE} and run again",
+            )
     return str(binary)
+
+
+def installed_version(binary: Path) -> str | None:
+    if not binary.exists():
+        return None
+    with deadline(60, "`ccusage --version`"):
+        result = subprocess.run([str(binary), "--version"], capture_output=True, check=False)
+    words = result.stdout.decode(errors="replace").split()
+    return words[-1] if result.returncode == 0 and words else None
 
 
 def make_corpus(claude: Path, total_mb: int, files: int) -> int:
@@ -62,7 +96,11 @@ def make_corpus(claude: Path, total_mb: int, files: int) -> int:
     return size
 
 
-def aitop_scan(claude: Path) -> tuple[float, dict[str, int]]:
+Totals = dict[str, int]
+
+
+def aitop_scan(claude: Path) -> tuple[float, Totals, dict[str, Totals], float]:
+    """Seconds, totals, totals per model and cost (USD) of aitop's first-sight read."""
     now = time.time()
     start = time.perf_counter()
     provider = ClaudeCode(str(claude / "projects"))
@@ -73,53 +111,99 @@ def aitop_scan(claude: Path) -> tuple[float, dict[str, int]]:
     snap = aggregator.snapshot(now)
     elapsed = time.perf_counter() - start
     # the models table totals everything read (the sessions, hours old, have left the table)
-    totals = {field: sum(getattr(row, field) for row in snap.models) for field in FIELDS}
+    per_model = {row.model: {field: getattr(row, field) for field in FIELDS} for row in snap.models}
+    totals = {field: sum(row[field] for row in per_model.values()) for field in FIELDS}
     totals["requests"] = sum(row.requests for row in snap.models)
-    return elapsed, totals
+    return elapsed, totals, per_model, sum(row.cost_usd for row in snap.models)
 
 
-def ccusage_scan(claude: Path) -> tuple[float, dict[str, int]]:
-    binary = ccusage()
-    env = os.environ | {"CLAUDE_CONFIG_DIR": str(claude)}
-    start = time.perf_counter()
-    result = subprocess.run(
-        [binary, "daily", "--json", "--offline"],
-        env=env,
-        capture_output=True,
-        timeout=3600,
-        check=False,
-    )
-    elapsed = time.perf_counter() - start
+def ccusage_scan(
+    binary: str, claude: Path, *extra: str
+) -> tuple[float, Totals, dict[str, Totals], float, list[str]]:
+    """Seconds, totals, totals per model, cost (USD) and the models it could not price, of
+    `ccusage claude daily --json --offline`: the Claude Code report, prices it ships with."""
+    # its home is the corpus's too: it must find no other agent's logs, nor the user's
+    env = os.environ | {"CLAUDE_CONFIG_DIR": str(claude), "HOME": str(claude.parent)}
+    argv = [binary, "claude", "daily", "--json", "--offline", *extra]
+    with deadline(CCUSAGE_TIMEOUT_S, f"`ccusage {' '.join(argv[1:])}`"):
+        start = time.perf_counter()
+        result = subprocess.run(argv, env=env, capture_output=True, check=False)
+        elapsed = time.perf_counter() - start
     if result.returncode:
-        raise SystemExit(f"bench: ccusage failed: {result.stderr.decode()[-500:]}")
-    totals = json.loads(result.stdout)["totals"]
-    return elapsed, {field: totals[theirs] for field, theirs in FIELDS.items()}
+        why = result.stderr.decode(errors="replace").strip().splitlines() or ["no output"]
+        fail(f"ccusage exited with status {result.returncode}: {why[-1]}")
+    try:
+        report = json.loads(result.stdout)
+        totals = {field: report["totals"][theirs] for field, theirs in FIELDS.items()}
+        per_model: dict[str, Totals] = {}
+        for day in report["daily"]:
+            for row in day["modelBreakdowns"]:
+                into = per_model.setdefault(row["modelName"], dict.fromkeys(FIELDS, 0))
+                for field, theirs in FIELDS.items():
+                    into[field] += row[theirs]
+        cost = float(report["totals"]["totalCost"])
+        unpriced = list(report["totals"].get("unpricedModels", []))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BenchError(f"ccusage's JSON is not as expected ({exc!r})") from None
+    return elapsed, totals, per_model, cost, unpriced
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=500)
     parser.add_argument("--files", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved runs of each")
+    add_time_limit(parser, 1800)
     args = parser.parse_args()
+    if min(args.mb, args.files, args.rounds) < 1:
+        parser.error("--mb, --files and --rounds must be at least 1")
+    with time_limit(args.time_limit):
+        measure(args)
+
+
+def measure(args: argparse.Namespace) -> None:
     machine()
+    binary = ccusage()  # installed before anything is timed
+    name = f"ccusage@{CCUSAGE_VERSION} claude daily --json --offline"
+    times: dict[str, list[float]] = {"aitop": [], name: [], f"{name} --single-thread": []}
     with tempfile.TemporaryDirectory() as tmp:
         claude = Path(tmp) / ".claude"
         size = make_corpus(claude, args.mb, args.files)
         emit("corpus", f"{size / 1e6:.0f} MB in {args.files} transcripts")
-        ours, our_totals = aitop_scan(claude)
-        emit("aitop first-sight read", ours, "s")
-        emit("aitop throughput", size / 1e6 / ours, "MB/s")
-        emit("aitop requests counted", our_totals["requests"])
-        theirs, their_totals = ccusage_scan(claude)
-        emit(f"{CCUSAGE} daily --json --offline", theirs, "s")
-        emit("ratio aitop / ccusage (time)", ours / theirs)
-        for field in FIELDS:
-            emit(f"{field}: aitop / ccusage", f"{our_totals[field]} / {their_totals[field]}")
-        agree = all(our_totals[f] == their_totals[f] for f in FIELDS)
-        emit("totals agree exactly", "yes" if agree else "NO")
-        if not agree:
-            raise SystemExit(1)
+        for _ in range(args.rounds):  # interleaved: the machine's noise hits all three alike
+            ours, our_totals, our_models, our_cost = aitop_scan(claude)
+            theirs, their_totals, their_models, their_cost, unpriced = ccusage_scan(binary, claude)
+            single, single_totals, single_models, _, _ = ccusage_scan(
+                binary, claude, "--single-thread"
+            )
+            for key, took in zip(times, (ours, theirs, single), strict=True):
+                times[key].append(took)
+            agree = all(our_totals[f] == their_totals[f] == single_totals[f] for f in FIELDS)
+            models_agree = our_models == their_models == single_models
+            if not (agree and models_agree):
+                break  # say so below, with this round's figures
+    emit("rounds", len(times["aitop"]))
+    for key, values in times.items():
+        emit(f"{key}, each round", " ".join(f"{v:.3f}" for v in values), "s")
+    aitop_s = median(times["aitop"])
+    emit("aitop first-sight read, median", aitop_s, "s")
+    emit("aitop throughput", size / 1e6 / aitop_s, "MB/s")
+    emit("aitop requests counted", our_totals["requests"])
+    parallel_s, single_s = median(times[name]), median(times[f"{name} --single-thread"])
+    emit(f"{name}, median", parallel_s, "s")
+    emit(f"{name} --single-thread, median", single_s, "s")
+    emit("ratio aitop / ccusage (time)", aitop_s / parallel_s)
+    emit("ratio aitop / ccusage --single-thread (time)", aitop_s / single_s)
+    for field in FIELDS:
+        emit(f"{field}: aitop / ccusage", f"{our_totals[field]} / {their_totals[field]}")
+    emit("aitop cost", f"{our_cost:.2f}", "USD")
+    emit("ccusage cost", f"{their_cost:.2f}", "USD")
+    emit("models ccusage cannot price", " ".join(sorted(unpriced)) or "none")
+    emit("totals agree exactly", "yes" if agree else "NO")
+    emit("per-model totals agree exactly", "yes" if models_agree else "NO")
+    if not (agree and models_agree):
+        fail("aitop and ccusage count different tokens (see the lines above)")
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -3,9 +3,10 @@ and to a 100 MB one. Tailing by byte offset makes the cost independent of the fi
 size: the ratio should stay near 1 (target ≤ 1.5).
 
 Each measurement is what the monitor does when a hook names the file: stat, read the
-appended bytes, decode the lines that can matter, dedup, price and aggregate.
+appended bytes, decode the lines that can matter, dedup, price and aggregate. Turns go
+to the small and the large transcript in turn, so that noise hits both alike.
 
-    python bench/tail.py [--turns 40]
+    python bench/tail.py [--turns 40] [--time-limit 600]
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import emit, machine, median
+from _common import add_time_limit, emit, fail, machine, median, run, time_limit
 from corpus import one_turn, write
 
 from aitop.aggregate import Aggregator
@@ -25,49 +26,64 @@ from aitop.providers.claude_code.provider import ClaudeCode
 NOW = 1_800_000_000.0
 
 
-def measure(size: int, turns: int, tmp: Path) -> tuple[float, int]:
-    projects = tmp / f"projects-{size}"
-    project = projects / "-home-user-project"
-    project.mkdir(parents=True)
-    path = project / "11111111-2222-4333-8444-555555555555.jsonl"
-    write(path, size)
-    actual = path.stat().st_size
-    provider = ClaudeCode(str(projects))
-    aggregator = Aggregator(Pricer.load(), NOW)
-    provider.tailer.watch(str(path), path.stem)
-    provider.poll()
-    while provider.pending():  # first sight: read the whole history once
-        aggregator.apply_all(provider.work(NOW, 8 << 20), NOW)
-    times = []
-    for k in range(turns):
-        with path.open("ab") as out:
+class Transcript:
+    """A transcript of `size` bytes, already read once, as the monitor has it."""
+
+    def __init__(self, size: int, tmp: Path) -> None:
+        projects = tmp / f"projects-{size}"
+        project = projects / "-home-user-project"
+        project.mkdir(parents=True)
+        self.path = project / "11111111-2222-4333-8444-555555555555.jsonl"
+        write(self.path, size)
+        self.size = self.path.stat().st_size
+        self.provider = ClaudeCode(str(projects))
+        self.aggregator = Aggregator(Pricer.load(), NOW)
+        self.provider.tailer.watch(str(self.path), self.path.stem)
+        self.provider.poll()
+        while self.provider.pending():  # first sight: read the whole history once
+            self.aggregator.apply_all(self.provider.work(NOW, 8 << 20), NOW)
+        self.times: list[float] = []
+
+    def new_turn(self, k: int) -> None:
+        with self.path.open("ab") as out:
             out.write(one_turn(k))
         start = time.perf_counter()
-        provider.poll()
-        events = provider.work(NOW)
-        aggregator.apply_all(events, NOW)
-        times.append(time.perf_counter() - start)
-        assert (
-            sum(1 for e in events if type(e).__name__ == "Request") == 2
-        )  # the turn's two requests
-    return median(times), actual
+        self.provider.poll()
+        events = self.provider.work(NOW)
+        self.aggregator.apply_all(events, NOW)
+        self.times.append(time.perf_counter() - start)
+        requests = sum(1 for e in events if type(e).__name__ == "Request")
+        if requests != 2:  # the turn holds two responses
+            fail(f"turn {k + 1} into the {self.size:,}-byte transcript gave {requests} requests")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=40)
+    add_time_limit(parser, 600)
     args = parser.parse_args()
+    if args.turns < 1:
+        parser.error("--turns must be at least 1")
+    with time_limit(args.time_limit):
+        measure(args.turns)
+
+
+def measure(turns: int) -> None:
     machine()
     with tempfile.TemporaryDirectory() as tmp:
-        small, small_size = measure(100 * 1024, args.turns, Path(tmp))
-        large, large_size = measure(100 * 1024 * 1024, args.turns, Path(tmp))
-    emit("small transcript", f"{small_size / 1024:.0f}", "KB")
-    emit("large transcript", f"{large_size / 1024 / 1024:.0f}", "MB")
-    emit("new turn into the small transcript, median", small * 1000, "ms")
-    emit("new turn into the large transcript, median", large * 1000, "ms")
-    emit("ratio large / small", large / small)
-    emit("turns measured per size", args.turns)
+        small = Transcript(100 * 1024, Path(tmp))
+        large = Transcript(100 * 1024 * 1024, Path(tmp))
+        for k in range(turns):  # interleaved: the machine's noise hits both alike
+            small.new_turn(k)
+            large.new_turn(k)
+    emit("small transcript", f"{small.size / 1024:.0f}", "KB")
+    emit("large transcript", f"{large.size / 1024 / 1024:.0f}", "MB")
+    small_s, large_s = median(small.times), median(large.times)
+    emit("new turn into the small transcript, median", small_s * 1000, "ms")
+    emit("new turn into the large transcript, median", large_s * 1000, "ms")
+    emit("ratio large / small", large_s / small_s)
+    emit("turns measured per size", turns)
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

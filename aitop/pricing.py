@@ -28,8 +28,10 @@ Rules (DESIGN.md "Accounting" rule 4):
   gemini-*); an id of no known vendor is priced as the newest Sonnet, estimated;
 * a price overlay (`aitop prices --update`, see price_overlay) adds the models the table
   lacks, and for a model the table has, starts a new price period on the day it was
-  fetched if it is newer than the table and its figures differ. The user's config wins
-  over both.
+  fetched if that day is after the table's date and its figures differ (a long-context
+  tier it leaves out is kept: LiteLLM omits some); earlier requests keep the table's
+  prices and the table's later dated changes still apply. The user's config wins over
+  both.
 """
 
 from __future__ import annotations
@@ -603,14 +605,19 @@ def _insert(book: _Book, point: _Point) -> _Book:
 
 def _overlaid(model: _Model, new: price_overlay.OverlayModel, since: float) -> _Model:
     """`model` with `new`'s prices from `since` on; later dated changes the table knows
-    (announced ones) still apply after."""
-    books = [_insert(model.books[_STANDARD], _overlay_point(new.standard, since, 1.0))]
+    (announced ones) still apply after. A long-context tier `new` leaves out is kept from
+    the table's price in force: no news, not news of its end."""
+    shipped = _in_force(model.books[_STANDARD], since)
+    standard = _overlay_point(new.standard, since, 1.0)
+    if standard.tier_above == _NO_TIER and shipped.tier_above != _NO_TIER:
+        standard = standard._replace(tier_above=shipped.tier_above, tier=shipped.tier)
+    books = [_insert(model.books[_STANDARD], standard)]
     for n, price in ((_PRIORITY, new.priority), (_FLEX, new.flex)):
         multiplier = model.service[n - 1]
-        if price is not None:
+        if price is not None:  # the source's own figures for the tier
             books.append(_insert(model.books[n], _overlay_point(price, since, 1.0)))
         elif multiplier is not None:
-            books.append(_insert(model.books[n], _overlay_point(new.standard, since, multiplier)))
+            books.append(_insert(model.books[n], standard._replace(multiplier=multiplier)))
         else:
             books.append(model.books[n])  # the vendor's own figures, and no newer ones
     return model._replace(books=(books[0], books[1], books[2]), source="overlay")
@@ -725,7 +732,7 @@ class Pricer:
             for model_id in (model.info.id, *model.aliases):
                 self._by_id[model_id] = model
             info = model.info
-            if model.source != "overlay" and info.vendor and info.family:
+            if model.listed and info.vendor and info.family:  # not the overlay's own
                 self._newest.setdefault((info.vendor, info.family), model)
         self._entries: dict[str, _Entry] = {}  # canonical id -> compiled, on first use
         # raw model string -> entry, one map per vendor the caller named (None: none):
@@ -918,10 +925,10 @@ class Pricer:
                 since = datetime.datetime.fromtimestamp(point.since, datetime.UTC).date()
             tiered = period.tier_above != _NO_TIER
             services = []
-            for variant in (4, 8):
-                rates = _period_at(entry.variants[variant], when)
-                same = rates.rates == period.rates and rates.tier == period.tier
-                services.append(None if same else rates.rates)
+            for variant in (4, 8):  # priority, flex
+                other = _period_at(entry.variants[variant], when)
+                same = other.rates == period.rates and other.tier == period.tier
+                services.append(None if same else other.rates)
             out.append(
                 ListedPrice(
                     model.info,

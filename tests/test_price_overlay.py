@@ -318,6 +318,16 @@ def test_a_newer_price_starts_on_the_day_it_was_fetched(tmp_path: Path) -> None:
     assert listed["gpt-5.4"].source == "table"
 
 
+def test_a_tier_the_overlay_leaves_out_is_kept_when_other_prices_change(tmp_path: Path) -> None:
+    body = litellm({"claude-sonnet-4-5": {"input_cost_per_token": 2.5e-06}})
+    pricer = Pricer.load(overlay=overlay_file(tmp_path, body, AFTER))
+    assert pricer.overlay is not None and pricer.overlay.changed == ("claude-sonnet-4-5",)
+    assert pricer.cost_pico("claude-sonnet-4-5", Usage(1), ts("2026-12-01")) == 2_500_000
+    assert pricer.cost_pico("claude-sonnet-4-5", Usage(200_001), ts("2026-12-01")) == (
+        200_001 * 6 * M
+    )
+
+
 def test_an_overlay_older_than_the_table_only_adds_models(tmp_path: Path) -> None:
     pricer = Pricer.load(overlay=overlay_file(tmp_path, gpt_5_5_cheaper(), BEFORE))
     report = pricer.overlay
@@ -346,6 +356,26 @@ def test_dated_changes_the_table_announces_still_happen(tmp_path: Path) -> None:
     assert pricer.cost_pico("gemini-3.8-flash", one, ts("2026-11-24")) == 750_000
     assert pricer.cost_pico("gemini-3.8-flash", one, ts("2026-11-25")) == 800_000
     assert pricer.cost_pico("gemini-3.8-flash", one, ts("2027-01-01")) == 1_500_000  # the table's
+
+
+def test_a_family_falls_back_on_its_newest_model_at_its_newer_price(tmp_path: Path) -> None:
+    body = litellm(
+        {
+            "gpt-6.1-sol": {
+                "litellm_provider": "openai",
+                "mode": "responses",
+                "input_cost_per_token": 1.5e-06,
+                "output_cost_per_token": 1e-05,
+                "cache_read_input_token_cost": 1e-07,
+                "cache_creation_input_token_cost": 2.5e-06,
+            }
+        }
+    )
+    pricer = Pricer.load(overlay=overlay_file(tmp_path, body, AFTER))
+    assert pricer.overlay is not None and pricer.overlay.changed == ("gpt-6.1-sol",)
+    estimate = pricer.resolve("gpt-6.2-sol")
+    assert estimate.estimated and estimate.priced_as == "gpt-6.1-sol"
+    assert pricer.cost_pico("gpt-6.2-sol", Usage(1), ts("2026-12-01")) == 1_500_000
 
 
 def test_models_only_the_overlay_knows(tmp_path: Path) -> None:

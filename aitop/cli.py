@@ -4,6 +4,7 @@
     aitop -b [-n N] [-d SECS] [--json]   batch mode, like top -b
     aitop hook                           forward one hook event (run by the agent)
     aitop install [...]                  wire aitop's hooks into Claude Code's settings
+    aitop prices [--update [URL]] [--json]   the prices in use; fetch newer ones
     aitop version
 
 Heavy modules are imported inside the commands that need them: start-up is a feature.
@@ -76,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="top for AI coding agents: live tokens, cost, cache, tools and alerts.",
-        epilog="Commands: hook, install, version. 'aitop COMMAND --help' for each.",
+        epilog="Commands: hook, install, prices, version. 'aitop COMMAND --help' for each.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument(
@@ -135,6 +136,18 @@ def build_parser() -> argparse.ArgumentParser:
     install_command.add_arguments(install)
     _common(install, suppress=True)
 
+    prices = commands.add_parser(
+        "prices",
+        help="show the prices in use, and their date and source; --update fetches newer ones",
+        description="Show the date and source of aitop's prices and every model's price;"
+        " --update fetches LiteLLM's price table (the only network access aitop makes) and"
+        " keeps it as a dated overlay.",
+    )
+    from aitop import prices_command
+
+    prices_command.add_arguments(prices)
+    _common(prices, suppress=True)
+
     version = commands.add_parser("version", help="print the version")
     _common(version, suppress=True)
     return parser
@@ -179,6 +192,10 @@ def _run(args: argparse.Namespace, env: Env) -> int:
         from aitop.providers.claude_code import install as install_command
 
         return install_command.run(args, env)
+    if args.command == "prices":
+        from aitop import prices_command
+
+        return prices_command.run(args, env)
     return _monitor(args, env)
 
 

@@ -17,6 +17,7 @@ _aitop() {
     local main_opts="--version -b --batch -n --iterations -d --delay --json --bell --no-backfill --print-config"
     local install_opts="--write --dry-run --check --uninstall --settings --events"
     local hook_opts="--agent"
+    local prices_opts="--update --json"
     local events="SessionStart SessionEnd UserPromptSubmit PreToolUse PostToolUse PostToolUseFailure Stop StopFailure SubagentStart SubagentStop PreCompact PostCompact Notification PostModelSwitch"
 
     case $prev in
@@ -28,6 +29,9 @@ _aitop() {
             return ;;
         -n|--iterations|-d|--delay|--agent)
             return ;;
+        --update)
+            # an optional URL: LiteLLM's own table when none is given
+            [[ $cur == http* ]] && return ;;
         --events)
             local prefix=${cur%,*} last=${cur##*,}
             [[ $cur == *,* ]] && prefix="$prefix," || prefix=""
@@ -39,19 +43,20 @@ _aitop() {
     local command="" i
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
-            hook|install|version) command=${words[i]}; break ;;
+            hook|install|prices|version) command=${words[i]}; break ;;
         esac
     done
 
     case $command in
         install) COMPREPLY=($(compgen -W "$install_opts $common" -- "$cur")) ;;
         hook) COMPREPLY=($(compgen -W "$hook_opts $common" -- "$cur")) ;;
+        prices) COMPREPLY=($(compgen -W "$prices_opts $common" -- "$cur")) ;;
         version) COMPREPLY=($(compgen -W "$common" -- "$cur")) ;;
         *)
             if [[ $cur == -* ]]; then
                 COMPREPLY=($(compgen -W "$main_opts $common" -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "hook install version" -- "$cur"))
+                COMPREPLY=($(compgen -W "hook install prices version" -- "$cur"))
             fi ;;
     esac
 }

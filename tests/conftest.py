@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +29,23 @@ settings.register_profile(
     "ci", deadline=None, suppress_health_check=list(HealthCheck), max_examples=200
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Pricer.load() reads the user's price overlay (`aitop prices --update`) from the cache
+    # directory: every test prices with the shipped table, whatever this machine has cached.
+    cache = tempfile.mkdtemp(prefix="aitop-test-cache-")
+    config.stash[_CACHE_KEY] = cache
+    os.environ["XDG_CACHE_HOME"] = cache
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    cache = config.stash.get(_CACHE_KEY, None)
+    if cache is not None:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+_CACHE_KEY = pytest.StashKey[str]()
 
 
 def fixture_sessions() -> list[Path]:

@@ -174,6 +174,11 @@ def test_bash_completion_works() -> None:
         "Stop,PreToolUse",
         "Stop,PreCompact",
     ]
+    assert _bash_complete(["aitop", "pri"]) == ["prices"]
+    assert {"--update", "--json"} <= set(_bash_complete(["aitop", "prices", "--"]))
+    assert "--batch" not in _bash_complete(["aitop", "prices", "--"])
+    # --update takes an optional URL: options still complete after it
+    assert "--json" in _bash_complete(["aitop", "prices", "--update", "--"])
 
 
 @pytest.mark.parametrize(("shell", "path"), [("zsh", ZSH), ("fish", FISH)])

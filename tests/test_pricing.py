@@ -185,7 +185,9 @@ def test_rule2_every_model_in_the_table(
     raw: str, canonical: str | None, name: str, rates: str, window: str
 ) -> None:
     info = PRICER.resolve(raw)
-    expected = ModelInfo(canonical or raw, f"Claude {name}", info.family, WINDOW[window], False)
+    expected = ModelInfo(
+        canonical or raw, f"Claude {name}", info.family, WINDOW[window], False, vendor="anthropic"
+    )
     assert info == expected
     assert info.family is not None and info.family in info.id
     assert [PRICER.cost_pico(raw, one(field), NOW) for field in RATE_FIELDS] == [
@@ -194,7 +196,7 @@ def test_rule2_every_model_in_the_table(
 
 
 def test_rule2_the_table_holds_exactly_these_models_newest_first() -> None:
-    ids = PRICER.model_ids()
+    ids = PRICER.model_ids("anthropic")
     assert sorted(ids) == sorted({canonical or raw for raw, canonical, *_ in TABLE})
     assert ids[0] == "claude-fable-5-2"
     # each family's newest model comes first among that family's ids
@@ -248,19 +250,25 @@ def test_rule3_cache_read_multipliers_come_from_data() -> None:
 
 
 def test_rule3_rates_are_exact_pico() -> None:
-    # Every compiled rate (multipliers folded in) equals exact decimal arithmetic.
-    _, bundled = pricing._bundled()
-    for model, entry in bundled:
+    # Every compiled rate (multipliers folded in: fast, US geo, service tier) equals exact
+    # decimal arithmetic, for every vendor's models.
+    *_, bundled = pricing._bundled()
+    for model in bundled:
+        entry = pricing._entry(model)
         fast, us = Decimal(repr(model.fast)), Decimal(repr(model.us_geo))
         multipliers = (Decimal(1), us, fast, fast * us)
-        for periods, mult in zip(entry.variants, multipliers, strict=True):
-            for data, period in zip(model.periods, periods, strict=True):
-                sources: list[tuple[pricing._PeriodData | pricing._TierData, pricing._Rates]]
-                sources = [(data, period.rates)]
-                if data.tier is not None:
-                    sources.append((data.tier, period.tier))
+        assert len(entry.variants) == 3 * len(multipliers)
+        for n, periods in enumerate(entry.variants):
+            book, mult = model.books[n // 4], multipliers[n % 4]
+            for point, period in zip(book, periods, strict=True):
+                mult_here = mult * Decimal(repr(point.multiplier))
+                sources = [(point.rates, period.rates)]
+                if point.tier_above != pricing._NO_TIER:
+                    sources.append((point.tier, period.tier))
                 for src, compiled in sources:
-                    expected = [Decimal(repr(getattr(src, f))) * mult * M for f in compiled._fields]
+                    expected = [
+                        Decimal(repr(getattr(src, f))) * mult_here * M for f in compiled._fields
+                    ]
                     assert [Decimal(x) for x in compiled] == expected, model.info.id
 
 
@@ -522,6 +530,7 @@ def test_rule9_unknown_models_priced_by_family_and_estimated(
         PRICER.resolve(priced_as).context_window,
         estimated=True,
         priced_as=priced_as,
+        vendor="anthropic" if normalise_model(model).startswith("claude") else None,
     )
     usage = Usage(1000, 2000, 3000, 4000, 5000)
     cost = PRICER.cost_pico(model, usage, NOW, "fast", "us")
@@ -541,7 +550,9 @@ def test_rule9_never_zero_silently(model: str, tokens: int) -> None:
 def test_rule10_override_replaces_a_model() -> None:
     pricer = Pricer.load({"Claude-Opus-4-6[1m]": ModelPrice(input=1, output=2, cache_read=0.5)})
     info = pricer.resolve("claude-opus-4-6-20260205")
-    assert info == ModelInfo("claude-opus-4-6", "Claude Opus 4.6", "opus", 1_000_000, False)
+    assert info == ModelInfo(
+        "claude-opus-4-6", "Claude Opus 4.6", "opus", 1_000_000, False, vendor="anthropic"
+    )
     usage = Usage(300_000, 10, 100, 1000, 10_000)  # no tier, no dates: the user's flat price
     expected = 300_000 * M + 10 * 2 * M + 100 * 500_000 + 1000 * 1_250_000 + 10_000 * 2 * M
     assert pricer.cost_pico("claude-opus-4-6", usage, ts("2026-03-01")) == expected
@@ -614,28 +625,28 @@ def test_rule10_override_from_toml() -> None:
     [
         ("date = 2026-11-22\nextra = 1\nmodel = []\n", msgspec.ValidationError),
         (
-            'date = 2026-11-22\n[[model]]\nid = "claude-x"\nname = "X"\nfamily = "opus"\n'
+            'date = 2026-11-22\n[[model]]\nid = "claude-x"\nname = "X"\nvendor = "anthropic"\nfamily = "opus"\n'
             "context_window = 1\ncolour = 1\n",
             msgspec.ValidationError,
         ),
         (
-            'date = 2026-11-22\n[[model]]\nid = "claude-x"\nname = "X"\nfamily = "opus"\n'
+            'date = 2026-11-22\n[[model]]\nid = "claude-x"\nname = "X"\nvendor = "anthropic"\nfamily = "opus"\n'
             "context_window = 1\n[[model.price]]\ninput = -1.0\noutput = 1.0\n"
             "cache_write_5m = 1.0\ncache_write_1h = 1.0\ncache_read = 1.0\n",
             msgspec.ValidationError,
         ),
         (
-            'date = 2026-11-22\n[[model]]\nid = "claude-x"\nname = "X"\nfamily = "opus"\n'
+            'date = 2026-11-22\n[[model]]\nid = "claude-x"\nname = "X"\nvendor = "anthropic"\nfamily = "opus"\n'
             "context_window = 1\n",
             ValueError,  # no price period
         ),
         (
-            'date = 2026-11-22\n[[model]]\nid = "Claude-X-20250101"\nname = "X"\nfamily = "opus"\n'
+            'date = 2026-11-22\n[[model]]\nid = "Claude-X-20250101"\nname = "X"\nvendor = "anthropic"\nfamily = "opus"\n'
             "context_window = 1\n",
             ValueError,  # not normalised
         ),
         (
-            'date = 2026-11-22\n[[model]]\nid = "claude-x"\nname = "X"\nfamily = "opus"\n'
+            'date = 2026-11-22\n[[model]]\nid = "claude-x"\nname = "X"\nvendor = "anthropic"\nfamily = "opus"\n'
             "context_window = 1\n[[model.price]]\nsince = 2026-01-01\ninput = 1.0\noutput = 1.0\n"
             "cache_write_5m = 1.0\ncache_write_1h = 1.0\ncache_read = 1.0\n",
             ValueError,  # the first period has a start

@@ -25,7 +25,8 @@ class Comparison(NamedTuple):
 
 
 def compare(pricer: Pricer, row: SessionRow, when: float) -> list[Comparison]:
-    """Every priced model, cheapest first; empty when there is nothing to compare."""
+    """Every priced model of the session's model's vendor, cheapest first; empty when there
+    is nothing to compare."""
     if not row.model or row.requests <= 0 or row.cost_usd <= 0:
         return []
     n = row.requests
@@ -38,9 +39,12 @@ def compare(pricer: Pricer, row: SessionRow, when: float) -> list[Comparison]:
     own = pricer.cost_pico(row.model, average, when)
     if own <= 0:
         return []
-    own_id = pricer.resolve(row.model).id
+    info = pricer.resolve(row.model)
+    own_id = info.id
     by_cost: dict[int, list[str]] = {}  # pico-dollars of the average request -> models
-    for model in pricer.model_ids():  # newest first: the first of a price names it
+    # the models of its own vendor (all of them for a model of no known vendor), newest
+    # first: the first of a price names it
+    for model in pricer.model_ids(info.vendor):
         by_cost.setdefault(pricer.cost_pico(model, average, when), []).append(model)
     out = []
     for pico, models in by_cost.items():

@@ -14,11 +14,13 @@ import os
 from collections import OrderedDict, deque
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from aitop import events as ev
 from aitop.pricing import PICO_PER_USD, Pricer
 from aitop.snapshot import (
+    AgentRow,
+    Counts,
     Ingest,
     ModelRow,
     Series,
@@ -31,19 +33,9 @@ from aitop.snapshot import (
     Windows,
 )
 
-FIELDS = (
-    "requests",
-    "turns",
-    "tool_calls",
-    "tool_errors",
-    "api_errors",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cost_pico",
-    "compactions",
-)
+# The counters, in the order of their one definition (snapshot.Counts); money is kept
+# as pico-dollars in here, and shown as dollars in `cost_usd`.
+FIELDS: tuple[str, ...] = Counts.__struct_fields__
 (
     REQUESTS,
     TURNS,
@@ -54,9 +46,11 @@ FIELDS = (
     OUTPUT,
     CACHE_READ,
     CACHE_WRITE,
+    REASONING,
     COST,
     COMPACTIONS,
-) = range(len(FIELDS))
+) = (FIELDS.index(name) for name in FIELDS)
+assert FIELDS[COST] == "cost_usd" and FIELDS[REASONING] == "reasoning_tokens"
 WIDTH = len(FIELDS)
 RING = 900  # one-second buckets: the longest window is 15 minutes
 SPANS = (60, 300, 900)
@@ -76,6 +70,7 @@ OTHER_TOOLS = "(other)"
 UNKNOWN_TOOL = "(unknown)"
 
 Deltas = list[tuple[int, int]]
+SessionKey = tuple[str, str]  # (agent, session id)
 
 
 class Ring:
@@ -213,12 +208,13 @@ class Departures(NamedTuple):
     (the provider keeps their files' offsets: if one comes back, it goes on), `dropped`
     ones are gone for good (nothing worth keeping, or pushed out of the archive)."""
 
-    archived: list[str]
-    dropped: list[str]
+    archived: list[SessionKey]
+    dropped: list[SessionKey]
 
 
 class SessionState:
     def __init__(self, info: ev.SessionInfo) -> None:
+        self.key: SessionKey = (info.agent, info.session_id)
         self.session_id = info.session_id
         self.agent = info.agent
         self.cwd = info.cwd
@@ -229,7 +225,10 @@ class SessionState:
         self.totals = [0] * WIDTH
         self.ring: Ring | None = None
         self.model: str | None = None  # of the latest main-thread request
-        self.selected_model: str | None = None  # what the user picked (may carry [1m])
+        self.selected_model: str | None = None  # what the user picked
+        self.selected_window: int | None = None  # the window that pick says, if it says
+        self.context_window: int | None = None  # the agent's own word, with its requests
+        self.vendor: str | None = None  # whose prices its requests had
         self.context_tokens = 0
         self.cost_estimated = False
         self.agent_cost_usd: float | None = None
@@ -274,12 +273,14 @@ class Aggregator:
         self.start = start
         self.ring = Ring(start)
         self.since_start = [0] * WIDTH
-        self.sessions: dict[str, SessionState] = {}
+        self.sessions: dict[SessionKey, SessionState] = {}
         self.models: dict[str, list[int]] = {}
         self.estimated_models: set[str] = set()
+        self.agents: dict[str, list[int]] = {}  # everything read of each agent
+        self.estimated_agents: set[str] = set()
         self.tools: dict[str, ToolStats] = {}
-        self._calls: OrderedDict[str, _Call] = OrderedDict()
-        self.archive: OrderedDict[str, SessionState] = OrderedDict()  # oldest first
+        self._calls: OrderedDict[tuple[str, str], _Call] = OrderedDict()  # (agent, call id)
+        self.archive: OrderedDict[SessionKey, SessionState] = OrderedDict()  # oldest first
         self._departed = Departures([], [])
 
     # --- events -------------------------------------------------------------------
@@ -295,6 +296,8 @@ class Aggregator:
                 self._tool_started(session, event)
             case ev.ToolFinished():
                 self._tool_finished(session, event)
+            case ev.TurnCompleted():
+                self._count(session, info.time, [(TURNS, 1)])
             case ev.ApiError():
                 self._count(session, info.time, [(API_ERRORS, 1)])
             case ev.Compacted():
@@ -305,10 +308,10 @@ class Aggregator:
                 if session.ended_at is None and info.time >= session.last_activity:
                     session.ended_at = info.time
                     session.waiting = None
-            case ev.SessionStarted(model=model):
+            case ev.SessionStarted(model=model, context_window=window):
                 session.ended_at = None
                 if model:
-                    session.selected_model = model
+                    session.selected_model, session.selected_window = model, window
             case ev.PromptSubmitted():
                 session.ended_at = None
             case ev.SessionEnded():
@@ -317,8 +320,8 @@ class Aggregator:
             case ev.Waiting(kind=kind):
                 session.waiting = kind
                 session.waiting_since = info.time
-            case ev.ModelSwitched(model=model):
-                session.selected_model = model
+            case ev.ModelSwitched(model=model, context_window=window):
+                session.selected_model, session.selected_window = model, window
             case ev.SubagentStarted(subagent_id=sub, subagent_type=kind):
                 self._subagent(session, sub).kind = kind
             case ev.SubagentStopped(subagent_id=sub, subagent_type=kind):
@@ -332,25 +335,26 @@ class Aggregator:
         for event in events:
             self.apply(event, now)
 
-    def process_gone(self, session_id: str, now: float) -> None:
+    def process_gone(self, key: SessionKey, now: float) -> None:
         """The agent process of a session has exited without saying so."""
-        session = self.sessions.get(session_id)
+        session = self.sessions.get(key)
         if session is not None and session.ended_at is None:
             session.ended_at = now
             session.waiting = None
 
     def _session(self, info: ev.SessionInfo, now: float) -> SessionState:
-        session = self.sessions.get(info.session_id)
+        key = (info.agent, info.session_id)
+        session = self.sessions.get(key)
         if session is None:
             if len(self.sessions) >= MAX_SESSIONS:
                 self._shed()
             # back after it left the table: whole again, with nothing counted twice
-            session = self.archive.pop(info.session_id, None)
+            session = self.archive.pop(key, None)
             if session is None:
                 session = SessionState(info)
             else:
                 session.touch(info)
-            self.sessions[info.session_id] = session
+            self.sessions[key] = session
         else:
             session.touch(info)
         if info.time >= self.start:
@@ -360,6 +364,11 @@ class Aggregator:
     def _count(
         self, session: SessionState, when: float, deltas: Deltas, sub: str | None = None
     ) -> None:
+        agent_totals = self.agents.get(session.agent)
+        if agent_totals is None:
+            agent_totals = self.agents[session.agent] = [0] * WIDTH
+        for field, amount in deltas:
+            agent_totals[field] += amount
         if self.ring.add(when, deltas):
             if session.ring is None:
                 session.ring = Ring(self.ring.head)
@@ -381,21 +390,31 @@ class Aggregator:
             found = session.subagents[sub] = _Subagent()
         return found
 
+    def _price(self, event: ev.Request, usage: ev.Usage) -> int:
+        return self.pricer.cost_pico(
+            event.model,
+            usage,
+            event.session.time,
+            event.speed,
+            event.inference_geo,
+            service_tier=event.service_tier,
+            vendor=event.vendor,
+        )
+
     def _request(self, session: SessionState, event: ev.Request) -> None:
         usage, previous = event.usage, event.previous
         when = event.session.time
-        cost = self.pricer.cost_pico(event.model, usage, when, event.speed, event.inference_geo)
+        cost = self._price(event, usage)
         delta = usage
         if previous is not None:
             delta = usage.minus(previous)
-            cost -= self.pricer.cost_pico(
-                event.model, previous, when, event.speed, event.inference_geo
-            )
+            cost -= self._price(event, previous)
         deltas: Deltas = [
             (INPUT, delta.input_tokens),
             (OUTPUT, delta.output_tokens),
             (CACHE_READ, delta.cache_read_tokens),
             (CACHE_WRITE, delta.cache_write_tokens),
+            (REASONING, delta.reasoning_tokens),
             (COST, cost),
         ]
         if previous is None:
@@ -406,15 +425,16 @@ class Aggregator:
             model_totals = self.models[event.model] = [0] * WIDTH
         for field, amount in deltas:
             model_totals[field] += amount
-        if self.pricer.resolve(event.model).estimated:
+        if self.pricer.resolve(event.model, event.vendor).estimated:
             session.cost_estimated = True
             self.estimated_models.add(event.model)
-        if event.ends_turn:
-            self._count(session, when, [(TURNS, 1)])
+            self.estimated_agents.add(session.agent)
         if not event.sidechain:
             session.reopen_after(when)
             session.model = event.model
             session.context_tokens = usage.prompt_tokens
+            session.context_window = event.context_window
+            session.vendor = event.vendor
         if previous is None and event.stop_reason == "max_tokens":
             session.max_tokens_stops += 1
             session.max_tokens_at = max(when, session.max_tokens_at or when)
@@ -430,7 +450,8 @@ class Aggregator:
         call = self._call(
             session, event.tool_use_id, event.name, event.session.time, event.subagent_id
         )
-        if not call.finished:
+        # the first source that can tell the outcome decides it (Codex's hooks cannot)
+        if not call.finished and event.ok is not None:
             call.finished = True
             if not event.ok:
                 self._count(session, event.session.time, [(TOOL_ERRORS, 1)], event.subagent_id)
@@ -450,14 +471,15 @@ class Aggregator:
         sub: str | None,
     ) -> _Call:
         """The call with this id, counted the first time either source mentions it."""
-        call = self._calls.get(tool_use_id)
+        key = (session.agent, tool_use_id)
+        call = self._calls.get(key)
         if call is not None:
             return call
         name = name or UNKNOWN_TOOL
         call = _Call(
             name, self._tool_stats(self.tools, name), self._tool_stats(session.tools, name, 256)
         )
-        self._calls[tool_use_id] = call
+        self._calls[key] = call
         if len(self._calls) > MAX_TRACKED_CALLS:  # the oldest: its reports are long in
             self._calls.popitem(last=False)
         self._count(session, when, [(TOOL_CALLS, 1)], sub)
@@ -484,22 +506,22 @@ class Aggregator:
     def tick(self, now: float) -> None:
         """Advance the clock: expire buckets, drop idle rings and finished sessions."""
         self.ring.advance(now)
-        for session_id in list(self.sessions):
-            session = self.sessions[session_id]
+        for key in list(self.sessions):
+            session = self.sessions[key]
             if session.ring is not None:
                 session.ring.advance(now)
                 if session.ring.empty():
                     session.ring = None
             if self._gone(session, now):
-                self._depart(session_id)
+                self._depart(key)
 
     def take_departures(self) -> Departures:
         """The sessions that left the table since the last call (for the providers)."""
         departed, self._departed = self._departed, Departures([], [])
         back = self.sessions  # shed, then back before the providers heard of it
         return Departures(
-            [sid for sid in departed.archived if sid not in back],
-            [sid for sid in departed.dropped if sid not in back],
+            [key for key in departed.archived if key not in back],
+            [key for key in departed.dropped if key not in back],
         )
 
     def _gone(self, session: SessionState, now: float) -> bool:
@@ -507,14 +529,14 @@ class Aggregator:
             return now - session.ended_at > ENDED_KEPT_FOR
         return session.pid is None and now - session.last_activity > UNKNOWN_PROCESS_KEPT_FOR
 
-    def _depart(self, session_id: str) -> None:
-        session = self.sessions.pop(session_id)
+    def _depart(self, key: SessionKey) -> None:
+        session = self.sessions.pop(key)
         session.ring = None
         if not session.has_spend():  # nothing a return would miss
-            self._departed.dropped.append(session_id)
+            self._departed.dropped.append(key)
             return
-        self.archive[session_id] = session
-        self._departed.archived.append(session_id)
+        self.archive[key] = session
+        self._departed.archived.append(key)
         while len(self.archive) > MAX_ARCHIVED:
             oldest = next(iter(self.archive))
             del self.archive[oldest]
@@ -527,7 +549,7 @@ class Aggregator:
         silent first. A session with spend and a live process leaves only when every
         row has both; it is archived then, never lost."""
 
-        def value(item: tuple[str, SessionState]) -> tuple[bool, bool, bool, float]:
+        def value(item: tuple[SessionKey, SessionState]) -> tuple[bool, bool, bool, float]:
             session = item[1]
             live_process = session.pid is not None and session.ended_at is None
             return (
@@ -537,12 +559,12 @@ class Aggregator:
                 session.last_activity,
             )
 
-        for session_id, _ in heapq.nsmallest(SHED_BATCH, self.sessions.items(), key=value):
-            self._depart(session_id)
+        for key, _ in heapq.nsmallest(SHED_BATCH, self.sessions.items(), key=value):
+            self._depart(key)
 
-    def live_pids(self) -> dict[str, int]:
+    def live_pids(self) -> dict[SessionKey, int]:
         """Sessions not known to have ended, with the pid of their agent process."""
-        return {sid: s.pid for sid, s in self.sessions.items() if s.pid and s.ended_at is None}
+        return {key: s.pid for key, s in self.sessions.items() if s.pid and s.ended_at is None}
 
     # --- reading ------------------------------------------------------------------
 
@@ -573,18 +595,14 @@ class Aggregator:
         )
         models = sorted(
             (
-                ModelRow(
-                    model,
-                    totals[REQUESTS],
-                    totals[INPUT],
-                    totals[OUTPUT],
-                    totals[CACHE_READ],
-                    totals[CACHE_WRITE],
-                    totals[COST] / PICO_PER_USD,
-                    model in self.estimated_models,
-                )
+                ModelRow(model=model, estimated=model in self.estimated_models, **counts_of(totals))
                 for model, totals in self.models.items()
             ),
+            key=lambda row: row.cost_usd,
+            reverse=True,
+        )
+        agents = sorted(
+            (self._agent_row(agent, totals, sessions) for agent, totals in self.agents.items()),
             key=lambda row: row.cost_usd,
             reverse=True,
         )
@@ -624,14 +642,34 @@ class Aggregator:
             pricing_date=self.pricer.date,
             listening=listening,
             socket=socket,
+            agents=agents,
         )
 
-    def _session_row(self, s: SessionState, now: float) -> SessionRow:
-        t = s.totals
-        model = s.model or _strip_selection(s.selected_model)
-        limit = (
-            self.pricer.context_window(model, s.selected_model, s.context_tokens) if model else 0
+    def _agent_row(self, agent: str, totals: list[int], rows: list[SessionRow]) -> AgentRow:
+        mine = [row for row in rows if row.agent == agent]
+        return AgentRow(
+            agent=agent,
+            sessions=len(mine),
+            active=sum(1 for row in mine if row.status == "active"),
+            estimated=agent in self.estimated_agents,
+            **counts_of(totals),
         )
+
+    def _context_limit(self, s: SessionState, model: str) -> int:
+        """The window its latest request ran in: the agent's word for it (Codex writes
+        it), else the user's pick (Claude Code's `[1m]`), else the price table's; a
+        request seen using more than that was on a larger window."""
+        window = (
+            s.context_window
+            or s.selected_window
+            or self.pricer.context_window(model, vendor=s.vendor)
+        )
+        if s.context_tokens > window:
+            window = max(1_000_000, s.context_tokens)
+        return window
+
+    def _session_row(self, s: SessionState, now: float) -> SessionRow:
+        model = s.model or s.selected_model
         return SessionRow(
             session_id=s.session_id,
             agent=s.agent,
@@ -640,24 +678,13 @@ class Aggregator:
             model=model,
             status=self.status(s, now),
             tag=s.tag,
-            requests=t[REQUESTS],
-            input_tokens=t[INPUT],
-            output_tokens=t[OUTPUT],
-            cache_read_tokens=t[CACHE_READ],
-            cache_write_tokens=t[CACHE_WRITE],
-            cost_usd=t[COST] / PICO_PER_USD,
             cost_estimated=s.cost_estimated,
             context_tokens=s.context_tokens,
-            context_limit=limit,
-            compactions=t[COMPACTIONS],
-            tool_calls=t[TOOL_CALLS],
-            tool_errors=t[TOOL_ERRORS],
+            context_limit=self._context_limit(s, model) if model else 0,
             subagents=len(s.subagents),
             started=iso(s.started),
             last_activity=iso(s.last_activity),
             waiting_for=s.waiting if s.ended_at is None else None,
-            turns=t[TURNS],
-            api_errors=t[API_ERRORS],
             agent_cost_usd=s.agent_cost_usd,
             pid=s.pid,
             windows=windows_of(s.ring) if s.ring is not None else None,
@@ -669,23 +696,14 @@ class Aggregator:
                 reverse=True,
             ),
             subagent_rows=[
-                SubagentRow(
-                    subagent_id=sub_id,
-                    subagent_type=sub.kind,
-                    requests=sub.totals[REQUESTS],
-                    input_tokens=sub.totals[INPUT],
-                    output_tokens=sub.totals[OUTPUT],
-                    cache_read_tokens=sub.totals[CACHE_READ],
-                    cache_write_tokens=sub.totals[CACHE_WRITE],
-                    cost_usd=sub.totals[COST] / PICO_PER_USD,
-                    tool_calls=sub.totals[TOOL_CALLS],
-                )
+                SubagentRow(subagent_id=sub_id, subagent_type=sub.kind, **counts_of(sub.totals))
                 for sub_id, sub in s.subagents.items()
             ],
             max_tokens_stops=s.max_tokens_stops,
             max_tokens_at=s.max_tokens_at,
             tool_repeats=s.tool_repeats,
             repeated_tool=s.last_tool[0] if s.last_tool else None,
+            **counts_of(s.totals),
         )
 
 
@@ -696,26 +714,15 @@ def _main_thread(event: ev.Event) -> bool:
     return sub is None or isinstance(event, ev.SubagentStarted | ev.SubagentStopped)
 
 
-def _strip_selection(model: str | None) -> str | None:
-    if model is None:
-        return None
-    return model.removesuffix("[1m]").removesuffix("[1M]")
+def counts_of(totals: list[int]) -> dict[str, Any]:
+    """The counters as `Counts` fields: money from pico-dollars to dollars."""
+    values: dict[str, Any] = dict(zip(FIELDS, totals, strict=True))
+    values["cost_usd"] = totals[COST] / PICO_PER_USD
+    return values
 
 
 def window_of(totals: list[int]) -> Window:
-    return Window(
-        requests=totals[REQUESTS],
-        turns=totals[TURNS],
-        tool_calls=totals[TOOL_CALLS],
-        tool_errors=totals[TOOL_ERRORS],
-        api_errors=totals[API_ERRORS],
-        input_tokens=totals[INPUT],
-        output_tokens=totals[OUTPUT],
-        cache_read_tokens=totals[CACHE_READ],
-        cache_write_tokens=totals[CACHE_WRITE],
-        cost_usd=totals[COST] / PICO_PER_USD,
-        compactions=totals[COMPACTIONS],
-    )
+    return Window(**counts_of(totals))
 
 
 def windows_of(ring: Ring) -> Windows:

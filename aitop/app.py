@@ -22,15 +22,15 @@ from types import FrameType
 
 import msgspec
 
-from aitop import alerts, paths
+from aitop import alerts
 from aitop.aggregate import Aggregator
 from aitop.config import Config
 from aitop.env import Env
 from aitop.events import Event
 from aitop.log import log
 from aitop.pricing import Pricer
-from aitop.providers.claude_code.hooks import Outcome
-from aitop.providers.claude_code.provider import ClaudeCode
+from aitop.providers.base import LogStats, Outcome, Provider
+from aitop.providers.registry import AGENTS
 from aitop.server import Counters, Server
 from aitop.snapshot import Ingest, Snapshot, Transcripts
 from aitop.surrogates import printable
@@ -54,7 +54,7 @@ class StopNow(KeyboardInterrupt):
 @dataclass
 class Options:
     socket_path: str
-    claude_dir: str
+    agent_dirs: dict[str, str]  # each agent's directory (registry: its option, its default)
     config: Config
     backfill: bool = True
     discover_s: float = DISCOVER_S  # on its own clock, whatever the refresh interval
@@ -69,7 +69,11 @@ class Monitor:
         self.start = self.now()
         self.pricer = Pricer.load(options.config.pricing.models)
         self.aggregator = Aggregator(self.pricer, self.start)
-        self.provider = ClaudeCode(paths.projects_dir(options.claude_dir))
+        self.providers: dict[str, Provider] = {
+            name: agent.make(options.agent_dirs[name])
+            for name, agent in AGENTS.items()
+            if name in options.agent_dirs
+        }
         self.counters = Counters()
         self.selector = selectors.DefaultSelector()
         self.server = Server(
@@ -95,20 +99,23 @@ class Monitor:
         self._install_signals()
         log.info("listening on %s", self.options.socket_path)
         if self.options.backfill:
-            found = self.provider.backfill(self.now(), BACKFILL_WINDOW_S)
-            log.info(
-                "backfill: %d recent transcripts; watching for new ones (%s)",
-                found,
-                self.provider.dirwatch.mode,
-            )
+            for name, provider in self.providers.items():
+                found = provider.backfill(self.now(), BACKFILL_WINDOW_S)
+                log.info(
+                    "%s: %d recent logs; watching for new ones (%s)",
+                    name,
+                    found,
+                    provider.watching(),
+                )
             deadline = self.env.monotonic() + BACKFILL_S
-            while self.provider.pending() and not self.stopping and self.env.monotonic() < deadline:
-                self._apply(self.provider.work(self.now(), SLICE_BYTES))
+            while self._pending() and not self.stopping and self.env.monotonic() < deadline:
+                self._read_logs(deadline)
 
     def close(self) -> None:
         _disarm_watchdog()
         self.server.close()
-        self.provider.close()
+        for provider in self.providers.values():
+            provider.close()
         self._restore_signals()
         with contextlib.suppress(KeyError, ValueError):
             self.selector.unregister(self._wake_r)
@@ -180,7 +187,7 @@ class Monitor:
             wake = next_tick
             if self.options.backfill:
                 wake = min(wake, self._next_discovery)
-            timeout = 0.0 if self.provider.pending() else max(0.0, wake - mono)
+            timeout = 0.0 if self._pending() else max(0.0, wake - mono)
             deadline = self.server.next_deadline()
             if deadline is not None:  # wake to close an idle client on time
                 timeout = max(0.0, min(timeout, deadline - mono))
@@ -189,37 +196,53 @@ class Monitor:
             self.server.expire()
             self._read_transcripts()
 
+    def _pending(self) -> bool:
+        return any(provider.pending() for provider in self.providers.values())
+
     def _read_transcripts(self) -> None:
-        deadline = self.env.monotonic() + SLICE_S
-        while self.provider.pending() and self.env.monotonic() < deadline:
-            self._apply(self.provider.work(self.now(), SLICE_BYTES))
+        self._read_logs(self.env.monotonic() + SLICE_S)
+
+    def _read_logs(self, deadline: float) -> None:
+        """Every provider with bytes to read gets its share of each slice, in turn, until
+        none has any or the deadline."""
+        while self.env.monotonic() < deadline:
+            busy = [provider for provider in self.providers.values() if provider.pending()]
+            if not busy:
+                return
+            share = max(1, SLICE_BYTES // len(busy))
+            for provider in busy:
+                self._apply(provider.work(self.now(), share))
 
     def _discover(self, mono: float) -> None:
         """Sessions no hook announced, on a clock of its own: with `-d 60` a session is
         still found within seconds, not at the next frame."""
         self._next_discovery = mono + self.options.discover_s
-        found = self.provider.discover(self.now())
-        if found:
-            log.info("found %d transcripts no hook announced", found)
+        for name, provider in self.providers.items():
+            found = provider.discover(self.now())
+            if found:
+                log.info("%s: found %d logs no hook announced", name, found)
 
     def _tick(self) -> None:
         now = self.now()
         mono = self.env.monotonic()
-        self.provider.poll(now)
+        for provider in self.providers.values():
+            provider.poll(now)
         self._read_transcripts()
         if self.server.recover():
             log.warning("%s was deleted: listening there again", self.options.socket_path)
         if mono >= self._next_pid_check:
             self._next_pid_check = mono + PID_CHECK_S
-            for session_id, pid in self.aggregator.live_pids().items():
+            for key, pid in self.aggregator.live_pids().items():
                 if not _alive(pid):
-                    self.aggregator.process_gone(session_id, now)
+                    self.aggregator.process_gone(key, now)
         self.aggregator.tick(now)
         departed = self.aggregator.take_departures()
-        for session_id in departed.archived:
-            self.provider.park(session_id)
-        for session_id in departed.dropped:
-            self.provider.forget(session_id)
+        for agent, session_id in departed.archived:
+            if agent in self.providers:
+                self.providers[agent].park(session_id)
+        for agent, session_id in departed.dropped:
+            if agent in self.providers:
+                self.providers[agent].forget(session_id)
 
     # --- frames ---------------------------------------------------------------------
 
@@ -234,7 +257,12 @@ class Monitor:
         if len(payload) > MAX_PAYLOAD:
             counters.rejected_oversize += 1
             return
-        outcome, events, reason = self.provider.decode(payload, envelope, self.now())
+        provider = self.providers.get(envelope.agent)
+        if provider is None:
+            counters.rejected_malformed += 1
+            log.debug("frame for an agent aitop does not know: %r", envelope.agent)
+            return
+        outcome, events, reason = provider.decode(payload, envelope, self.now())
         if outcome is Outcome.MALFORMED:
             counters.rejected_malformed += 1
             log.debug("malformed frame: %s", reason)
@@ -258,7 +286,9 @@ class Monitor:
 
     def snapshot(self) -> Snapshot:
         c = self.counters
-        stats = self.provider.stats
+        stats = LogStats()
+        for provider in self.providers.values():
+            stats = _sum_stats(stats, provider.stats())
         snap = self.aggregator.snapshot(
             self.now(),
             ingest=Ingest(
@@ -279,14 +309,20 @@ class Monitor:
                 rejected_lines=stats.rejected_lines,
                 long_lines=stats.long_lines,
                 unsafe_paths=stats.unsafe_paths,
-                backlog_bytes=self.provider.tailer.backlog(),
-                unreadable=self.provider.tailer.unreadable(),
+                backlog_bytes=sum(p.backlog() for p in self.providers.values()),
+                unreadable=sum(p.unreadable() for p in self.providers.values()),
             ),
             listening=self.server.listening,
             socket=printable(self.options.socket_path),
         )
         found = alerts.evaluate(snap, self.options.config.alerts)
         return msgspec.structs.replace(snap, alerts=found)
+
+
+def _sum_stats(a: LogStats, b: LogStats) -> LogStats:
+    return LogStats(
+        **{field: getattr(a, field) + getattr(b, field) for field in LogStats.__struct_fields__}
+    )
 
 
 def _stop_now(_signum: int, _frame: FrameType | None) -> None:

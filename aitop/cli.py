@@ -21,6 +21,7 @@ from typing import NoReturn
 from aitop import __version__, paths
 from aitop.env import Env
 from aitop.errors import AitopError, ExitCode
+from aitop.providers.registry import AGENTS
 
 PROG = "aitop"
 
@@ -59,12 +60,8 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
         default=default,
         help="the monitor's socket (default: $AITOP_SOCKET, else ~/.aitop/aitop.sock)",
     )
-    parser.add_argument(
-        "--claude-dir",
-        metavar="DIR",
-        default=default,
-        help="Claude Code's directory (default: $CLAUDE_CONFIG_DIR, else ~/.claude)",
-    )
+    for agent in AGENTS.values():  # where each agent keeps its files
+        parser.add_argument(agent.flag, metavar=agent.metavar, default=default, help=agent.help)
     parser.add_argument(
         "--config",
         metavar="FILE",
@@ -221,7 +218,10 @@ def _monitor(args: argparse.Namespace, env: Env) -> int:
     setup(paths.log_path(env.environ), env.environ)
     options = Options(
         socket_path=os.path.abspath(paths.socket_path(env.environ, args.socket)),
-        claude_dir=paths.claude_dir(env.environ, args.claude_dir),
+        agent_dirs={
+            name: agent.directory(env.environ, getattr(args, agent.dest, None))
+            for name, agent in AGENTS.items()
+        },
         config=config,
         backfill=not args.no_backfill,
     )

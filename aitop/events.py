@@ -1,8 +1,8 @@
 """The provider-agnostic event stream: a small closed set of frozen Structs.
 
-Providers (Claude Code hook frames and transcripts, later Codex rollouts) turn their
-inputs into these; nothing after the provider layer knows an agent's field names.
-Times are Unix seconds (float). `subagent_id` is None on a session's main thread.
+Providers (each agent's hook frames and logs) turn their inputs into these; nothing
+after the provider layer knows an agent's field names. Times are Unix seconds (float).
+`subagent_id` is None on a session's main thread. A session is known by (agent, id).
 """
 
 from __future__ import annotations
@@ -11,13 +11,17 @@ from msgspec import Struct
 
 
 class Usage(Struct, frozen=True, gc=False):
-    """Token counts of one API request (all of its cache writes split by lifetime)."""
+    """Token counts of one API request, normalised: `input_tokens` are the prompt tokens
+    not read from the cache (OpenAI counts cached ones in its input: the provider takes
+    them out); cache writes split by lifetime; `output_tokens` include the reasoning
+    tokens, which `reasoning_tokens` shows apart (a part of output, never priced twice)."""
 
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_5m_tokens: int = 0
     cache_write_1h_tokens: int = 0
+    reasoning_tokens: int = 0
 
     @property
     def cache_write_tokens(self) -> int:
@@ -41,6 +45,7 @@ class Usage(Struct, frozen=True, gc=False):
             and self.cache_read_tokens >= other.cache_read_tokens
             and self.cache_write_5m_tokens >= other.cache_write_5m_tokens
             and self.cache_write_1h_tokens >= other.cache_write_1h_tokens
+            and self.reasoning_tokens >= other.reasoning_tokens
         )
 
     def union(self, other: Usage) -> Usage:
@@ -51,6 +56,7 @@ class Usage(Struct, frozen=True, gc=False):
             max(self.cache_read_tokens, other.cache_read_tokens),
             max(self.cache_write_5m_tokens, other.cache_write_5m_tokens),
             max(self.cache_write_1h_tokens, other.cache_write_1h_tokens),
+            max(self.reasoning_tokens, other.reasoning_tokens),
         )
 
     def minus(self, other: Usage) -> Usage:
@@ -60,6 +66,7 @@ class Usage(Struct, frozen=True, gc=False):
             self.cache_read_tokens - other.cache_read_tokens,
             self.cache_write_5m_tokens - other.cache_write_5m_tokens,
             self.cache_write_1h_tokens - other.cache_write_1h_tokens,
+            self.reasoning_tokens - other.reasoning_tokens,
         )
 
 
@@ -85,6 +92,7 @@ class SessionStarted(Struct, frozen=True):
     session: SessionInfo
     source: str = "startup"  # startup, resume, clear, compact
     model: str | None = None
+    context_window: int | None = None  # when the user's pick says (Claude Code's `[1m]`)
 
 
 class SessionEnded(Struct, frozen=True):
@@ -103,7 +111,8 @@ class PromptSubmitted(Struct, frozen=True):
 
 
 class TurnEnded(Struct, frozen=True):
-    """The agent finished answering (Claude Code: Stop)."""
+    """The agent says it finished answering (a Stop hook): a sign of life. The turn is
+    counted from the log (`TurnCompleted`), which backfill and restarts see too."""
 
     session: SessionInfo
 
@@ -126,6 +135,7 @@ class Waiting(Struct, frozen=True):
 class ModelSwitched(Struct, frozen=True):
     session: SessionInfo
     model: str
+    context_window: int | None = None  # when the user's pick says (Claude Code's `[1m]`)
 
 
 class SubagentStarted(Struct, frozen=True):
@@ -162,7 +172,7 @@ class ToolFinished(Struct, frozen=True):
     session: SessionInfo
     tool_use_id: str
     name: str | None
-    ok: bool
+    ok: bool | None  # None: this source cannot tell (Codex's PostToolUse has no exit code)
     subagent_id: str | None = None
     duration_ms: float | None = None
 
@@ -186,8 +196,18 @@ class Request(Struct, frozen=True):
     sidechain: bool = False  # not the session's main thread: no say in its context fill
     speed: str | None = None  # "fast" multiplies the price
     inference_geo: str | None = None  # "us" carries an uplift on some models
+    service_tier: str | None = None  # "priority", "flex": OpenAI prices them apart
     stop_reason: str | None = None
-    ends_turn: bool = False  # the main thread's answer is done: the user has the turn
+    vendor: str | None = None  # whose price list: "anthropic", "openai", "google"
+    context_window: int | None = None  # the window the agent says the model has
+
+
+class TurnCompleted(Struct, frozen=True):
+    """The main thread's answer is done: the user has the turn (from the agent's log)."""
+
+    session: SessionInfo
+    duration_ms: float | None = None
+    first_token_ms: float | None = None  # time to the first token, where the log says
 
 
 class ApiError(Struct, frozen=True):
@@ -227,6 +247,7 @@ Event = (
     | ToolStarted
     | ToolFinished
     | Request
+    | TurnCompleted
     | ApiError
     | Compacted
     | AgentCostReport

@@ -60,7 +60,6 @@ GOOGLE_FAMILIES = ("pro", "flash", "flash-lite", "argon")
 # what a model of a vendor but of no recognisable family is priced as
 DEFAULT_FAMILY = {"anthropic": "sonnet", "openai": "gpt", "google": "pro"}
 _DEFAULT_CONTEXT_WINDOW = 200_000
-_ONE_MILLION = 1_000_000
 _MAX_CACHED_IDS = 4096  # model strings come from transcripts: few, but never trust a count
 
 Rate = Annotated[float, Meta(ge=0)]  # USD per million tokens
@@ -884,25 +883,11 @@ class Pricer:
             + u.cache_read_tokens * r.cache_read
         )
 
-    def context_window(
-        self,
-        model: str,
-        selected: str | None = None,
-        observed_tokens: int = 0,
-        *,
-        vendor: str | None = None,
-    ) -> int:
-        """The context window `model` runs with, in tokens.
-
-        `selected` is the model the user picked in Claude Code: a `[1m]` suffix means the
-        1M window. A request seen using more than the table's window was on the 1M beta.
-        """
-        window = self._lookup(model, vendor).info.context_window
-        if selected is not None and selected.strip().lower().endswith("[1m]"):
-            window = max(window, _ONE_MILLION)
-        if observed_tokens > window:
-            window = max(_ONE_MILLION, observed_tokens)
-        return window
+    def context_window(self, model: str, *, vendor: str | None = None) -> int:
+        """The context window of `model` in the table, in tokens. (An agent that says
+        which window a session runs with, a user's pick of a larger one, or a request
+        seen using more: the aggregator weighs those.)"""
+        return self._lookup(model, vendor).info.context_window
 
     def model_ids(self, vendor: str | None = None) -> list[str]:
         """Canonical ids of every priced model (of `vendor`'s, if given), newest first:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from msgspec import Struct
 
 
-class Window(Struct, frozen=True, gc=False):
-    """Counts over a span of time (1m, 5m, 15m, or since aitop started)."""
+class Counts(Struct, frozen=True, kw_only=True):
+    """The counters of a span of time or of a row: the one definition every window, session,
+    model, subagent and agent row shares (aggregate.py keeps them in this order)."""
 
     requests: int = 0
     turns: int = 0
@@ -21,6 +22,7 @@ class Window(Struct, frozen=True, gc=False):
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    reasoning_tokens: int = 0  # a part of output_tokens, shown apart
     cost_usd: float = 0.0
     compactions: int = 0
 
@@ -48,6 +50,10 @@ class Window(Struct, frozen=True, gc=False):
         return self.errors / attempts if attempts else None
 
 
+class Window(Counts, frozen=True, kw_only=True):
+    """Counts over a span of time (1m, 5m, 15m, or since aitop started)."""
+
+
 class Windows(Struct, frozen=True, rename={"m1": "1m", "m5": "5m", "m15": "15m"}):
     m1: Window
     m5: Window
@@ -68,19 +74,12 @@ class ToolRow(Struct, frozen=True):
     p95_ms: float | None
 
 
-class SubagentRow(Struct, frozen=True):
+class SubagentRow(Counts, frozen=True, kw_only=True):
     subagent_id: str
     subagent_type: str
-    requests: int
-    input_tokens: int
-    output_tokens: int
-    cache_read_tokens: int
-    cache_write_tokens: int
-    cost_usd: float
-    tool_calls: int
 
 
-class SessionRow(Struct, frozen=True):
+class SessionRow(Counts, frozen=True, kw_only=True):
     session_id: str
     agent: str
     project: str
@@ -88,26 +87,15 @@ class SessionRow(Struct, frozen=True):
     model: str | None
     status: str  # active, waiting, idle, ended
     tag: str | None
-    requests: int
-    input_tokens: int
-    output_tokens: int
-    cache_read_tokens: int
-    cache_write_tokens: int
-    cost_usd: float
     cost_estimated: bool
     context_tokens: int
     context_limit: int
-    compactions: int
-    tool_calls: int
-    tool_errors: int
     subagents: int
     started: str  # ISO 8601
     last_activity: str  # ISO 8601
     # additions to the contract
     waiting_for: str | None = None  # "permission" or "input" while waiting
-    turns: int = 0
-    api_errors: int = 0
-    agent_cost_usd: float | None = None  # the agent's own total (Claude Code's cost-state)
+    agent_cost_usd: float | None = None  # the agent's own total, where it writes one
     pid: int | None = None
     windows: Windows | None = None
     started_ts: float = 0.0
@@ -120,14 +108,17 @@ class SessionRow(Struct, frozen=True):
     repeated_tool: str | None = None
 
 
-class ModelRow(Struct, frozen=True):
+class ModelRow(Counts, frozen=True, kw_only=True):
     model: str
-    requests: int
-    input_tokens: int
-    output_tokens: int
-    cache_read_tokens: int
-    cache_write_tokens: int
-    cost_usd: float
+    estimated: bool = False
+
+
+class AgentRow(Counts, frozen=True, kw_only=True):
+    """One agent's totals: everything aitop has read of it (backfill included)."""
+
+    agent: str
+    sessions: int = 0  # in the table now
+    active: int = 0
     estimated: bool = False
 
 
@@ -186,3 +177,4 @@ class Snapshot(Struct, frozen=True):
     pricing_date: str = ""
     listening: bool = True
     socket: str = ""
+    agents: list[AgentRow] = []

@@ -49,7 +49,7 @@ class Transcript:
             out.write(one_turn(k))
         start = time.perf_counter()
         self.provider.poll()
-        events = self.provider.work(NOW)
+        events = self.provider.work(NOW, 8 << 20)
         self.aggregator.apply_all(events, NOW)
         self.times.append(time.perf_counter() - start)
         requests = sum(1 for e in events if type(e).__name__ == "Request")

@@ -15,6 +15,7 @@ complete -c aitop -n "not __fish_seen_subcommand_from $commands" -a version -d '
 complete -c aitop -s h -l help -d 'Show help and exit'
 complete -c aitop -l socket -r -F -d "The monitor's socket"
 complete -c aitop -l claude-dir -r -a '(__fish_complete_directories)' -d "Claude Code's directory"
+complete -c aitop -l codex-home -r -a '(__fish_complete_directories)' -d "Codex's directory"
 complete -c aitop -l config -r -F -d 'Configuration file'
 
 # the monitor

@@ -15,10 +15,10 @@ from aitop.aggregate import (
     MAX_ARCHIVED,
     MAX_SESSIONS,
     MAX_TOOL_NAMES,
-    SHED_BATCH,
     OTHER_TOOLS,
     REQUESTS,
     RING,
+    SHED_BATCH,
     SPANS,
     TOOL_CALLS,
     UNKNOWN_PROCESS_KEPT_FOR,
@@ -176,7 +176,7 @@ def test_a_tier_crossing_growth_is_priced_as_a_whole() -> None:
     agg.apply(ev.Request(info(), model=model, usage=below), T0)
     above = ev.Usage(input_tokens=101_000, output_tokens=10)
     agg.apply(ev.Request(info(), model=model, usage=above, previous=below), T0)
-    assert agg.sessions["s1"].totals[COST] == PRICER.cost_pico(model, above, T0)
+    assert agg.sessions[("claude-code", "s1")].totals[COST] == PRICER.cost_pico(model, above, T0)
 
 
 def test_subagent_requests_are_in_the_session_and_split_out() -> None:
@@ -198,6 +198,27 @@ def test_context_fill_is_the_latest_main_thread_request() -> None:
     (row,) = agg.snapshot(T0 + 2).sessions
     assert row.context_tokens == 52_010
     assert row.context_limit == PRICER.context_window(MODEL) == 1_000_000
+
+
+@pytest.mark.parametrize(
+    ("model", "picked", "said", "prompt", "limit"),
+    [
+        ("claude-sonnet-4-5-20250929", None, None, 1000, 200_000),  # the table's
+        ("claude-sonnet-4-5-20250929", 1_000_000, None, 1000, 1_000_000),  # the user's pick
+        ("claude-sonnet-4-5-20250929", None, 475_000, 1000, 475_000),  # the agent's word
+        ("claude-sonnet-4-5-20250929", None, None, 200_001, 1_000_000),  # seen past 200K
+        ("claude-opus-4-6", None, None, 1_200_000, 1_200_000),  # never less than seen
+    ],
+)
+def test_context_limit_weighs_the_agent_the_pick_and_what_was_seen(
+    model: str, picked: int | None, said: int | None, prompt: int, limit: int
+) -> None:
+    agg = Aggregator(PRICER, T0)
+    agg.apply(ev.SessionStarted(info(), model=model, context_window=picked), T0)
+    event = request(T0, inp=prompt, model=model)
+    agg.apply(msgspec.structs.replace(event, context_window=said), T0)
+    (row,) = agg.snapshot(T0).sessions
+    assert row.context_limit == limit
 
 
 def test_unknown_model_is_estimated_not_free() -> None:
@@ -230,11 +251,9 @@ def test_turns_come_from_the_log_once_not_from_stop_hooks() -> None:
     """A turn is the main thread's answer that ends it (the provider says which): the same
     count after a restart as before it, and a Stop hook does not count it again."""
     agg = Aggregator(PRICER, T0)
-    first = request(T0, out=5)
-    agg.apply(msgspec.structs.replace(first, ends_turn=True), T0)
+    agg.apply(request(T0, out=5), T0)
+    agg.apply(ev.TurnCompleted(info()), T0)  # what the provider reads in the log
     agg.apply(ev.TurnEnded(info()), T0)  # the Stop hook of the same turn
-    grown = msgspec.structs.replace(first, usage=ev.Usage(100, 9), previous=first.usage)
-    agg.apply(grown, T0)  # the same response, grown: not a second turn
     w = agg.snapshot(T0).windows.m1
     assert (w.turns, w.requests) == (1, 1)
 
@@ -338,8 +357,8 @@ def test_ended_sessions_leave_after_fifteen_minutes() -> None:
 def test_a_gone_process_ends_its_session() -> None:
     agg = Aggregator(PRICER, T0)
     agg.apply(ev.PromptSubmitted(info(pid=4242)), T0)
-    assert agg.live_pids() == {"s1": 4242}
-    agg.process_gone("s1", T0 + 1)
+    assert agg.live_pids() == {("claude-code", "s1"): 4242}
+    agg.process_gone(("claude-code", "s1"), T0 + 1)
     assert agg.snapshot(T0 + 1).sessions[0].status == "ended"
     assert agg.live_pids() == {}
 
@@ -357,9 +376,10 @@ def test_session_count_is_bounded() -> None:
     for i in range(MAX_SESSIONS + 10):
         agg.apply(ev.PromptSubmitted(info(f"s{i}", T0 + i, pid=1)), T0 + i)
     assert MAX_SESSIONS - SHED_BATCH < len(agg.sessions) <= MAX_SESSIONS
-    assert "s0" not in agg.sessions and f"s{MAX_SESSIONS + 9}" in agg.sessions
+    keys = {sid for _agent, sid in agg.sessions}
+    assert "s0" not in keys and f"s{MAX_SESSIONS + 9}" in keys
     assert not agg.archive  # empty rows are not worth keeping
-    assert "s0" in agg.take_departures().dropped
+    assert ("claude-code", "s0") in agg.take_departures().dropped
 
 
 def test_a_session_flood_never_evicts_a_live_session_with_spend() -> None:
@@ -384,16 +404,17 @@ def test_when_every_row_has_spend_the_oldest_silent_leaves_to_the_archive() -> N
     for i in range(MAX_SESSIONS):
         agg.apply(request(T0 + i, sid=f"s{i}", out=1), T0 + i)
     agg.apply(request(T0 + MAX_SESSIONS, sid="new", out=1), T0 + MAX_SESSIONS)
-    assert "s0" not in agg.sessions and "s0" in agg.archive  # archived: never lost
+    s0 = ("claude-code", "s0")
+    assert s0 not in agg.sessions and s0 in agg.archive  # archived: never lost
     agg.apply(request(T0 + MAX_SESSIONS + 1, sid="s0", out=2), T0 + MAX_SESSIONS + 1)
-    assert agg.sessions["s0"].totals[REQUESTS] == 2
+    assert agg.sessions[s0].totals[REQUESTS] == 2
 
 
 def _left_the_table(agg: Aggregator, sid: str, ended_at: float) -> float:
     agg.apply(ev.SessionEnded(info(sid, ended_at)), ended_at)
     gone = ended_at + ENDED_KEPT_FOR + 1
     agg.tick(gone)
-    assert sid not in agg.sessions
+    assert ("claude-code", sid) not in agg.sessions
     return gone
 
 
@@ -403,14 +424,16 @@ def test_a_returning_session_shows_its_whole_history_and_nothing_counts_twice() 
     what is new."""
     agg = Aggregator(PRICER, T0)
     agg.apply(ev.SessionStarted(info("s1", T0, pid=7)), T0)
-    agg.apply(msgspec.structs.replace(request(T0, out=10), ends_turn=True), T0)
+    agg.apply(request(T0, out=10), T0)
+    agg.apply(ev.TurnCompleted(info("s1", T0)), T0)
     agg.apply(ev.ToolStarted(info("s1", T0), "toolu_1", "Bash"), T0)
     before = agg.snapshot(T0)
     gone = _left_the_table(agg, "s1", T0 + 5)
-    assert agg.take_departures().archived == ["s1"]
+    assert agg.take_departures().archived == [("claude-code", "s1")]
     back = gone + 30
     agg.apply(ev.SessionStarted(info("s1", back, pid=8), source="resume"), back)
-    agg.apply(msgspec.structs.replace(request(back, out=3), ends_turn=True), back)
+    agg.apply(request(back, out=3), back)
+    agg.apply(ev.TurnCompleted(info("s1", back)), back)
     snap = agg.snapshot(back)
     (row,) = snap.sessions
     assert (row.requests, row.output_tokens, row.turns, row.tool_calls) == (2, 13, 2, 1)
@@ -428,7 +451,7 @@ def test_the_archive_is_bounded() -> None:
     agg.tick(T0 + ENDED_KEPT_FOR + 1)
     departed = agg.take_departures()
     assert len(agg.archive) == MAX_ARCHIVED
-    assert departed.dropped == ["s0", "s1", "s2"]  # the oldest go for good
+    assert departed.dropped == [("claude-code", f"s{i}") for i in range(3)]  # the oldest
 
 
 def test_sessions_read_at_start_up_are_not_active() -> None:
@@ -505,5 +528,5 @@ def test_snapshot_is_independent_of_the_number_of_events() -> None:
     inside = sum(1 for i in range(20_000) if int(T0 + 1000) - int(T0 + i * 0.05) < 900)
     assert snap.windows.m15.requests == inside
     assert agg.ring.sums(900)[INPUT] == 100 * inside
-    assert agg.sessions["s1"].totals[REQUESTS] == 20_000
-    assert agg.sessions["s1"].totals[TOOL_CALLS] == 0
+    assert agg.sessions[("claude-code", "s1")].totals[REQUESTS] == 20_000
+    assert agg.sessions[("claude-code", "s1")].totals[TOOL_CALLS] == 0

@@ -67,7 +67,7 @@ CASES = [
     ("max_tokens just now", snap(sessions=[session(max_tokens_stops=2, max_tokens_at=NOW - 10)]), [("max_tokens:s1", WARNING)]),
     ("max_tokens long ago", snap(sessions=[session(max_tokens_stops=2, max_tokens_at=NOW - 301)]), []),
     ("no budget set", snap(sessions=[session(cost_usd=1000.0)]), []),
-    ("unpriced model", snap(models=[ModelRow("claude-x", 1, 1, 1, 0, 0, 0.1, estimated=True)]), [("unpriced:claude-x", WARNING)]),
+    ("unpriced model", snap(models=[ModelRow(model="claude-x", requests=1, input_tokens=1, output_tokens=1, cost_usd=0.1, estimated=True)]), [("unpriced:claude-x", WARNING)]),
     ("another user knocked", snap(ingest=Ingest(rejected_peer=2)), [("rejected_peer", CRITICAL)]),
 ]  # fmt: skip
 

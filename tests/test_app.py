@@ -22,7 +22,7 @@ def monitor(tmp_path: Path) -> Iterator[Monitor]:
     home = private_dir(tmp_path / "home")
     socket = private_dir(tmp_path / "run") / "aitop.sock"
     m = Monitor(
-        Options(str(socket), str(home / ".claude"), DEFAULT, backfill=False),
+        Options(str(socket), {"claude-code": str(home / ".claude")}, DEFAULT, backfill=False),
         Env(environ={"HOME": str(home)}),
     )
     m.open()

@@ -18,9 +18,10 @@ from aitop.app import Monitor, Options, StopNow
 from aitop.batch import to_json
 from aitop.config import DEFAULT
 from aitop.env import Env
-from aitop.providers.claude_code import transcript
+from aitop.providers import tail
 from aitop.providers.claude_code.provider import ClaudeCode
-from aitop.providers.claude_code.transcript import RETRY_FIRST_S, RETRY_MAX_S, session_of
+from aitop.providers.claude_code.transcript import session_of
+from aitop.providers.tail import RETRY_FIRST_S, RETRY_MAX_S
 from aitop.surrogates import printable
 
 from support import private_dir
@@ -64,7 +65,7 @@ def _unopenable(monkeypatch: pytest.MonkeyPatch, path: Path, code: int = errno.E
             raise OSError(code, os.strerror(code), name)
         return real_open(name, flags, *args)
 
-    monkeypatch.setattr(transcript.os, "open", failing)
+    monkeypatch.setattr(tail.os, "open", failing)
 
 
 def _drain(provider: ClaudeCode, now: float, rounds: int = 50) -> list[ev.Event]:
@@ -91,7 +92,7 @@ def test_an_unreadable_file_is_counted_backed_off_and_never_holds_the_loop(
         events = _drain(provider, NOW)
     assert [e.usage.output_tokens for e in events if isinstance(e, ev.Request)] == [7]
     assert provider.tailer.unreadable() == 1
-    assert f"cannot read transcript {stuck}: Permission denied" in caplog.text
+    assert f"cannot read {stuck}: Permission denied" in caplog.text
     # not tried again before its time; then with a doubling wait
     provider.poll(NOW + RETRY_FIRST_S / 2)
     assert not provider.pending()
@@ -129,8 +130,7 @@ def test_a_file_not_written_yet_is_not_a_problem(tmp_path: Path) -> None:
     """A hook can name a transcript before its first line is written."""
     provider, project = _provider(tmp_path)
     path = project / "new.jsonl"
-    assert provider.tailer.watch(str(path), "new")
-    provider._dirty[str(path)] = None
+    assert provider.queue.follow(str(path), "new")
     _drain(provider, NOW)
     assert provider.tailer.unreadable() == 0
     path.write_bytes(_line("m1", 3))
@@ -148,7 +148,7 @@ def test_the_stop_watchdog_ends_a_loop_that_never_looks_at_its_flag(
     home = private_dir(tmp_path / "home")
     socket = private_dir(tmp_path / "run") / "aitop.sock"
     monitor = Monitor(
-        Options(str(socket), str(home / ".claude"), DEFAULT, backfill=False),
+        Options(str(socket), {"claude-code": str(home / ".claude")}, DEFAULT, backfill=False),
         Env(environ={"HOME": str(home)}),
     )
     monitor.open()
@@ -179,7 +179,7 @@ def test_a_parked_session_goes_on_from_where_it_was_read(tmp_path: Path) -> None
     path.write_bytes(_line("m1", 5))
     provider.backfill(NOW)
     _drain(provider, NOW)
-    read = provider.stats.bytes_read
+    read = provider.tailer.stats.bytes_read
     provider.park("s1")
     with path.open("ab") as handle:
         handle.write(_line("m2", 6))
@@ -188,7 +188,7 @@ def test_a_parked_session_goes_on_from_where_it_was_read(tmp_path: Path) -> None
     assert provider.discover(NOW + 120) == 1  # its file changed: found, and back
     events = _drain(provider, NOW + 120)
     assert [e.usage.output_tokens for e in events if isinstance(e, ev.Request)] == [6]
-    assert provider.stats.bytes_read - read == len(_line("m2", 6))  # only the new line
+    assert provider.tailer.stats.bytes_read - read == len(_line("m2", 6))  # only the new line
 
 
 # --- names that are not UTF-8 ----------------------------------------------------------

@@ -16,12 +16,15 @@ from hypothesis import strategies as st
 
 from aitop import events as ev
 from aitop.providers.claude_code.transcript import (
-    Dedup,
-    Tailer,
     parse_time,
     recent_transcripts,
     session_of,
 )
+from aitop.providers.claude_code.transcript import (
+    tailer as claude_tailer,
+)
+from aitop.providers.dedup import Dedup
+from aitop.providers.tail import Tailer
 
 from conftest import SESSIONS, fixture_sessions, mock_responses
 
@@ -59,7 +62,7 @@ def test_every_request_is_counted_once_against_the_mock(session: Path, tmp_path:
     """Each distinct response the API returned is counted once; the compaction request,
     which no transcript records, is the only one missing."""
     projects, files = _copy_projects(session, tmp_path)
-    tailer = Tailer(str(projects))
+    tailer = claude_tailer(str(projects))
     requests = [e for e in _tail_all(tailer, files) if isinstance(e, ev.Request)]
     assert all(e.previous is None for e in requests)
     by_session: dict[str, list[ev.Usage]] = {}
@@ -76,7 +79,7 @@ def test_every_request_is_counted_once_against_the_mock(session: Path, tmp_path:
 def test_duplicate_lines_per_content_block_are_not_recounted(tmp_path: Path) -> None:
     session = SESSIONS / "F1-print-tools-subagent"
     projects, files = _copy_projects(session, tmp_path)
-    tailer = Tailer(str(projects))
+    tailer = claude_tailer(str(projects))
     _tail_all(tailer, files)
     assistant_lines = sum(
         1
@@ -85,15 +88,15 @@ def test_duplicate_lines_per_content_block_are_not_recounted(tmp_path: Path) -> 
         if json.loads(line).get("type") == "assistant"
         and json.loads(line)["message"]["model"] != "<synthetic>"
     )
-    assert tailer.stats.requests == 8
-    assert tailer.stats.duplicate_lines == assistant_lines - 8
+    assert tailer.reader.stats.requests == 8
+    assert tailer.reader.stats.duplicate_lines == assistant_lines - 8
 
 
 def test_every_request_of_a_turn_is_counted_not_only_the_last(tmp_path: Path) -> None:
     session = SESSIONS / "F1-print-tools-subagent"
     projects, files = _copy_projects(session, tmp_path)
     main = [f for f in files if "subagents" not in str(f)]
-    events = _tail_all(Tailer(str(projects)), main)
+    events = _tail_all(claude_tailer(str(projects)), main)
     stops = [e.stop_reason for e in events if isinstance(e, ev.Request)]
     # the first turn made four requests: three tool_use rounds, then the answer
     assert stops[:4] == ["tool_use", "tool_use", "tool_use", "end_turn"]
@@ -101,7 +104,7 @@ def test_every_request_of_a_turn_is_counted_not_only_the_last(tmp_path: Path) ->
 
 def test_subagent_files_belong_to_their_session(tmp_path: Path) -> None:
     projects, files = _copy_projects(SESSIONS / "F1-print-tools-subagent", tmp_path)
-    events = _tail_all(Tailer(str(projects)), files)
+    events = _tail_all(claude_tailer(str(projects)), files)
     subs = {e.subagent_id for e in events if isinstance(e, ev.Request)}
     assert subs == {None, "a2e952bb053af6377"}
     assert {e.session.session_id for e in events} == {"11111111-2222-4333-8444-555555555555"}
@@ -111,7 +114,7 @@ def test_subagent_files_belong_to_their_session(tmp_path: Path) -> None:
 
 def test_api_error_lines_are_errors_not_requests(tmp_path: Path) -> None:
     projects, files = _copy_projects(SESSIONS / "F3-print-misc", tmp_path)
-    events = _tail_all(Tailer(str(projects)), files)
+    events = _tail_all(claude_tailer(str(projects)), files)
     errors = [e for e in events if isinstance(e, ev.ApiError)]
     assert [e.status for e in errors] == [400]
     assert not any(isinstance(e, ev.Request) and e.model == "<synthetic>" for e in events)
@@ -119,7 +122,7 @@ def test_api_error_lines_are_errors_not_requests(tmp_path: Path) -> None:
 
 def test_compactions_and_cost_reports(tmp_path: Path) -> None:
     projects, files = _copy_projects(SESSIONS / "F1-print-tools-subagent", tmp_path)
-    events = _tail_all(Tailer(str(projects)), files)
+    events = _tail_all(claude_tailer(str(projects)), files)
     assert [e.pre_tokens for e in events if isinstance(e, ev.Compacted)] == [13202]
     reports = [e.total_cost_usd for e in events if isinstance(e, ev.AgentCostReport)]
     assert reports == [0.131928, 0.208119, 0.28007400000000005]
@@ -127,7 +130,7 @@ def test_compactions_and_cost_reports(tmp_path: Path) -> None:
 
 def test_tool_calls_and_results_from_the_transcript(tmp_path: Path) -> None:
     projects, files = _copy_projects(SESSIONS / "F1-print-tools-subagent", tmp_path)
-    events = _tail_all(Tailer(str(projects)), files)
+    events = _tail_all(claude_tailer(str(projects)), files)
     started = Counter(e.name for e in events if isinstance(e, ev.ToolStarted))
     failed = [e.tool_use_id for e in events if isinstance(e, ev.ToolFinished) and not e.ok]
     assert started == {"Bash": 4, "Read": 1, "Agent": 1}
@@ -164,7 +167,7 @@ def _setup(tmp_path: Path, name: str = "s1.jsonl") -> tuple[Tailer, Path]:
     project.mkdir(parents=True, mode=0o700)
     path = project / name
     path.write_bytes(b"")
-    tailer = Tailer(str(tmp_path / "projects"))
+    tailer = claude_tailer(str(tmp_path / "projects"))
     assert tailer.watch(str(path), name.removesuffix(".jsonl"))
     return tailer, path
 
@@ -200,7 +203,7 @@ def test_grown_duplicates_add_only_the_difference(tmp_path: Path) -> None:
     assert (first.previous, first.usage.output_tokens) == (None, 1)
     assert grown.previous is not None and grown.previous.output_tokens == 1
     assert grown.usage.output_tokens == 40
-    assert tailer.stats.requests == 1 and tailer.stats.duplicate_lines == 1
+    assert tailer.reader.stats.requests == 1 and tailer.reader.stats.duplicate_lines == 1
 
 
 def test_dedup_is_global_across_files(tmp_path: Path) -> None:
@@ -317,7 +320,7 @@ def test_bad_lines_are_skipped_and_counted(tmp_path: Path, bad: bytes) -> None:
     _append(path, bad + b"\n" + _assistant("m2", "r2", 3))
     (event,) = _requests(tailer.read(str(path), NOW))
     assert event.usage.output_tokens == 3
-    assert tailer.stats.rejected_lines == 1
+    assert tailer.reader.stats.rejected_lines == 1
 
 
 def test_lines_that_cannot_matter_are_not_decoded(tmp_path: Path) -> None:
@@ -325,7 +328,7 @@ def test_lines_that_cannot_matter_are_not_decoded(tmp_path: Path) -> None:
     junk = b'{"type":"api-request-shape","system":"' + b"y" * 100_000 + b'"}\n{not json at all}\n'
     _append(path, junk + _assistant("m1", "r1", 3))
     assert len(_requests(tailer.read(str(path), NOW))) == 1
-    assert tailer.stats.rejected_lines == 0 and tailer.stats.lines == 3
+    assert tailer.reader.stats.rejected_lines == 0 and tailer.stats.lines == 3
 
 
 def test_overlong_lines_are_skipped_and_counted(tmp_path: Path) -> None:
@@ -433,7 +436,7 @@ def test_accounting_ignores_chunking_and_order_of_duplicates(
     for i, out in lines:
         expected[i] = max(expected.get(i, 0), out)
     assert got.get("s1", 0) == sum(expected.values())
-    assert tailer.stats.requests == len(expected)
+    assert tailer.reader.stats.requests == len(expected)
 
 
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 50), st.integers(0, 50)), max_size=40))
@@ -521,4 +524,4 @@ def test_a_lone_surrogate_in_text_costs_nothing(tmp_path: Path) -> None:
     assert b"\\ud83d" in line
     _append(path, line)
     (event,) = _requests(tailer.read(str(path), NOW))
-    assert event.usage.output_tokens == 9 and tailer.stats.rejected_lines == 0
+    assert event.usage.output_tokens == 9 and tailer.reader.stats.rejected_lines == 0

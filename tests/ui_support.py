@@ -65,11 +65,12 @@ def fixture_snapshot(tmp: Path, *, sessions: bool = True, busy: bool = True) -> 
             aggregator.apply_all(events, when)
         else:
             assert isinstance(item, ev.Request | ev.ToolStarted | ev.ToolFinished | ev.Waiting
-                              | ev.TurnEnded | ev.SessionStarted | ev.Compacted)  # fmt: skip
+                              | ev.TurnEnded | ev.SessionStarted | ev.Compacted
+                              | ev.TurnCompleted)  # fmt: skip
             aggregator.apply(item, when)
         while provider.pending():
-            aggregator.apply_all(provider.work(when), when)
-    stats = provider.stats
+            aggregator.apply_all(provider.work(when, 1 << 20), when)
+    stats = provider.stats()
     snap = aggregator.snapshot(
         NOW,
         ingest=Ingest(frames=frames + 412),
@@ -171,8 +172,10 @@ def _busy_events() -> list[tuple[float, ev.Event]]:
             fresh = int(prompt * grow) - read - write
             usage = ev.Usage(fresh, output + 37 * (k % 7), read, write)
             ends = k % 6 == 5  # every sixth answer ends its turn
-            out.append((t, ev.Request(info(t), model=model, usage=usage, ends_turn=ends,
+            out.append((t, ev.Request(info(t), model=model, usage=usage,
                                       stop_reason="end_turn" if ends else "tool_use")))  # fmt: skip
+            if ends:
+                out.append((t, ev.TurnCompleted(info(t))))
             tool = TOOLS[(k + n) % len(TOOLS)]
             call = f"toolu_{n}_{k}"
             out.append((t + 0.5, ev.ToolStarted(info(t + 0.5), call, tool)))

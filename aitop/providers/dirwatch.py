@@ -91,10 +91,12 @@ class _Inotify:
 
 
 class DirWatch:
-    def __init__(self, root: str, depth: int, suffix: str, *, use_inotify: bool = True) -> None:
+    def __init__(
+        self, root: str, depth: int, suffix: str | tuple[str, ...], *, use_inotify: bool = True
+    ) -> None:
         self.root = root
         self.depth = depth  # of the files, below root
-        self.suffix = suffix
+        self.suffix = suffix  # or suffixes
         self._use_inotify = use_inotify
         self._inotify: _Inotify | None = None
         self._dirs: dict[str, int] = {}  # directory -> its depth below root

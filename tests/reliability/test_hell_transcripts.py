@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from aitop import events as ev
-from aitop.providers.claude_code.transcript import Tailer
+from aitop.providers.claude_code.transcript import tailer as claude_tailer
 from reliability.rig import (
     Place,
     drain,
@@ -256,8 +256,8 @@ def test_hellish_lines_in_process(tmp_path: Path) -> None:
         + assistant("msg_nul").replace(b'"hi"', b'"h\x00i"')
         + assistant("msg_ok", text="\u0000 and é")
     )
-    tailer = Tailer(str(tmp_path / "projects"))
+    tailer = claude_tailer(str(tmp_path / "projects"))
     assert tailer.watch(str(path), "s")
     got = [e for e in tailer.read(str(path), 4_000_000_000.0) if isinstance(e, ev.Request)]
     assert [e.usage.output_tokens for e in got] == [5]
-    assert (tailer.stats.rejected_lines, tailer.stats.requests) == (4, 1)
+    assert (tailer.reader.stats.rejected_lines, tailer.reader.stats.requests) == (4, 1)

@@ -4,19 +4,19 @@ One tagged union on `hook_event_name`, one module-level decoder. Only the fields
 reads are declared: everything else is skipped, which is fast and tolerant of the
 fields Claude Code adds. Constraints live in the types, so a wrong type, an over-long
 id or an absurd number is a `msgspec.ValidationError` like any malformed JSON.
-The same payload shape serves Codex, whose hook fields share these names.
 """
 
 from __future__ import annotations
 
-import enum
 from typing import Annotated
 
 import msgspec
 from msgspec import Meta, Struct
 
 from aitop import events as ev
-from aitop.surrogates import without_surrogates
+from aitop.providers.base import Decoded, Outcome
+from aitop.providers.claude_code.transcript import AGENT, strip_selection
+from aitop.providers.hookjson import decode_hook
 from aitop.wire import Envelope
 
 Id = Annotated[str, Meta(min_length=1, max_length=128)]
@@ -123,14 +123,6 @@ HOOK_EVENTS: tuple[str, ...] = tuple(t.__name__ for t in Payload.__args__)
 _decoder = msgspec.json.Decoder(Payload)
 
 
-class _Probe(Struct):
-    """Enough to tell an event we do not use from a broken one."""
-
-    hook_event_name: Annotated[str, Meta(max_length=128)]
-
-
-_probe_decoder = msgspec.json.Decoder(_Probe)
-
 # Notification types that mean "the session is blocked on the user"
 _WAITING_KINDS = {
     "permission_prompt": "permission",
@@ -140,60 +132,17 @@ _WAITING_KINDS = {
 }
 
 
-class Outcome(enum.Enum):
-    OK = "ok"
-    IGNORED = "ignored"  # a well-formed event aitop does not use
-    MALFORMED = "malformed"
-
-
-def decode(payload: bytes, envelope: Envelope, now: float) -> tuple[Outcome, list[ev.Event], str]:
-    """(outcome, events, reason). Never raises on any input."""
-    bad = _not_utf8(payload)
-    if bad:
-        return Outcome.MALFORMED, [], bad
-    try:
-        hook = _decoder.decode(payload)
-    except msgspec.DecodeError as exc:
-        repaired = without_surrogates(payload)
-        if repaired is not None:
-            return decode(repaired, envelope, now)
-        return _classify_failure(payload, exc)
-    except UnicodeDecodeError as exc:  # msgspec's error for invalid UTF-8 inside a string
-        return Outcome.MALFORMED, [], f"invalid UTF-8: {exc.reason}"
-    except RecursionError:  # msgspec recurses per level, even through fields it skips
-        return Outcome.MALFORMED, [], "nested too deep"
-    return Outcome.OK, to_events(hook, envelope, now), ""
-
-
-def _not_utf8(data: bytes) -> str:
-    """Why `data` is not UTF-8, or "" when it is. msgspec checks the strings it decodes
-    but not the ones it skips, and JSON is UTF-8 or it is not JSON (RFC 8259)."""
-    if data.isascii():
-        return ""
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return f"invalid UTF-8 at byte {exc.start}: {exc.reason}"
-    return ""
-
-
-def _classify_failure(
-    payload: bytes, exc: msgspec.DecodeError
-) -> tuple[Outcome, list[ev.Event], str]:
-    if isinstance(exc, msgspec.ValidationError):
-        try:
-            probe = _probe_decoder.decode(payload)
-        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-            pass
-        else:
-            if probe.hook_event_name not in HOOK_EVENTS:
-                return Outcome.IGNORED, [], probe.hook_event_name
-    return Outcome.MALFORMED, [], str(exc)
+def decode(payload: bytes, envelope: Envelope, now: float) -> Decoded:
+    """The payload as events; never raises on any input."""
+    hook = decode_hook(payload, _decoder, HOOK_EVENTS)
+    if isinstance(hook, Decoded):
+        return hook
+    return Decoded(Outcome.OK, to_events(hook, envelope, now))
 
 
 def to_events(hook: Payload, envelope: Envelope, now: float) -> list[ev.Event]:
     session = ev.SessionInfo(
-        agent=envelope.agent,
+        agent=AGENT,
         session_id=hook.session_id,
         time=now,
         cwd=hook.cwd,
@@ -204,7 +153,7 @@ def to_events(hook: Payload, envelope: Envelope, now: float) -> list[ev.Event]:
     sub = hook.agent_id
     match hook:
         case SessionStart(source=source, model=model):
-            return [ev.SessionStarted(session, source=source, model=model)]
+            return [ev.SessionStarted(session, source, *_selection(model))]
         case SessionEnd(reason=reason):
             return [ev.SessionEnded(session, reason=reason)]
         case UserPromptSubmit():
@@ -247,9 +196,22 @@ def to_events(hook: Payload, envelope: Envelope, now: float) -> list[ev.Event]:
             if waiting is None:
                 return [ev.Activity(session)]
             return [ev.Waiting(session, waiting, message)]
-        case PostModelSwitch(to_model=model):
-            return [ev.ModelSwitched(session, model)]
+        case PostModelSwitch(to_model=picked):
+            switched, window = _selection(picked)
+            return [ev.ModelSwitched(session, switched or picked, window)]
     return []  # pragma: no cover - the match is exhaustive over Payload
+
+
+ONE_MILLION = 1_000_000
+
+
+def _selection(model: str | None) -> tuple[str | None, int | None]:
+    """The model the user picked, and its context window when the pick says it: a
+    `[1m]` suffix (`claude-opus-5-5[1m]`) selects the 1M window."""
+    if not model:
+        return None, None
+    name = strip_selection(model.strip())
+    return name, ONE_MILLION if name != model.strip() else None
 
 
 def subagent_path(transcript_path: str | None, session_id: str, agent_id: str) -> str | None:

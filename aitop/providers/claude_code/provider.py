@@ -13,57 +13,55 @@ from __future__ import annotations
 import os
 
 from aitop import events as ev
+from aitop.providers.base import Decoded, LogStats
 from aitop.providers.claude_code import hooks
 from aitop.providers.claude_code.transcript import (
-    READ_CHUNK,
-    Tailer,
-    TailStats,
+    AGENT,
+    TranscriptReader,
     recent_transcripts,
     session_of,
+    tailer,
 )
 from aitop.providers.dirwatch import DirWatch
+from aitop.providers.follow import Queue
 from aitop.wire import Envelope
-
-AGENTS = ("claude-code", "codex")  # Codex hooks share Claude Code's field names
-
 
 SESSION_FILES_DEPTH = 2  # projects/<project>/<session>.jsonl
 
 
 class ClaudeCode:
+    agent = AGENT
+
     def __init__(self, projects_dir: str, *, use_inotify: bool = True) -> None:
-        self.tailer = Tailer(projects_dir)
+        self.reader = TranscriptReader()
+        self.tailer = tailer(projects_dir, self.reader)
+        self.projects_dir = self.tailer.roots[0]
         self.dirwatch = DirWatch(
-            self.tailer.projects_dir, SESSION_FILES_DEPTH, ".jsonl", use_inotify=use_inotify
+            self.projects_dir, SESSION_FILES_DEPTH, ".jsonl", use_inotify=use_inotify
         )
-        self._dirty: dict[str, None] = {}  # ordered set: files a hook has just named
+        self.queue = Queue(self.tailer)
 
     # --- hooks ----------------------------------------------------------------------
 
-    def decode(
-        self, payload: bytes, envelope: Envelope, now: float
-    ) -> tuple[hooks.Outcome, list[ev.Event], str]:
-        if envelope.agent not in AGENTS:
-            return hooks.Outcome.MALFORMED, [], f"unknown agent {envelope.agent!r}"
-        outcome, events, reason = hooks.decode(payload, envelope, now)
-        if envelope.agent == "claude-code":
-            for event in events:
-                self._follow(event)
-        return outcome, events, reason
+    def decode(self, payload: bytes, envelope: Envelope, now: float) -> Decoded:
+        decoded = hooks.decode(payload, envelope, now)
+        for event in decoded.events:
+            self._follow(event)
+        return decoded
 
     def _follow(self, event: ev.Event) -> None:
         """Read the transcripts this event is about, now and while they grow."""
         info = event.session
-        if info.transcript_path and self.tailer.watch(info.transcript_path, info.session_id):
-            self._dirty[info.transcript_path] = None
+        if info.transcript_path:
+            self.queue.follow(info.transcript_path, info.session_id)
         sub = getattr(event, "subagent_id", None)
         if sub is None:
             return
         path = getattr(event, "transcript_path", None) or hooks.subagent_path(
             info.transcript_path, info.session_id, sub
         )
-        if path and self.tailer.watch(path, info.session_id, sub):
-            self._dirty[path] = None
+        if path:
+            self.queue.follow(path, info.session_id, sub)
 
     # --- transcripts ----------------------------------------------------------------
 
@@ -72,7 +70,7 @@ class ClaudeCode:
         watch the directories for the ones that change from now on. How many."""
         self.dirwatch.start(now)  # first: a file written during the walk is not missed
         found = 0
-        for path in recent_transcripts(self.tailer.projects_dir, now - window_s):
+        for path in recent_transcripts(self.projects_dir, now - window_s):
             found += self._discovered(path)
         return found
 
@@ -103,54 +101,34 @@ class ClaudeCode:
         owner = session_of(path)
         if owner is None or self.tailer.is_watched(path):
             return 0
-        if self.tailer.watch(path, owner[0], owner[1]):
-            self._dirty[path] = None
-            return 1
-        return 0
+        return int(self.queue.follow(path, owner[0], owner[1]))
 
     def poll(self, now: float) -> None:
-        """Once a tick: notice the files that grew without a hook saying so."""
-        for path in self.tailer.poll(now):
-            self._dirty[path] = None
+        self.queue.poll(now)
 
     def pending(self) -> bool:
-        return bool(self._dirty) or bool(self.tailer.behind())
+        return self.queue.pending()
 
-    def work(self, now: float, budget: int = READ_CHUNK) -> list[ev.Event]:
-        """Read at most `budget` bytes: the files hooks named first, then the backlog.
-        Each file is read at most once a call, so a file that gives nothing (it cannot
-        be opened, it was deleted) never keeps the caller waiting."""
-        for path in self.tailer.behind():
-            self._dirty.setdefault(path, None)
-        events: list[ev.Event] = []
-        start = self.tailer.stats.bytes_read
-        for path in list(self._dirty):
-            left = budget - (self.tailer.stats.bytes_read - start)
-            if left <= 0:
-                break
-            del self._dirty[path]
-            events.extend(self.tailer.read(path, now, left))
-            if self.tailer.is_behind(path):
-                self._dirty[path] = None  # to the back of the queue: fair to the others
-        return events
+    def work(self, now: float, budget: int) -> list[ev.Event]:
+        return self.queue.work(now, budget)
 
     def park(self, session_id: str) -> None:
-        """The session left the table: stop polling its files, remember their offsets."""
-        self.tailer.park_session(session_id)
-        self._drop_unwatched()
+        self.queue.park(session_id)
 
     def forget(self, session_id: str) -> None:
-        self.tailer.forget_session(session_id)
-        self._drop_unwatched()
+        self.queue.forget(session_id)
 
-    def _drop_unwatched(self) -> None:
-        for path in list(self._dirty):
-            if not self.tailer.is_watched(path):
-                del self._dirty[path]
+    def stats(self) -> LogStats:
+        return self.queue.stats(self.reader.stats)
+
+    def backlog(self) -> int:
+        return self.tailer.backlog()
+
+    def unreadable(self) -> int:
+        return self.tailer.unreadable()
+
+    def watching(self) -> str:
+        return self.dirwatch.mode
 
     def close(self) -> None:
         self.dirwatch.close()
-
-    @property
-    def stats(self) -> TailStats:
-        return self.tailer.stats

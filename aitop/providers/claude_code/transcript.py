@@ -1,29 +1,22 @@
 """Exact token accounting from Claude Code's transcript JSONL files.
 
-Hook payloads carry no token counts; the transcripts do. The rules (DESIGN.md,
-"Accounting"), each with a test:
+Hook payloads carry no token counts; the transcripts do. The shared tailer
+(`providers/tail.py`) follows the files by offset and hands this reader their complete
+lines. The rules (DESIGN.md, "Accounting"), each with a test:
 
-1. Tail, never re-read: a byte offset per file, only appended bytes, only whole lines
-   (a partial last line waits for the next read); a file smaller than its offset, or
-   another inode under the same path, was replaced: start over (dedup keeps that
-   exact). First sight reads from the start in bounded chunks, so a huge transcript
-   never freezes the loop.
-2. Count every API request once: each content block of a response is its own line,
+1. Count every API request once: each content block of a response is its own line,
    all with the same `message.id`, `requestId` and usage. The key is that pair,
    global across files (resumed and forked sessions copy lines); a repeated key whose
-   usage grew adds only the difference. A prefilter on the raw bytes skips lines that
-   cannot matter before any decoding.
-3. Place each request at its own `timestamp`, clamped to now.
-Paths arrive in messages, so they are untrusted: absolute, `.jsonl`, a regular file
-owned by us, under the Claude projects directory after resolving links.
+   usage grew adds only the difference (`providers/dedup.py`). A prefilter on the raw
+   bytes skips lines that cannot matter before any decoding.
+2. Place each request at its own `timestamp`, clamped to now.
+3. A main-thread answer with a stop reason that ends the turn is a turn.
+`decode_line` is pure: `aitop report` reads the same lines the same way.
 """
 
 from __future__ import annotations
 
-import errno
 import os
-import stat
-from collections import OrderedDict
 from datetime import datetime
 from typing import Annotated
 
@@ -31,17 +24,12 @@ import msgspec
 from msgspec import Meta, Struct
 
 from aitop import events as ev
-from aitop.log import log
+from aitop.providers.dedup import Dedup, Once
+from aitop.providers.tail import Followed, Tailer
 from aitop.surrogates import printable, without_surrogates
 
 AGENT = "claude-code"
-MAX_LINE = 16 << 20  # an assistant line is at most ~1 MB (128k output tokens); skip longer
-READ_CHUNK = 1 << 20
-MAX_FILES = 4096
-MAX_SEEN_KEYS = 2_000_000  # ~one per API request ever read; far beyond any real history
-MAX_PARKED = 20_000  # files of sessions that left the table, kept to resume where they were
-RETRY_FIRST_S = 1.0  # a file that cannot be read is tried again after this, then twice as
-RETRY_MAX_S = 60.0  # long each time, up to this
+VENDOR = "anthropic"  # whose prices a request is priced at
 # A response that ends with any other stop reason ends the turn (Claude Code then runs
 # its Stop hook: over every captured session, one Stop per such main-thread response).
 _TURN_GOES_ON = frozenset({"tool_use", "pause_turn"})
@@ -86,7 +74,7 @@ class _CompactMetadata(Struct):
     preTokens: Annotated[int, Meta(ge=0)] | None = None
 
 
-class _Line(Struct):
+class Line(Struct):
     type: Name = ""
     subtype: Name | None = None
     message: _Message | None = None
@@ -101,7 +89,7 @@ class _Line(Struct):
     compactMetadata: _CompactMetadata | None = None
 
 
-_line_decoder = msgspec.json.Decoder(_Line)
+_line_decoder = msgspec.json.Decoder(Line)
 
 # A line can matter only if it holds one of these; everything else (the large
 # api-request-shape and file-history-snapshot lines among them) is skipped unparsed.
@@ -138,448 +126,191 @@ def parse_time(text: str | None, now: float) -> float:
     return min(when, now)
 
 
-class TailStats(Struct):
-    files: int = 0
-    lines: int = 0
+class ReaderStats(Struct):
     requests: int = 0
     duplicate_lines: int = 0
     rejected_lines: int = 0
-    long_lines: int = 0
-    unsafe_paths: int = 0
-    restarts: int = 0
-    bytes_read: int = 0
 
 
-class _File:
-    __slots__ = (
-        "cwd",
-        "identity",
-        "last_time",
-        "offset",
-        "open_calls",
-        "partial",
-        "path",
-        "problem",
-        "retry_at",
-        "session_id",
-        "size_seen",
-        "skipping",
-        "subagent_id",
-        "wait_s",
-    )
+class _State:
+    """What one transcript's earlier lines say about its later ones."""
 
-    def __init__(self, path: str, session_id: str, subagent_id: str | None) -> None:
-        self.path = path
-        self.session_id = session_id
-        self.subagent_id = subagent_id
-        self.offset = 0
-        self.partial = b""
-        self.skipping = False  # inside a line longer than MAX_LINE: drop up to its end
-        self.identity: tuple[int, int] | None = None  # (st_dev, st_ino)
-        self.size_seen = 0  # the size at the last stat: unread bytes = size_seen - offset
+    __slots__ = ("cwd", "last_time", "open_calls")
+
+    def __init__(self) -> None:
         self.cwd: str | None = None
         self.last_time: float | None = None  # for lines that carry no timestamp
         self.open_calls: set[str] = set()  # tool calls started here, awaiting their result
-        self.problem: str | None = None  # why the last try to read it failed
-        self.retry_at = 0.0  # not tried again before this (wall clock), while it fails
-        self.wait_s = 0.0  # the last wait before a retry: doubles with each failure
-
-    def backing_off(self, now: float) -> bool:
-        return self.problem is not None and now < self.retry_at
 
 
-class Dedup:
-    """Usage already counted per (message.id, requestId), global across files, and the
-    file that first counted it (a resumed or forked session copies lines into another)."""
+class TranscriptReader:
+    """Claude Code's transcript lines into events: a `tail.Reader`."""
 
-    def __init__(self, limit: int = MAX_SEEN_KEYS) -> None:
-        self._seen: OrderedDict[str, tuple[ev.Usage, str]] = OrderedDict()
-        self._limit = limit
-
-    def add(
-        self, key: str, usage: ev.Usage, owner: str = ""
-    ) -> tuple[ev.Usage, ev.Usage | None] | None:
-        """(total, previous) when the key brings something new; None for a pure copy."""
-        seen = self._seen.get(key)
-        if seen is None:
-            self._seen[key] = (usage, owner)
-            if len(self._seen) > self._limit:
-                self._seen.popitem(last=False)
-            return usage, None
-        previous, first_owner = seen
-        if previous.covers(usage):
-            return None
-        total = previous.union(usage)
-        self._seen[key] = (total, first_owner)
-        return total, previous
-
-    def owner(self, key: str) -> str | None:
-        """The file that first counted `key`, if any did."""
-        seen = self._seen.get(key)
-        return None if seen is None else seen[1]
-
-    def __len__(self) -> int:
-        return len(self._seen)
-
-
-class Tailer:
-    """Follows transcript files by byte offset and turns new lines into events."""
-
-    def __init__(self, projects_dir: str, agent: str = AGENT, max_line: int = MAX_LINE) -> None:
-        self.projects_dir = os.path.abspath(projects_dir)
+    def __init__(self, agent: str = AGENT) -> None:
         self.agent = agent
-        self.max_line = max_line
-        self.stats = TailStats()
+        self.stats = ReaderStats()
         self.dedup = Dedup()
-        self._files: dict[str, _File] = {}
-        self._rejected: set[str] = set()
-        self._real_root: str | None = None
-        self._once: set[str] = set()  # compaction and API-error line ids already counted
-        self._behind: set[str] = set()  # files known to hold unread bytes
-        self._parked: dict[str, _File] = {}  # files of sessions that left the table
+        self._once = Once()  # compaction and API-error line ids already counted
 
-    # --- which files ----------------------------------------------------------------
+    def follow(self, file: Followed) -> None:
+        file.state = _State()
 
-    def watch(self, path: str, session_id: str, subagent_id: str | None = None) -> bool:
-        """Follow `path` for a session. False (and counted once) for an unsafe path."""
-        known = self._files.get(path)
-        if known is not None:
-            return True
-        parked = self._parked.pop(path, None)
-        if parked is not None:  # its session is back: go on from where it was left
-            self._files[path] = parked
-            self.stats.files = len(self._files)
-            return True
-        if path in self._rejected or not self._plausible(path) or len(self._files) >= MAX_FILES:
-            self._reject(path)
-            return False
-        self._files[path] = _File(path, session_id, subagent_id)
-        self.stats.files = len(self._files)
-        return True
-
-    def park_session(self, session_id: str) -> None:
-        """The session left the table: stop polling its files, but keep where each was
-        read to, so that if it comes back nothing is read or counted twice."""
-        for path in [p for p, f in self._files.items() if f.session_id == session_id]:
-            self._parked[path] = self._files.pop(path)
-            self._behind.discard(path)
-        while len(self._parked) > MAX_PARKED:
-            del self._parked[next(iter(self._parked))]  # the longest parked
-        self.stats.files = len(self._files)
-
-    def forget_session(self, session_id: str) -> None:
-        for table in (self._files, self._parked):
-            for path in [p for p, f in table.items() if f.session_id == session_id]:
-                del table[path]
-                self._behind.discard(path)
-        self.stats.files = len(self._files)
-
-    def watched(self) -> list[str]:
-        return list(self._files)
-
-    def is_watched(self, path: str) -> bool:
-        return path in self._files or path in self._rejected
-
-    def _plausible(self, path: str) -> bool:
-        """The lexical checks; the resolved path is checked again at every read."""
-        if not os.path.isabs(path) or not path.endswith(".jsonl") or "\0" in path:
-            return False
-        normal = os.path.normpath(path)
-        return normal.startswith(self.projects_dir + os.sep)
-
-    def _reject(self, path: str) -> None:
-        if path not in self._rejected:
-            if len(self._rejected) < 10_000:
-                self._rejected.add(path)
-            self.stats.unsafe_paths += 1
-
-    def _root(self) -> str:
-        if self._real_root is None:
-            self._real_root = os.path.realpath(self.projects_dir)
-        return self._real_root
-
-    # --- reading ----------------------------------------------------------------------
-
-    def backlog(self) -> int:
-        """Bytes known to be unread, over all files (from the last stat of each)."""
-        return sum(max(0, f.size_seen - f.offset) for f in self._files.values())
-
-    def unreadable(self) -> int:
-        """Files that could not be read at their last try (the log says which and why)."""
-        return sum(1 for f in self._files.values() if f.problem is not None)
-
-    def behind(self) -> list[str]:
-        """Files known to hold unread bytes (a first sight not yet read to the end)."""
-        return list(self._behind)
-
-    def is_behind(self, path: str) -> bool:
-        return path in self._behind
-
-    def poll(self, now: float) -> list[str]:
-        """Stat every watched file; the paths that have unread bytes. A file that could
-        not be read waits for its retry time."""
-        grown = []
-        for path, state in self._files.items():
-            if state.backing_off(now):
-                continue
-            try:
-                state.size_seen = os.stat(path).st_size
-            except OSError:
-                continue
-            if state.size_seen != state.offset:  # grown, or shrunk: read() starts over
-                grown.append(path)
-                self._behind.add(path)
-        return grown
-
-    def read(self, path: str, now: float, budget: int = READ_CHUNK) -> list[ev.Event]:
-        """Read at most `budget` new bytes of one watched file; the events they hold.
-        A file that cannot be read is counted, logged, and left alone until its retry
-        time (doubling each failure): it never holds the caller's loop."""
-        state = self._files.get(path)
-        if state is None or state.backing_off(now):
-            self._behind.discard(path)
-            return []
-        try:
-            data = self._read_bytes(state, budget)
-        except OSError as exc:
-            self._failed(state, exc, now)
-            return []
-        if state.problem is not None:
-            self._recovered(state)
-        if state.offset < state.size_seen and path in self._files:
-            self._behind.add(path)
-        else:
-            self._behind.discard(path)
-        if not data:
-            return []
-        return self._lines(state, data, now)
-
-    def _read_bytes(self, state: _File, budget: int) -> bytes:
-        """The next bytes of the file (b"" when there are none, or when it was dropped as
-        unsafe); OSError when it cannot be read."""
-        real = os.path.realpath(state.path)
-        if not real.startswith(self._root() + os.sep):
-            self._drop_unsafe(state)
-            return b""
-        try:
-            fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except FileNotFoundError:
-            if state.identity is None and state.size_seen == 0:
-                return b""  # not written yet (a hook can name it first): not a problem
-            raise
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
-                self._drop_unsafe(state)
-                return b""
-            identity = (info.st_dev, info.st_ino)
-            if state.identity is not None and (
-                identity != state.identity or info.st_size < state.offset
-            ):
-                # replaced or truncated: start over; dedup keeps the counts exact
-                state.offset, state.partial, state.skipping = 0, b"", False
-                self.stats.restarts += 1
-            state.identity = identity
-            state.size_seen = info.st_size
-            want = min(budget, info.st_size - state.offset)
-            if want <= 0:
-                return b""
-            data = os.pread(fd, want, state.offset)
-        finally:
-            os.close(fd)
-        if not data:  # shorter than fstat said a moment ago: cut since; stat it anew
-            state.size_seen = state.offset
-        state.offset += len(data)
-        self.stats.bytes_read += len(data)
-        return data
-
-    def _failed(self, state: _File, exc: OSError, now: float) -> None:
-        first = state.problem is None
-        state.problem = exc.strerror or errno.errorcode.get(exc.errno or 0, str(exc))
-        wait = RETRY_FIRST_S if first else min(RETRY_MAX_S, 2 * state.wait_s)
-        state.wait_s = wait
-        state.retry_at = now + wait
-        self._behind.discard(state.path)
-        if first:
-            log.warning(
-                "cannot read transcript %s: %s; trying again later", state.path, state.problem
-            )
-        else:
-            log.debug("still cannot read %s: %s", state.path, state.problem)
-
-    def _recovered(self, state: _File) -> None:
-        log.info("transcript %s can be read again", state.path)
-        state.problem = None
-        state.wait_s = 0.0
-
-    def _drop_unsafe(self, state: _File) -> None:
-        self._files.pop(state.path, None)
-        self._behind.discard(state.path)
-        self.stats.files = len(self._files)
-        self._reject(state.path)
-
-    def _lines(self, state: _File, data: bytes, now: float) -> list[ev.Event]:
+    def lines(self, file: Followed, lines: list[bytes], now: float) -> list[ev.Event]:
         out: list[ev.Event] = []
-        start = 0
-        if state.skipping:
-            end = data.find(b"\n")
-            if end < 0:
-                return out
-            state.skipping = False
-            start = end + 1
-        last = data.rfind(b"\n")
-        if last < start:
-            self._keep_partial(state, data[start:])
-            return out
-        head = state.partial + data[start:last] if state.partial else data[start:last]
-        state.partial = b""
-        for line in head.split(b"\n"):
-            self.stats.lines += 1
-            if len(line) > self.max_line:
-                self.stats.long_lines += 1
-                continue
-            if _may_matter(line):
-                self._line(state, line, now, out)
-        self._keep_partial(state, data[last + 1 :])
+        for raw in lines:
+            if _may_matter(raw):
+                line = decode_line(raw)
+                if line is None:
+                    self.stats.rejected_lines += 1
+                else:
+                    self._line(file, line, now, out)
         return out
-
-    def _keep_partial(self, state: _File, tail: bytes) -> None:
-        if len(state.partial) + len(tail) > self.max_line:
-            state.partial, state.skipping = b"", True
-            self.stats.long_lines += 1
-        else:
-            state.partial += tail
 
     # --- one line ---------------------------------------------------------------------
 
-    def _line(self, state: _File, raw: bytes, now: float, out: list[ev.Event]) -> None:
-        try:
-            if not raw.isascii():
-                raw.decode("utf-8")  # msgspec checks only the strings it decodes
-            try:
-                line = _line_decoder.decode(raw)
-            except msgspec.DecodeError:
-                repaired = without_surrogates(raw)
-                if repaired is None:
-                    raise
-                line = _line_decoder.decode(repaired)
-        # msgspec raises UnicodeDecodeError on bad UTF-8 in a field it reads, and
-        # RecursionError when nesting goes deeper than it can recurse
-        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-            self.stats.rejected_lines += 1
-            return
+    def _line(self, file: Followed, line: Line, now: float, out: list[ev.Event]) -> None:
+        state: _State = file.state
         if line.cwd and state.cwd is None:
             state.cwd = line.cwd
         kind = line.type
         if kind == "assistant" and line.message is not None:
-            self._assistant(state, line, line.message, now, out)
+            self._assistant(file, line, line.message, now, out)
         elif kind == "user" and line.message is not None:
-            self._tool_results(state, line, line.message, now, out)
+            self._tool_results(file, line, line.message, now, out)
         elif kind == "system" and line.subtype == "compact_boundary":
-            if line.uuid and self._first_time("compact:" + line.uuid):
+            if line.uuid and self._once.first("compact:" + line.uuid):
                 meta = line.compactMetadata
                 out.append(
                     ev.Compacted(
-                        self._info(state, line, now),
+                        self._info(file, line, now),
                         pre_tokens=meta.preTokens if meta is not None else None,
                     )
                 )
         elif kind == "cost-state" and line.totalCostUSD is not None:
-            out.append(ev.AgentCostReport(self._info(state, line, now), line.totalCostUSD))
+            out.append(ev.AgentCostReport(self._info(file, line, now), line.totalCostUSD))
 
     def _assistant(
-        self, state: _File, line: _Line, message: _Message, now: float, out: list[ev.Event]
+        self, file: Followed, line: Line, message: _Message, now: float, out: list[ev.Event]
     ) -> None:
+        state: _State = file.state
         if line.isApiErrorMessage or message.model == "<synthetic>":
-            if line.isApiErrorMessage and self._first_time(
+            if line.isApiErrorMessage and self._once.first(
                 "error:" + (message.id or line.uuid or "")
             ):
                 out.append(
-                    ev.ApiError(
-                        self._info(state, line, now), line.apiErrorStatus, state.subagent_id
-                    )
+                    ev.ApiError(self._info(file, line, now), line.apiErrorStatus, file.subagent_id)
                 )
             return
         key = message.id + "\x1f" + (line.requestId or "") if message.id else None
         if isinstance(message.content, list):
             # a response first counted from another file was copied here (resume, fork):
             # its tool calls happened there, once
-            copied = key is not None and self.dedup.owner(key) not in (None, state.path)
+            copied = key is not None and self.dedup.owner(key) not in (None, file.path)
             for block in message.content:
                 if block.type == "tool_use" and block.id and block.name and not copied:
                     state.open_calls.add(block.id)
                     out.append(
                         ev.ToolStarted(
-                            self._info(state, line, now), block.id, block.name, state.subagent_id
+                            self._info(file, line, now), block.id, block.name, file.subagent_id
                         )
                     )
         if message.usage is None or key is None or not message.model:
             return
-        counted = self.dedup.add(key, usage_of(message.usage), state.path)
+        counted = self.dedup.add(key, usage_of(message.usage), file.path)
         if counted is None:
             self.stats.duplicate_lines += 1
             return
         total, previous = counted
         if previous is None:
             self.stats.requests += 1
-        sidechain = line.isSidechain or state.subagent_id is not None
+        sidechain = line.isSidechain or file.subagent_id is not None
+        info = self._info(file, line, now)
         out.append(
             ev.Request(
-                self._info(state, line, now),
-                model=message.model,
+                info,
+                model=strip_selection(message.model),
                 usage=total,
                 previous=previous,
-                subagent_id=state.subagent_id,
+                subagent_id=file.subagent_id,
                 # older Claude Code wrote subagent turns into the main file, marked so
                 sidechain=sidechain,
                 speed=message.usage.speed,
                 inference_geo=message.usage.inference_geo,
                 stop_reason=message.stop_reason,
-                ends_turn=previous is None
-                and not sidechain
-                and message.stop_reason is not None
-                and message.stop_reason not in _TURN_GOES_ON,
+                vendor=VENDOR,
             )
         )
+        reason = message.stop_reason
+        if (
+            previous is None
+            and not sidechain
+            and reason is not None
+            and reason not in _TURN_GOES_ON
+        ):
+            out.append(ev.TurnCompleted(info))
 
     def _tool_results(
-        self, state: _File, line: _Line, message: _Message, now: float, out: list[ev.Event]
+        self, file: Followed, line: Line, message: _Message, now: float, out: list[ev.Event]
     ) -> None:
         if not isinstance(message.content, list):
             return
+        state: _State = file.state
         for block in message.content:
             # only the results of calls this file started: the others are copies
             if block.type == "tool_result" and block.tool_use_id in state.open_calls:
                 state.open_calls.discard(block.tool_use_id)
                 out.append(
                     ev.ToolFinished(
-                        self._info(state, line, now),
+                        self._info(file, line, now),
                         block.tool_use_id,
                         None,
                         not block.is_error,
-                        state.subagent_id,
+                        file.subagent_id,
                     )
                 )
 
-    def _first_time(self, key: str) -> bool:
-        if key in self._once:
-            return False
-        if len(self._once) < 1_000_000:
-            self._once.add(key)
-        return True
-
-    def _info(self, state: _File, line: _Line, now: float) -> ev.SessionInfo:
+    def _info(self, file: Followed, line: Line, now: float) -> ev.SessionInfo:
+        state: _State = file.state
         if line.timestamp:
             when = state.last_time = parse_time(line.timestamp, now)
         else:  # e.g. cost-state: it belongs with the line before it
             when = now if state.last_time is None else state.last_time
         return ev.SessionInfo(
             agent=self.agent,
-            session_id=state.session_id,
+            session_id=file.session_id,
             time=when,
             cwd=state.cwd,
-            transcript_path=None if state.subagent_id else state.path,
+            transcript_path=None if file.subagent_id else file.path,
         )
+
+
+def tailer(projects_dir: str, reader: TranscriptReader | None = None) -> Tailer:
+    """A tailer of Claude Code's transcripts under `projects_dir`."""
+    return Tailer((projects_dir,), (".jsonl",), reader or TranscriptReader())
+
+
+def decode_line(raw: bytes) -> Line | None:
+    """One transcript line, decoded: pure, and None for a line that is not JSON of the
+    expected shape (bad UTF-8, nesting too deep, wrong types)."""
+    try:
+        if not raw.isascii():
+            raw.decode("utf-8")  # msgspec checks only the strings it decodes
+        try:
+            return _line_decoder.decode(raw)
+        except msgspec.DecodeError:
+            repaired = without_surrogates(raw)
+            if repaired is None:
+                raise
+            return _line_decoder.decode(repaired)
+    # msgspec raises UnicodeDecodeError on bad UTF-8 in a field it reads, and
+    # RecursionError when nesting goes deeper than it can recurse
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return None
+
+
+def strip_selection(model: str) -> str:
+    """`claude-opus-5-5[1m]` (the 1M-context selection) is the model `claude-opus-5-5`."""
+    return model.removesuffix("[1m]").removesuffix("[1M]")
 
 
 # --- finding transcripts on disk (backfill) ------------------------------------------

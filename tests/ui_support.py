@@ -24,7 +24,7 @@ from aitop.wire import Envelope
 from conftest import SESSIONS
 
 NOW = 1_795_382_400.0  # 2026-11-22 21:20:00 UTC
-START = NOW - 3 * 3600 - 754.0  # aitop has been up 3:12:34
+START = NOW - 3 * 3600 - 754.0  # aitop has been up 3:12 (and 34 s)
 CAPTURED_HOME = "/home/user/.claude"
 CAPTURED_CWD = "/home/user/project"
 PRICER = Pricer.load()

@@ -106,6 +106,7 @@ class TurnEnded(Struct, frozen=True):
     """The agent finished answering (Claude Code: Stop)."""
 
     session: SessionInfo
+    background_tasks: int = 0  # still running: the agent goes on by itself
 
 
 class TurnFailed(Struct, frozen=True):

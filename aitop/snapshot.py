@@ -118,6 +118,8 @@ class SessionRow(Struct, frozen=True):
     max_tokens_at: float | None = None  # the latest response cut off at max_tokens
     tool_repeats: int = 0  # the same tool with the same input, this many times in a row
     repeated_tool: str | None = None
+    waiting_since_ts: float | None = None  # when the current wait began
+    agent_cost_stale: bool = False  # requests were made after the agent wrote its total
 
 
 class ModelRow(Struct, frozen=True):

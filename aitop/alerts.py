@@ -58,6 +58,9 @@ def evaluate(snapshot: Snapshot, limits: Thresholds) -> list[Alert]:
                     " (≈) from its family's price; add it under [pricing.models] in config.toml",
                 )
             )
+    for note in snapshot.diagnostics:  # a provider's set-up problem, with its fix
+        if note.severity in (WARNING, CRITICAL):
+            found.append(Alert(note.id, note.severity, note.message))
     rejected = snapshot.ingest.rejected_peer
     if rejected:
         found.append(

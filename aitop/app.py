@@ -24,6 +24,7 @@ import msgspec
 
 from aitop import alerts, paths
 from aitop.aggregate import Aggregator
+from aitop.alert_log import AlertLog
 from aitop.config import Config
 from aitop.env import Env
 from aitop.events import Event
@@ -60,6 +61,7 @@ class Monitor:
         self.start = self.now()
         self.pricer = Pricer.load(options.config.pricing.models)
         self.aggregator = Aggregator(self.pricer, self.start)
+        self.alert_log = AlertLog()
         self.provider = ClaudeCode(paths.projects_dir(options.claude_dir))
         self.counters = Counters()
         self.selector = selectors.DefaultSelector()
@@ -248,7 +250,8 @@ class Monitor:
             socket=self.options.socket_path,
         )
         found = alerts.evaluate(snap, self.options.config.alerts)
-        return msgspec.structs.replace(snap, alerts=found)
+        self.alert_log.update(found, snap.now)
+        return msgspec.structs.replace(snap, alerts=found, alert_log=self.alert_log.entries())
 
 
 def _alive(pid: int) -> bool:

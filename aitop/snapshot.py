@@ -139,6 +139,28 @@ class Alert(Struct, frozen=True):
     message: str
 
 
+class AlertLogEntry(Struct, frozen=True):
+    """One alert since aitop started: when it began and when it cleared (None: still on)."""
+
+    id: str
+    severity: str
+    message: str  # its latest wording
+    began: str  # ISO 8601
+    cleared: str | None
+    began_ts: float
+    cleared_ts: float | None
+
+
+class Diagnostic(Struct, frozen=True):
+    """What a provider knows about its own set-up, in its agent's words: whether its
+    hooks are installed, where it reads, what it could not read and the fix. `info` is
+    said where there is room (the empty screen); `warning` and `critical` are alerts."""
+
+    id: str
+    severity: str  # "info", "warning" or "critical"
+    message: str
+
+
 class Ingest(Struct, frozen=True):
     frames: int = 0
     rejected_peer: int = 0
@@ -187,3 +209,5 @@ class Snapshot(Struct, frozen=True):
     pricing_date: str = ""
     listening: bool = True
     socket: str = ""
+    alert_log: list[AlertLogEntry] = []  # newest first; the alerts still on included
+    diagnostics: list[Diagnostic] = []

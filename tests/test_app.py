@@ -11,6 +11,7 @@ import pytest
 
 from aitop import events as ev
 from aitop.app import Monitor, Options
+from aitop.batch import to_json
 from aitop.config import DEFAULT
 from aitop.env import Env
 
@@ -58,3 +59,20 @@ def test_a_deleted_socket_comes_back_at_the_next_tick(monitor: Monitor) -> None:
     assert not monitor.snapshot().listening
     monitor._tick()
     assert path.exists() and monitor.snapshot().listening
+
+
+def test_the_snapshot_carries_the_alert_log_since_start(monitor: Monitor) -> None:
+    """A wait that lasted a moment leaves its trace in the log (and in --json)."""
+    monitor._on_frame(frame("Notification", cwd="/src/web", notification_type="permission_prompt"))
+    snap = monitor.snapshot()
+    (alert,) = snap.alerts
+    assert alert.id.startswith("waiting:s1:") and alert.message.startswith("web: waiting")
+    assert [(e.id, e.cleared) for e in snap.alert_log] == [(alert.id, None)]
+    monitor._on_frame(frame("PostToolUse", tool_name="Write", tool_use_id="toolu_1"))
+    snap = monitor.snapshot()
+    assert snap.alerts == []
+    (entry,) = snap.alert_log
+    assert entry.id == alert.id and entry.cleared_ts is not None
+    assert entry.began_ts <= entry.cleared_ts
+    logged = json.loads(to_json(snap))["alert_log"]
+    assert [(e["id"], e["cleared"] is not None) for e in logged] == [(alert.id, True)]

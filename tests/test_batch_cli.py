@@ -148,7 +148,9 @@ def test_a_socket_directory_open_to_others_is_refused(tmp_path: Path, home: Path
     assert result.returncode == 1
     assert (
         result.stderr
-        == f"aitop: error: {run_dir} is open to other users (mode 0755); run: chmod 700 {run_dir}\n"
+        == f"aitop: error: {run_dir} is open to other users (mode 0755); put the socket in a"
+        f" private directory of its own: mkdir -m 700 {run_dir}/aitop && aitop --socket"
+        f" {run_dir}/aitop/aitop.sock\n"
     )
 
 

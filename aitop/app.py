@@ -32,6 +32,7 @@ from aitop.log import log
 from aitop.pricing import Pricer
 from aitop.providers.claude_code.hooks import Outcome
 from aitop.providers.claude_code.provider import ClaudeCode
+from aitop.providers.claude_code.setup import Setup
 from aitop.server import Counters, Server
 from aitop.snapshot import Ingest, Snapshot, Transcripts
 from aitop.wire import MAX_PAYLOAD, MalformedFrame, split_frame
@@ -62,7 +63,10 @@ class Monitor:
         self.pricer = Pricer.load(options.config.pricing.models)
         self.aggregator = Aggregator(self.pricer, self.start)
         self.alert_log = AlertLog()
-        self.provider = ClaudeCode(paths.projects_dir(options.claude_dir))
+        self.provider = ClaudeCode(
+            paths.projects_dir(options.claude_dir),
+            Setup(options.claude_dir, options.socket_path, env.environ),
+        )
         self.counters = Counters()
         self.selector = selectors.DefaultSelector()
         self.server = Server(
@@ -249,6 +253,7 @@ class Monitor:
             listening=self.server.listening,
             socket=self.options.socket_path,
         )
+        snap = msgspec.structs.replace(snap, diagnostics=self.provider.diagnostics(c.frames))
         found = alerts.evaluate(snap, self.options.config.alerts)
         self.alert_log.update(found, snap.now)
         return msgspec.structs.replace(snap, alerts=found, alert_log=self.alert_log.entries())

@@ -200,11 +200,14 @@ def _monitor(args: argparse.Namespace, env: Env) -> int:
 
     from aitop.app import Monitor, Options
     from aitop.log import setup
+    from aitop.providers.claude_code.setup import check_claude_dir
 
+    claude_dir = paths.claude_dir(env.environ, args.claude_dir)
+    check_claude_dir(claude_dir, given=args.claude_dir is not None)
     setup(paths.log_path(env.environ), env.environ)
     options = Options(
         socket_path=os.path.abspath(paths.socket_path(env.environ, args.socket)),
-        claude_dir=paths.claude_dir(env.environ, args.claude_dir),
+        claude_dir=claude_dir,
         config=config,
         backfill=not args.no_backfill,
     )

@@ -4,6 +4,7 @@ comes back at the next tick."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,3 +77,25 @@ def test_the_snapshot_carries_the_alert_log_since_start(monitor: Monitor) -> Non
     assert entry.began_ts <= entry.cleared_ts
     logged = json.loads(to_json(snap))["alert_log"]
     assert [(e["id"], e["cleared"] is not None) for e in logged] == [(alert.id, True)]
+
+
+def test_a_transcript_outside_the_watched_directory_is_an_alert_and_a_log_line(
+    monitor: Monitor, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Claude Code writing to another CLAUDE_CONFIG_DIR: the session arrives by hook and
+    would show 0 requests and $0 without a word; now the fix is on screen and in the log."""
+    other = tmp_path / "work" / ".claude"
+    path = other / "projects" / "-src-web" / "s1.jsonl"
+    logger = logging.getLogger("aitop")
+    logger.addHandler(caplog.handler)
+    try:
+        monitor._on_frame(frame("SessionStart", cwd="/src/web", transcript_path=str(path)))
+        snap = monitor.snapshot()
+        monitor.snapshot()  # said once in the log, not once a tick
+    finally:
+        logger.removeHandler(caplog.handler)
+    (alert,) = [a for a in snap.alerts if a.id.startswith("claude-code:outside:")]
+    assert alert.severity == "critical"
+    assert alert.message.endswith(f"restart aitop with --claude-dir {other}")
+    said = [r.getMessage() for r in caplog.records if "outside" in r.getMessage()]
+    assert len(said) == 1 and f"--claude-dir {other}" in said[0]

@@ -192,3 +192,24 @@ def test_usage_errors_are_one_line_and_exit_2(
 ) -> None:
     result = run(env, *args)
     assert (result.returncode, result.stdout, result.stderr) == (2, "", message)
+
+
+def test_a_claude_dir_that_is_not_there_is_one_line_at_start_up(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A wrong --claude-dir used to be accepted without a word, and every session then
+    showed $0."""
+    missing = tmp_path / "nowhere"
+    result = run(env, "-b", "-n", "1", "--claude-dir", str(missing))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"aitop: error: --claude-dir {missing}: no such directory; give --claude-dir the"
+        " directory Claude Code writes to: its $CLAUDE_CONFIG_DIR, ~/.claude by default\n"
+    )
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    result = run(env | {"CLAUDE_CONFIG_DIR": str(afile)}, "-b", "-n", "1")
+    assert result.returncode == 2 and result.stderr.startswith(
+        f"aitop: error: {afile} is not a directory;"
+    )
+    assert not Path(env["AITOP_SOCKET"]).exists()

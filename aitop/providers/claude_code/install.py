@@ -160,6 +160,24 @@ def aitop_program(command: str) -> str | None:
     return tokens[index]
 
 
+def hook_socket(command: str) -> str | None:
+    """The socket an aitop hook command sends to (its `--socket PATH`); None when it
+    names none, and the hook then uses $AITOP_SOCKET or the default."""
+    tokens = _command_tokens(command)
+    if tokens is None:
+        return None
+    index = _aitop_token_index(tokens)
+    if index is None:
+        return None
+    rest = tokens[index + 2 :]
+    for n, token in enumerate(rest):
+        if token == "--socket" and n + 1 < len(rest):
+            return rest[n + 1]
+        if token.startswith("--socket="):
+            return token.removeprefix("--socket=")
+    return None
+
+
 @dataclass(frozen=True)
 class AitopHook:
     """One aitop hook found in the settings, and where."""

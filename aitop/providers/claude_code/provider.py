@@ -9,7 +9,9 @@ done in slices so that a large first read never holds up the loop.
 from __future__ import annotations
 
 from aitop import events as ev
+from aitop.log import log
 from aitop.providers.claude_code import hooks
+from aitop.providers.claude_code.setup import Setup
 from aitop.providers.claude_code.transcript import (
     READ_CHUNK,
     Tailer,
@@ -17,15 +19,18 @@ from aitop.providers.claude_code.transcript import (
     recent_transcripts,
     session_of,
 )
+from aitop.snapshot import Diagnostic
 from aitop.wire import Envelope
 
 AGENTS = ("claude-code", "codex")  # Codex hooks share Claude Code's field names
 
 
 class ClaudeCode:
-    def __init__(self, projects_dir: str) -> None:
+    def __init__(self, projects_dir: str, setup: Setup | None = None) -> None:
         self.tailer = Tailer(projects_dir)
         self._dirty: dict[str, None] = {}  # ordered set: files a hook has just named
+        self.setup = setup
+        self._said_outside: set[str] = set()
 
     # --- hooks ----------------------------------------------------------------------
 
@@ -101,3 +106,19 @@ class ClaudeCode:
     @property
     def stats(self) -> TailStats:
         return self.tailer.stats
+
+    def diagnostics(self, frames: int) -> list[Diagnostic]:
+        """Its set-up, in its own words (see setup.py); `frames`: hook events received."""
+        outside = self.tailer.outside
+        for root in outside.keys() - self._said_outside:
+            self._said_outside.add(root)
+            log.warning(
+                "Claude Code writes transcripts under %s, outside %s: start aitop with"
+                " --claude-dir %s",
+                root,
+                self.tailer.projects_dir,
+                root,
+            )
+        if self.setup is None:
+            return []
+        return self.setup.diagnostics(frames, self.tailer.stats.files, outside)

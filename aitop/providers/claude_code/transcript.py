@@ -219,6 +219,9 @@ class Tailer:
         self._real_root: str | None = None
         self._once: set[str] = set()  # compaction and API-error line ids already counted
         self._behind: set[str] = set()  # files known to hold unread bytes
+        # transcripts refused only for being outside the projects directory, by the Claude
+        # directory they are in: the agent writes elsewhere (another CLAUDE_CONFIG_DIR)
+        self.outside: dict[str, int] = {}
 
     # --- which files ----------------------------------------------------------------
 
@@ -228,6 +231,7 @@ class Tailer:
         if known is not None:
             return True
         if path in self._rejected or not self._plausible(path) or len(self._files) >= MAX_FILES:
+            self._note_outside(path)
             self._reject(path)
             return False
         self._files[path] = _File(path, session_id, subagent_id)
@@ -252,6 +256,16 @@ class Tailer:
             return False
         normal = os.path.normpath(path)
         return normal.startswith(self.projects_dir + os.sep)
+
+    def _note_outside(self, path: str) -> None:
+        if path in self._rejected or len(self.outside) >= 16:
+            return
+        if not os.path.isabs(path) or not path.endswith(".jsonl") or "\0" in path:
+            return
+        if os.path.normpath(path).startswith(self.projects_dir + os.sep):
+            return
+        root = claude_dir_of(path)
+        self.outside[root] = self.outside.get(root, 0) + 1
 
     def _reject(self, path: str) -> None:
         if path not in self._rejected:
@@ -518,6 +532,16 @@ def session_of(path: str) -> tuple[str, str | None] | None:
         session_dir = os.path.dirname(directory)
         return os.path.basename(session_dir), stem[len("agent-") :]
     return stem, None
+
+
+def claude_dir_of(path: str) -> str:
+    """The Claude directory a transcript is in: `<dir>/projects/<project>/<session>.jsonl`
+    (or a subagent's file below the session); else the transcript's own directory."""
+    parts = os.path.normpath(path).split(os.sep)
+    for depth in (3, 5):  # a session's file, a subagent's
+        if len(parts) > depth and parts[-depth] == "projects":
+            return os.sep.join(parts[:-depth]) or os.sep
+    return os.path.dirname(path)
 
 
 def recent_transcripts(projects_dir: str, since: float) -> list[str]:

@@ -70,6 +70,10 @@ def test_batch_json_is_one_snapshot_per_line(env: dict[str, str]) -> None:
     snaps = [json.loads(line) for line in lines]
     assert [s["uptime_s"] for s in snaps] == sorted(s["uptime_s"] for s in snaps)
     assert snaps[0]["windows"]["1m"]["requests"] == 0 and snaps[0]["ingest"]["frames"] == 0
+    # additions to the contract: the alert log and the set-up diagnostics
+    assert snaps[0]["alert_log"] == []
+    notes = {d["id"]: d["severity"] for d in snaps[0]["diagnostics"]}
+    assert notes["claude-code:hooks"] == "info" and "claude-code:transcripts" in notes
 
 
 def test_backfill_makes_the_first_frame_right(home: Path, env: dict[str, str]) -> None:

@@ -12,7 +12,7 @@ short list leaves free, and `a` lists every alert with the log since start.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple, TypeVar
 
 from aitop.alerts import CRITICAL, waited
@@ -100,7 +100,7 @@ def list_rows(snap: Snapshot, view: View, width: int, height: int) -> int:
     """How many rows the current list shows (what PgUp/PgDn move by)."""
     if width < MIN_WIDTH or height < MIN_HEIGHT:
         return 1
-    layout = _layout(snap, view, width, height - 3, len(ids_in_view(snap, view)))
+    layout = _layout(snap, view, width, height - 3, _list(snap, view, width).wanted)
     return max(1, layout.list_rows)
 
 
@@ -194,35 +194,49 @@ def _alert_block(alerts: Sequence[Alert], lines: int, width: int) -> list[Line]:
     return [*shown, fit([Seg(text, "alert")], width)]
 
 
+class _Listing(NamedTuple):
+    """The current tab's list: its rows' ids, its head, how to draw row n (only the rows
+    on screen are drawn), and what to say instead when it has no rows."""
+
+    ids: list[str]
+    head: Line
+    row: Callable[[int], Line]
+    instead: list[Line]
+
+    @property
+    def wanted(self) -> int:
+        """The lines it would fill, below its head."""
+        return len(self.ids) or len(self.instead)
+
+
 def _main(snap: Snapshot, view: View, width: int, body_h: int) -> list[Line]:
-    rows, lines = _list(snap, view, width)
-    layout = _layout(snap, view, width, body_h, len(lines) - 1)
+    listing = _list(snap, view, width)
+    layout = _layout(snap, view, width, body_h, listing.wanted)
     out = [*layout.windows, _tab_bar(snap, view, width)]
     if view.sort_menu:
         out += _sort_menu(view, width, layout.list_rows + 1)
-    elif rows:
-        out += lines[:1] + _rows(lines[1:], rows, view, width, layout.list_rows)
+    elif listing.ids:
+        out += [listing.head, *_rows(listing, view, width, layout.list_rows)]
     else:
-        out += lines
+        out += [listing.head, *listing.instead]
     out = out[: body_h - len(layout.alerts)]
     out += [[] for _ in range(body_h - len(layout.alerts) - len(out))]
     return [*out, *layout.alerts]
 
 
-def _list(snap: Snapshot, view: View, width: int) -> tuple[list[str], list[Line]]:
-    """The current tab's list: the ids of its rows, and its lines (the head first; with
-    no rows, what to say instead)."""
+def _list(snap: Snapshot, view: View, width: int) -> _Listing:
     if view.sort_menu:
         orders = SORTS_BY_TAB[view.tab]
-        return [o.key for o in orders], [[]] * (len(orders) + 1)
+        return _Listing([o.key for o in orders], [], lambda _n: [], [])
     if view.tab == "sessions":
         sessions = sessions_in_view(snap, view)
         columns = fit_columns(session_columns(snap.now), width, sessions)
-        head = table_head(columns, width, view.sort)
-        if not sessions:
-            return [], [head, *_no_sessions(snap, view, width)]
-        return [r.session_id for r in sessions], [head, *(table_row(columns, r, width)
-                                                           for r in sessions)]  # fmt: skip
+        return _Listing(
+            [r.session_id for r in sessions],
+            table_head(columns, width, view.sort),
+            lambda n: table_row(columns, sessions[n], width),
+            [] if sessions else _no_sessions(snap, view, width),
+        )
     if view.tab == "tools":
         tools = tools_in_view(snap, view)
         return _listing(TOOL_COLUMNS, tools, [t.name for t in tools], view, width, "tool calls")
@@ -277,26 +291,31 @@ def _listing(
     view: View,
     width: int,
     nothing: str,
-) -> tuple[list[str], list[Line]]:
+) -> _Listing:
     sized = fit_columns(columns, width, rows)
-    head = table_head(sized, width, view.sort)
+    instead: list[Line] = []
     if not rows:
         if view.filter:
             text = f"Nothing matches “{view.filter}”. Esc clears the filter."
         else:
             text = f"No {nothing} seen yet."
-        return [], [head, fit([Seg(" " + text, "dim")], width)]
-    return ids, [head, *(table_row(sized, row, width) for row in rows)]
+        instead = [fit([Seg(" " + text, "dim")], width)]
+    return _Listing(
+        ids,
+        table_head(sized, width, view.sort),
+        lambda n: table_row(sized, rows[n], width),
+        instead,
+    )
 
 
-def _rows(lines: list[Line], ids: list[str], view: View, width: int, rows_h: int) -> list[Line]:
-    """The page of `lines` (one per row) that holds the selection, the selection in
-    reverse video."""
+def _rows(listing: _Listing, view: View, width: int, rows_h: int) -> list[Line]:
+    """The page of the list that holds the selection, the selection in reverse video."""
+    ids = listing.ids
     index = selected_index(ids, view.cursor)
     top = scrolled(view.cursor.top, index, rows_h, len(ids))
     out = []
     for n in range(top, min(len(ids), top + rows_h)):
-        line = lines[n]
+        line = listing.row(n)
         if n == index:
             line = [Seg(plain(pad_line(line, width)), "selected")]
         out.append(line)

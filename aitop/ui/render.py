@@ -366,8 +366,9 @@ def help_lines(width: int) -> list[Line]:
         " is waiting for you (a permission prompt, or your next message once its turn ended)."
         " Whatever the sort column, waiting sessions come first and ended ones last.",
         "Alerts: above the footer, critical (!!) first, then the newest. Every critical alert"
-        " is always on screen, and the area grows into rows the list leaves free; a key lists"
-        " every alert with the log of alerts since start (when each began and cleared).",
+        " is always on screen, and the area grows into rows the list leaves free;"
+        f" '{keymap.key_name(keymap.binding_for('alerts').keys[0])}' lists every alert with the"
+        " log of alerts since start (when each began and cleared).",
     ]
     lines.append([])
     for note in notes:

@@ -64,7 +64,8 @@ ENDED_KEPT_FOR = 900.0  # ended sessions leave the table after 15 minutes
 UNKNOWN_PROCESS_KEPT_FOR = 3600.0  # no pid to check and silent for an hour: gone
 # A turn that ended leaves an interactive session waiting for its user's next prompt; a
 # print-mode (`-p`) process exits right after its last turn instead. The wait counts once
-# this long has passed without the session ending (SessionEnd, or its process gone).
+# this long has passed without the session ending (SessionEnd, or its process gone), and
+# only for a session whose process aitop watches: without a pid an exit may go unseen.
 TURN_END_GRACE_S = 5.0
 MAX_SESSIONS = 1000
 MAX_TOOL_NAMES = 500
@@ -517,7 +518,9 @@ class Aggregator:
         """Whether the session is waiting for its user (it may have ended: see status)."""
         if session.waiting is None:
             return False
-        return not session.waiting_after_turn or now - session.waiting_since >= TURN_END_GRACE_S
+        if not session.waiting_after_turn:
+            return True
+        return session.pid is not None and now - session.waiting_since >= TURN_END_GRACE_S
 
     def snapshot(
         self,

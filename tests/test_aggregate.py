@@ -359,9 +359,21 @@ def test_a_print_mode_session_ends_instead_of_waiting(how: str) -> None:
         assert (row.status, row.waiting_for, row.waiting_since_ts) == ("ended", None, None)
 
 
-def test_a_turn_that_left_background_tasks_running_is_not_waiting() -> None:
+def test_a_turn_end_without_a_process_to_watch_is_no_wait() -> None:
+    """No pid: aitop could not see a print-mode exit, so it does not guess a wait; the
+    idle notification says one, and it began when the turn ended."""
     agg = Aggregator(PRICER, T0)
     agg.apply(ev.PromptSubmitted(info()), T0)
+    agg.apply(ev.TurnEnded(info(t=T0 + 1)), T0 + 1)
+    assert agg.snapshot(T0 + 30).sessions[0].status == "active"
+    agg.apply(ev.Waiting(info(t=T0 + 61), "input"), T0 + 61)
+    row = agg.snapshot(T0 + 62).sessions[0]
+    assert (row.status, row.waiting_since_ts) == ("waiting", T0 + 1)
+
+
+def test_a_turn_that_left_background_tasks_running_is_not_waiting() -> None:
+    agg = Aggregator(PRICER, T0)
+    agg.apply(ev.PromptSubmitted(info(pid=79)), T0)
     agg.apply(ev.TurnEnded(info(t=T0 + 1), background_tasks=1), T0 + 1)
     assert agg.snapshot(T0 + 30).sessions[0].status == "active"
     # the task's result comes back as a turn of its own, whose end is a wait

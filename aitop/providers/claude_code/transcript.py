@@ -258,14 +258,15 @@ class Tailer:
         return normal.startswith(self.projects_dir + os.sep)
 
     def _note_outside(self, path: str) -> None:
-        if path in self._rejected or len(self.outside) >= 16:
+        if path in self._rejected:
             return
         if not os.path.isabs(path) or not path.endswith(".jsonl") or "\0" in path:
             return
         if os.path.normpath(path).startswith(self.projects_dir + os.sep):
             return
         root = claude_dir_of(path)
-        self.outside[root] = self.outside.get(root, 0) + 1
+        if root in self.outside or len(self.outside) < 16:  # a flood of made-up paths: bounded
+            self.outside[root] = self.outside.get(root, 0) + 1
 
     def _reject(self, path: str) -> None:
         if path not in self._rejected:

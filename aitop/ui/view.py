@@ -115,11 +115,6 @@ def _set(values: Three, tab: str, value: Any) -> Any:
 # --- what is on screen ------------------------------------------------------------------
 
 
-def session_of(view: View) -> View:
-    """The view as the Sessions tab sees it (its filter, sort and selection)."""
-    return view if view.tab == "sessions" else view.replace(tab="sessions", held=())
-
-
 def matches(row: SessionRow, text: str) -> bool:
     """The filter matches anywhere in the project, directory, model, tag, agent or
     status, and at the start of the session id."""
@@ -130,38 +125,42 @@ def matches(row: SessionRow, text: str) -> bool:
     )
 
 
-def sessions_in_view(snap: Snapshot, view: View) -> list[SessionRow]:
-    mine = session_of(view)
-    rows: Sequence[SessionRow] = snap.sessions
-    if mine.filter:
-        rows = [row for row in rows if matches(row, mine.filter)]
-    ordered = sort_rows(rows, mine.sort, mine.invert)
-    return _held(ordered, view, snap, lambda r: r.session_id) if view.tab == "sessions" else ordered
-
-
-def _tab_filter(view: View, tab: str) -> tuple[str, str, bool]:
+def _tab_state(view: View, tab: str) -> tuple[str, str, bool]:
+    """A tab's filter (casefolded), sort order and direction, whichever tab is shown."""
     n = TABS.index(tab)
     return view.filters[n].casefold(), view.sorts[n], view.inverts[n]
 
 
+def sessions_in_view(snap: Snapshot, view: View) -> list[SessionRow]:
+    needle, key, invert = _tab_state(view, "sessions")
+    rows: Sequence[SessionRow] = snap.sessions
+    if needle:
+        rows = [row for row in rows if matches(row, needle)]
+    ordered = sort_rows(rows, key, invert)
+    return _held(ordered, view, snap, lambda r: r.session_id) if view.tab == "sessions" else ordered
+
+
 def tools_in_view(snap: Snapshot, view: View) -> list[ToolRow]:
-    needle, key, invert = _tab_filter(view, "tools")
+    needle, key, invert = _tab_state(view, "tools")
     rows = [t for t in snap.tools if needle in t.name.casefold()]
     ordered = sort_tools(rows, key, invert)
     return _held(ordered, view, snap, lambda t: t.name) if view.tab == "tools" else ordered
 
 
 def models_in_view(snap: Snapshot, view: View) -> list[ModelRow]:
-    needle, key, invert = _tab_filter(view, "models")
+    needle, key, invert = _tab_state(view, "models")
     rows = [m for m in snap.models if needle in m.model.casefold()]
     ordered = sort_models(rows, key, invert)
     return _held(ordered, view, snap, lambda m: m.model) if view.tab == "models" else ordered
 
 
 def tab_count(snap: Snapshot, tab: str) -> int:
-    return {"sessions": len(snap.sessions), "tools": len(snap.tools), "models": len(snap.models)}[
-        tab
-    ]
+    rows: dict[str, Sequence[object]] = {
+        "sessions": snap.sessions,
+        "tools": snap.tools,
+        "models": snap.models,
+    }
+    return len(rows[tab])
 
 
 def _held(rows: list[Any], view: View, snap: Snapshot, ident: Any) -> list[Any]:
@@ -202,7 +201,7 @@ def scrolled(top: int, index: int, page: int, count: int) -> int:
 
 
 def selected_session(snap: Snapshot, view: View) -> SessionRow | None:
-    rows = sessions_in_view(snap, session_of(view))
+    rows = sessions_in_view(snap, view)
     index = selected_index([r.session_id for r in rows], view.cursors[0])
     return rows[index] if index >= 0 else None
 

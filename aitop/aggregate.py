@@ -58,6 +58,11 @@ SPANS = (60, 300, 900)
 ACTIVE_FOR = 300.0  # a hook or a transcript line in the last 5 minutes: active
 ENDED_KEPT_FOR = 900.0  # ended sessions leave the table after 15 minutes
 UNKNOWN_PROCESS_KEPT_FOR = 3600.0  # no pid to check and silent for an hour: gone
+# A turn that ended leaves an interactive session waiting for its user's next prompt; a
+# print-mode (`-p`) process exits right after its last turn instead. The wait counts once
+# this long has passed without the session ending (SessionEnd, or its process gone), and
+# only for a session whose process aitop watches: without a pid an exit may go unseen.
+TURN_END_GRACE_S = 5.0
 MAX_SESSIONS = 1000  # rows in the table; past it the least valuable leave (see _shed)
 SHED_BATCH = 50  # rows that leave at once when the table is full: sheds cost O(1) each
 MAX_ARCHIVED = 5000  # sessions that left the table, kept whole in case they come back
@@ -185,7 +190,7 @@ class ToolStats:
 class _Call:
     """One tool call, known by its tool_use_id to the hooks and to the transcript."""
 
-    __slots__ = ("finished", "has_duration", "name", "overall", "own")
+    __slots__ = ("finished", "has_duration", "name", "overall", "own", "repeat_counted")
 
     def __init__(self, name: str, overall: ToolStats, own: ToolStats) -> None:
         self.name = name
@@ -193,6 +198,7 @@ class _Call:
         self.own = own  # and in its session's detail
         self.finished = False
         self.has_duration = False
+        self.repeat_counted = False  # hooks can report one call more than once
 
 
 class _Subagent:
@@ -232,9 +238,12 @@ class SessionState:
         self.context_tokens = 0
         self.cost_estimated = False
         self.agent_cost_usd: float | None = None
+        self.agent_cost_at: float | None = None  # the time of the line it was written after
+        self.latest_request_at: float | None = None
         self.ended_at: float | None = None
         self.waiting: str | None = None
         self.waiting_since = 0.0
+        self.waiting_after_turn = False  # a wait that counts only after TURN_END_GRACE_S
         self.subagents: dict[str, _Subagent] = {}
         self.tools: dict[str, ToolStats] = {}
         self.max_tokens_stops = 0
@@ -298,12 +307,18 @@ class Aggregator:
                 self._tool_finished(session, event)
             case ev.TurnCompleted():
                 self._count(session, info.time, [(TURNS, 1)])
+            case ev.TurnEnded(background_tasks=background):
+                if not background:  # with its background tasks still at work, it is busy
+                    self._turn_over(session, info.time)
+            case ev.TurnFailed():
+                self._turn_over(session, info.time)
             case ev.ApiError():
                 self._count(session, info.time, [(API_ERRORS, 1)])
             case ev.Compacted():
                 self._count(session, info.time, [(COMPACTIONS, 1)])
             case ev.AgentCostReport(total_cost_usd=total):
                 session.agent_cost_usd = total
+                session.agent_cost_at = info.time
                 # written when the agent's process exits: nothing after it, it has ended
                 if session.ended_at is None and info.time >= session.last_activity:
                     session.ended_at = info.time
@@ -318,8 +333,10 @@ class Aggregator:
                 session.ended_at = info.time
                 session.waiting = None
             case ev.Waiting(kind=kind):
+                if session.waiting != kind:  # a reminder of the same wait is not a new one
+                    session.waiting_since = info.time
                 session.waiting = kind
-                session.waiting_since = info.time
+                session.waiting_after_turn = False
             case ev.ModelSwitched(model=model, context_window=window):
                 session.selected_model, session.selected_window = model, window
             case ev.SubagentStarted(subagent_id=sub, subagent_type=kind):
@@ -328,12 +345,20 @@ class Aggregator:
                 self._subagent(session, sub).kind = kind
         # the user answered, or the session moved on by itself
         answered = session.waiting is not None and info.time >= session.waiting_since
-        if answered and not isinstance(event, ev.Waiting) and _main_thread(event):
+        if answered and not isinstance(event, _NOT_ANSWERS) and _main_thread(event):
             session.waiting = None
 
     def apply_all(self, events: Iterable[ev.Event], now: float) -> None:
         for event in events:
             self.apply(event, now)
+
+    @staticmethod
+    def _turn_over(session: SessionState, when: float) -> None:
+        """The agent finished its turn: from now on it waits for its user's next prompt."""
+        if session.waiting != "input":
+            session.waiting = "input"
+            session.waiting_since = when
+            session.waiting_after_turn = True
 
     def process_gone(self, key: SessionKey, now: float) -> None:
         """The agent process of a session has exited without saying so."""
@@ -429,6 +454,8 @@ class Aggregator:
             session.cost_estimated = True
             self.estimated_models.add(event.model)
             self.estimated_agents.add(session.agent)
+        if session.latest_request_at is None or when > session.latest_request_at:
+            session.latest_request_at = when
         if not event.sidechain:
             session.reopen_after(when)
             session.model = event.model
@@ -440,8 +467,11 @@ class Aggregator:
             session.max_tokens_at = max(when, session.max_tokens_at or when)
 
     def _tool_started(self, session: SessionState, event: ev.ToolStarted) -> None:
-        self._call(session, event.tool_use_id, event.name, event.session.time, event.subagent_id)
-        if event.input_digest is not None and event.subagent_id is None:
+        call = self._call(
+            session, event.tool_use_id, event.name, event.session.time, event.subagent_id
+        )
+        if event.input_digest is not None and event.subagent_id is None and not call.repeat_counted:
+            call.repeat_counted = True
             key = (event.name, event.input_digest)
             session.tool_repeats = session.tool_repeats + 1 if key == session.last_tool else 1
             session.last_tool = key
@@ -571,12 +601,21 @@ class Aggregator:
     def status(self, session: SessionState, now: float) -> str:
         if session.ended_at is not None:
             return "ended"
-        if session.waiting is not None:
+        if self.waits(session, now):
             return "waiting"
         # read from its log at start-up and silent since: nothing says it still runs
         if session.live and now - session.last_activity <= ACTIVE_FOR:
             return "active"
         return "idle"
+
+    @staticmethod
+    def waits(session: SessionState, now: float) -> bool:
+        """Whether the session is waiting for its user (it may have ended: see status)."""
+        if session.waiting is None:
+            return False
+        if not session.waiting_after_turn:
+            return True
+        return session.pid is not None and now - session.waiting_since >= TURN_END_GRACE_S
 
     def snapshot(
         self,
@@ -684,7 +723,7 @@ class Aggregator:
             subagents=len(s.subagents),
             started=iso(s.started),
             last_activity=iso(s.last_activity),
-            waiting_for=s.waiting if s.ended_at is None else None,
+            waiting_for=s.waiting if s.ended_at is None and self.waits(s, now) else None,
             agent_cost_usd=s.agent_cost_usd,
             pid=s.pid,
             windows=windows_of(s.ring) if s.ring is not None else None,
@@ -703,8 +742,24 @@ class Aggregator:
             max_tokens_at=s.max_tokens_at,
             tool_repeats=s.tool_repeats,
             repeated_tool=s.last_tool[0] if s.last_tool else None,
+            waiting_since_ts=(
+                s.waiting_since if s.ended_at is None and self.waits(s, now) else None
+            ),
+            agent_cost_stale=_stale(s.agent_cost_at, s.latest_request_at),
             **counts_of(s.totals),
         )
+
+
+# Events that do not mean the user answered: the wait itself, the end of a turn (which
+# starts one), and the agent's cost total (written with the time of an older line).
+_NOT_ANSWERS = (ev.Waiting, ev.TurnEnded, ev.TurnCompleted, ev.TurnFailed, ev.AgentCostReport)
+
+
+def _stale(report_at: float | None, latest_request_at: float | None) -> bool:
+    """The agent's own total was written before requests that it cannot include."""
+    if report_at is None or latest_request_at is None:
+        return False
+    return latest_request_at > report_at
 
 
 def _main_thread(event: ev.Event) -> bool:

@@ -1,11 +1,14 @@
 """Alerts: what needs attention now. A pure function of a snapshot and thresholds.
 
 An alert's id is stable while its condition lasts, so the screen can ring the bell
-only for new ones.
+only for new ones; a session's wait has an id of its own, so each wait rings once.
+Alerts about a session are raised only while it is at work or waiting: one that has
+ended, or has been silent for minutes, needs nobody.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from msgspec import Meta, Struct
@@ -34,15 +37,17 @@ class Thresholds(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
 MAX_TOKENS_RECENT_S = 300.0
 CRITICAL = "critical"
 WARNING = "warning"
+LIVE = ("active", "waiting")  # the statuses whose sessions can raise alerts
 
 
 def evaluate(snapshot: Snapshot, limits: Thresholds) -> list[Alert]:
     """Every alert the snapshot calls for, most severe first."""
     found: list[Alert] = []
     found.extend(_window_alerts(snapshot, limits))
+    names = session_names(snapshot.sessions)
     for row in snapshot.sessions:
-        if row.status != "ended":
-            found.extend(_session_alerts(row, limits, snapshot.now))
+        if row.status in LIVE:
+            found.extend(_session_alerts(row, names[row.session_id], limits, snapshot.now))
     for model in snapshot.models:
         if model.estimated:
             found.append(
@@ -53,6 +58,9 @@ def evaluate(snapshot: Snapshot, limits: Thresholds) -> list[Alert]:
                     " (≈) from its family's price; add it under [pricing.models] in config.toml",
                 )
             )
+    for note in snapshot.diagnostics:  # a provider's set-up problem, with its fix
+        if note.severity in (WARNING, CRITICAL):
+            found.append(Alert(note.id, note.severity, note.message))
     rejected = snapshot.ingest.rejected_peer
     if rejected:
         found.append(
@@ -111,9 +119,65 @@ def _window_alerts(snapshot: Snapshot, limits: Thresholds) -> list[Alert]:
     return out
 
 
-def _session_alerts(row: SessionRow, limits: Thresholds, now: float) -> list[Alert]:
+def session_names(rows: Sequence[SessionRow]) -> dict[str, str]:
+    """What to call each session so that no two share a name: its project, and where
+    several sessions share a project name, its tag or the start of its session id."""
+    by_project: dict[str, list[SessionRow]] = {}
+    for row in rows:
+        by_project.setdefault(row.project, []).append(row)
+    names = {}
+    for project, group in by_project.items():
+        if len(group) == 1:
+            names[group[0].session_id] = project
+            continue
+        tags = [row.tag for row in group]
+        for row in group:
+            if row.tag and tags.count(row.tag) == 1:
+                names[row.session_id] = f"{project} [{row.tag}]"
+            else:
+                names[row.session_id] = f"{project} ({_short_id(row, group)})"
+    return names
+
+
+def _short_id(row: SessionRow, group: Sequence[SessionRow]) -> str:
+    """The shortest start of the session id (8 characters at least) that no other
+    session of the group shares."""
+    others = [r.session_id for r in group if r is not row]
+    size = 8
+    while size < len(row.session_id) and any(o.startswith(row.session_id[:size]) for o in others):
+        size += 4
+    return row.session_id[:size]
+
+
+def _waiting_alert(row: SessionRow, name: str, now: float) -> Alert | None:
+    since = row.waiting_since_ts
+    if row.status != "waiting" or since is None:
+        return None
+    blocked = row.waiting_for == "permission"  # mid-task: nothing moves until you answer
+    what = "permission" if blocked else "input"
+    return Alert(
+        f"waiting:{row.session_id}:{round(since * 1000)}",  # one id per wait
+        CRITICAL if blocked else WARNING,
+        f"{name}: waiting for your {what} for {waited(now - since)}",
+    )
+
+
+def waited(seconds: float) -> str:
+    """How long a wait has lasted: 45s, 3m 12s, 1h 05m."""
+    seconds = int(max(0.0, seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+def _session_alerts(row: SessionRow, name: str, limits: Thresholds, now: float) -> list[Alert]:
     out = []
-    sid, name = row.session_id, row.project
+    sid = row.session_id
+    waiting = _waiting_alert(row, name, now)
+    if waiting is not None:
+        out.append(waiting)
     if row.context_limit and row.context_tokens > limits.context_fill * row.context_limit:
         fill = row.context_tokens / row.context_limit
         out.append(

@@ -24,12 +24,13 @@ import msgspec
 
 from aitop import alerts
 from aitop.aggregate import Aggregator
+from aitop.alert_log import AlertLog
 from aitop.config import Config
 from aitop.env import Env
 from aitop.events import Event
 from aitop.log import log
 from aitop.pricing import Pricer
-from aitop.providers.base import LogStats, Outcome, Provider
+from aitop.providers.base import LogStats, Outcome, Provider, Where
 from aitop.providers.registry import AGENTS
 from aitop.server import Counters, Server
 from aitop.snapshot import Ingest, Snapshot, Transcripts
@@ -69,8 +70,9 @@ class Monitor:
         self.start = self.now()
         self.pricer = Pricer.load(options.config.pricing.models)
         self.aggregator = Aggregator(self.pricer, self.start)
+        self.alert_log = AlertLog()
         self.providers: dict[str, Provider] = {
-            name: agent.make(options.agent_dirs[name])
+            name: agent.make(Where(options.agent_dirs[name], options.socket_path, env.environ))
             for name, agent in AGENTS.items()
             if name in options.agent_dirs
         }
@@ -315,8 +317,13 @@ class Monitor:
             listening=self.server.listening,
             socket=printable(self.options.socket_path),
         )
+        diagnostics = [
+            note for provider in self.providers.values() for note in provider.diagnostics(c.frames)
+        ]
+        snap = msgspec.structs.replace(snap, diagnostics=diagnostics)
         found = alerts.evaluate(snap, self.options.config.alerts)
-        return msgspec.structs.replace(snap, alerts=found)
+        self.alert_log.update(found, snap.now)
+        return msgspec.structs.replace(snap, alerts=found, alert_log=self.alert_log.entries())
 
 
 def _sum_stats(a: LogStats, b: LogStats) -> LogStats:

@@ -14,6 +14,7 @@ from aitop.snapshot import Snapshot
 from aitop.surrogates import printable
 from aitop.ui import sections
 from aitop.ui.sections import plain
+from aitop.ui.sort import DEFAULT_SORT, sort_rows
 
 DEFAULT_WIDTH = 200
 
@@ -43,7 +44,12 @@ def to_text(snapshot: Snapshot, width: int = DEFAULT_WIDTH) -> str:
     parts: list[list[sections.Line]] = [
         sections.header(snapshot, width, clock),
         sections.windows_table(snapshot.windows, width, series=snapshot.series),
-        sections.table(sections.session_columns(snapshot.now), snapshot.sessions, width),
+        # in the screen's default order: waiting sessions first, ended ones last
+        sections.table(
+            sections.session_columns(snapshot.now),
+            sort_rows(snapshot.sessions, DEFAULT_SORT),
+            width,
+        ),
     ]
     if snapshot.tools:
         parts.append(sections.tools_table(snapshot.tools, width))

@@ -215,13 +215,15 @@ def _monitor(args: argparse.Namespace, env: Env) -> int:
     from aitop.app import Monitor, Options
     from aitop.log import setup
 
+    agent_dirs = {}
+    for name, agent in AGENTS.items():
+        given = getattr(args, agent.dest, None)
+        agent_dirs[name] = agent.directory(env.environ, given)
+        agent.check_directory(agent_dirs[name], given=given is not None)
     setup(paths.log_path(env.environ), env.environ)
     options = Options(
         socket_path=os.path.abspath(paths.socket_path(env.environ, args.socket)),
-        agent_dirs={
-            name: agent.directory(env.environ, getattr(args, agent.dest, None))
-            for name, agent in AGENTS.items()
-        },
+        agent_dirs=agent_dirs,
         config=config,
         backfill=not args.no_backfill,
     )

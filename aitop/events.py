@@ -115,6 +115,7 @@ class TurnEnded(Struct, frozen=True):
     counted from the log (`TurnCompleted`), which backfill and restarts see too."""
 
     session: SessionInfo
+    background_tasks: int = 0  # still running: the agent goes on by itself
 
 
 class TurnFailed(Struct, frozen=True):

@@ -17,6 +17,7 @@ import errno
 import fcntl
 import os
 import selectors
+import shlex
 import socket
 import stat
 from collections import OrderedDict
@@ -74,25 +75,44 @@ class _Connection:
         self.buffer = bytearray()
 
 
-def check_private_dir(directory: str, uid: int) -> None:
+STATE_DIR_NAME = ".aitop"  # aitop's own directory: only aitop's files are in it
+
+
+def private_dir_advice(directory: str, socket_name: str) -> str:
+    """Advice that is safe to follow whatever the directory is: a new private directory
+    for the socket. Changing the mode of a shared one (`chmod 700 /tmp`) would break
+    everything else that uses it."""
+    own = os.path.join(directory, "aitop")
+    return (
+        f"put the socket in a private directory of its own: mkdir -m 700 {shlex.quote(own)}"
+        f" && aitop --socket {shlex.quote(os.path.join(own, socket_name))}"
+    )
+
+
+def check_private_dir(directory: str, uid: int, socket_name: str = "aitop.sock") -> None:
     """Refuse a socket directory that someone else owns or can enter."""
     try:
         info = os.stat(directory)
     except OSError as exc:
         raise AitopError(f"cannot use {directory}: {exc.strerror}", "check the path") from None
     if not stat.S_ISDIR(info.st_mode):
-        raise AitopError(f"{directory} is not a directory", "remove it or choose another --socket")
+        raise AitopError(
+            f"{directory} is not a directory", "choose another --socket, in a directory"
+        )
     if info.st_uid != uid:
         raise AitopError(
             f"{directory} belongs to uid {info.st_uid}, not to you (uid {uid})",
-            "use a directory of your own for the socket (--socket)",
+            private_dir_advice(directory, socket_name),
         )
     mode = stat.S_IMODE(info.st_mode)
     if mode & 0o077:
-        raise AitopError(
-            f"{directory} is open to other users (mode {mode:04o})",
-            f"run: chmod 700 {directory}",
+        # only aitop's own directory is safe to close: anything else may be shared
+        todo = (
+            f"run: chmod 700 {shlex.quote(directory)}"
+            if os.path.basename(directory.rstrip(os.sep)) == STATE_DIR_NAME
+            else private_dir_advice(directory, socket_name)
         )
+        raise AitopError(f"{directory} is open to other users (mode {mode:04o})", todo)
 
 
 def make_private_dir(directory: str) -> None:
@@ -148,7 +168,7 @@ class Server:
     def open(self, selector: selectors.BaseSelector) -> None:
         directory = os.path.dirname(os.path.abspath(self.path))
         make_private_dir(directory)
-        check_private_dir(directory, self.uid)
+        check_private_dir(directory, self.uid, os.path.basename(self.path))
         self._lock()
         self._clear_stale()
         self._selector = selector
@@ -232,7 +252,7 @@ class Server:
         if not stat.S_ISSOCK(info.st_mode):
             raise AitopError(
                 f"{self.path} exists and is not a socket",
-                "remove it or choose another --socket",
+                "choose another --socket (aitop never replaces a file that is not a socket)",
             )
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         probe.settimeout(0.5)
@@ -248,7 +268,7 @@ class Server:
             if exc.errno not in (errno.ECONNREFUSED, errno.ENOENT):
                 raise AitopError(
                     f"cannot tell whether {self.path} is in use: {exc.strerror or exc}",
-                    "remove it if no aitop is running",
+                    "choose another --socket",
                 ) from None
         else:
             raise AitopError(

@@ -106,6 +106,8 @@ class SessionRow(Counts, frozen=True, kw_only=True):
     max_tokens_at: float | None = None  # the latest response cut off at max_tokens
     tool_repeats: int = 0  # the same tool with the same input, this many times in a row
     repeated_tool: str | None = None
+    waiting_since_ts: float | None = None  # when the current wait began
+    agent_cost_stale: bool = False  # requests were made after the agent wrote its total
 
 
 class ModelRow(Counts, frozen=True, kw_only=True):
@@ -125,6 +127,28 @@ class AgentRow(Counts, frozen=True, kw_only=True):
 class Alert(Struct, frozen=True):
     id: str  # stable while the condition lasts: a new id is a new alert
     severity: str  # "warning" or "critical"
+    message: str
+
+
+class AlertLogEntry(Struct, frozen=True):
+    """One alert since aitop started: when it began and when it cleared (None: still on)."""
+
+    id: str
+    severity: str
+    message: str  # its latest wording
+    began: str  # ISO 8601
+    cleared: str | None
+    began_ts: float
+    cleared_ts: float | None
+
+
+class Diagnostic(Struct, frozen=True):
+    """What a provider knows about its own set-up, in its agent's words: whether its
+    hooks are installed, where it reads, what it could not read and the fix. `info` is
+    said where there is room (the empty screen); `warning` and `critical` are alerts."""
+
+    id: str
+    severity: str  # "info", "warning" or "critical"
     message: str
 
 
@@ -178,3 +202,5 @@ class Snapshot(Struct, frozen=True):
     listening: bool = True
     socket: str = ""
     agents: list[AgentRow] = []
+    alert_log: list[AlertLogEntry] = []  # newest first; the alerts still on included
+    diagnostics: list[Diagnostic] = []

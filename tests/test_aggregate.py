@@ -21,6 +21,7 @@ from aitop.aggregate import (
     SHED_BATCH,
     SPANS,
     TOOL_CALLS,
+    TURN_END_GRACE_S,
     UNKNOWN_PROCESS_KEPT_FOR,
     WIDTH,
     Aggregator,
@@ -317,6 +318,20 @@ def test_the_same_call_again_and_again_is_a_loop() -> None:
     assert agg.snapshot(T0).sessions[0].tool_repeats == 1
 
 
+def test_a_call_reported_twice_by_its_hooks_is_one_repeat() -> None:
+    """Duplicate PreToolUse events for one tool_use_id (a hook registered twice, a retry)
+    are one call: 15 reports of a single call are not "called 15x in a row"."""
+    agg = Aggregator(PRICER, T0)
+    for _ in range(15):
+        agg.apply(ev.ToolStarted(info(), "toolu_1", "Bash", input_digest=42), T0)
+    (row,) = agg.snapshot(T0).sessions
+    assert (row.tool_calls, row.tool_repeats) == (1, 1)
+    # the transcript's report of the same call (no input digest) changes nothing either
+    agg.apply(ev.ToolStarted(info(), "toolu_1", "Bash"), T0)
+    agg.apply(ev.ToolStarted(info(), "toolu_2", "Bash", input_digest=42), T0)
+    assert agg.snapshot(T0).sessions[0].tool_repeats == 2
+
+
 # --- sessions ---------------------------------------------------------------------------
 
 
@@ -335,6 +350,80 @@ def test_status_waiting_until_the_user_answers() -> None:
     assert agg.snapshot(T0 + 8).sessions[0].status == "waiting"
     agg.apply(ev.ToolFinished(info(t=T0 + 9), "t0", "Write", ok=True), T0 + 9)
     assert agg.snapshot(T0 + 9).sessions[0].status == "active"
+
+
+def test_a_turn_that_ended_waits_for_input_from_that_moment() -> None:
+    """An interactive session whose turn ended (Stop) waits for its user's next prompt:
+    shown as waiting once the grace for a print-mode exit has passed, with the wait
+    counted from the Stop itself, not from the idle notification a minute later."""
+    agg = Aggregator(PRICER, T0)
+    agg.apply(ev.PromptSubmitted(info(pid=77)), T0)
+    agg.apply(ev.TurnEnded(info(t=T0 + 10, pid=77)), T0 + 10)
+    row = agg.snapshot(T0 + 11).sessions[0]
+    assert (row.status, row.waiting_for) == ("active", None)  # it may be `claude -p`, exiting
+    row = agg.snapshot(T0 + 10 + TURN_END_GRACE_S).sessions[0]
+    assert (row.status, row.waiting_for, row.waiting_since_ts) == ("waiting", "input", T0 + 10)
+    # the idle notification is the same wait: it keeps its start
+    agg.apply(ev.Waiting(info(t=T0 + 70), "input"), T0 + 70)
+    assert agg.snapshot(T0 + 71).sessions[0].waiting_since_ts == T0 + 10
+    # the transcript's last lines, read late, are older than the wait: no answer
+    agg.apply(request(T0 + 9), T0 + 72)
+    assert agg.snapshot(T0 + 72).sessions[0].status == "waiting"
+    # the user types: active; the next turn's end is a new wait
+    agg.apply(ev.PromptSubmitted(info(t=T0 + 80)), T0 + 80)
+    assert agg.snapshot(T0 + 80).sessions[0].status == "active"
+    agg.apply(ev.TurnFailed(info(t=T0 + 90)), T0 + 90)  # an API error ends a turn too
+    row = agg.snapshot(T0 + 100).sessions[0]
+    assert (row.status, row.waiting_since_ts) == ("waiting", T0 + 90)
+
+
+@pytest.mark.parametrize("how", ["SessionEnd", "process gone"])
+def test_a_print_mode_session_ends_instead_of_waiting(how: str) -> None:
+    """`claude -p` exits right after its Stop: it is ended, never waiting for anyone."""
+    agg = Aggregator(PRICER, T0)
+    agg.apply(ev.PromptSubmitted(info(pid=78)), T0)
+    agg.apply(ev.TurnEnded(info(t=T0 + 3, pid=78)), T0 + 3)
+    if how == "SessionEnd":
+        agg.apply(ev.SessionEnded(info(t=T0 + 3.2, pid=78)), T0 + 3.2)
+    else:
+        agg.process_gone(("claude-code", "s1"), T0 + 4)
+    for later in (T0 + 4, T0 + 3 + TURN_END_GRACE_S, T0 + 60):
+        row = agg.snapshot(later).sessions[0]
+        assert (row.status, row.waiting_for, row.waiting_since_ts) == ("ended", None, None)
+
+
+def test_a_turn_end_without_a_process_to_watch_is_no_wait() -> None:
+    """No pid: aitop could not see a print-mode exit, so it does not guess a wait; the
+    idle notification says one, and it began when the turn ended."""
+    agg = Aggregator(PRICER, T0)
+    agg.apply(ev.PromptSubmitted(info()), T0)
+    agg.apply(ev.TurnEnded(info(t=T0 + 1)), T0 + 1)
+    assert agg.snapshot(T0 + 30).sessions[0].status == "active"
+    agg.apply(ev.Waiting(info(t=T0 + 61), "input"), T0 + 61)
+    row = agg.snapshot(T0 + 62).sessions[0]
+    assert (row.status, row.waiting_since_ts) == ("waiting", T0 + 1)
+
+
+def test_a_turn_that_left_background_tasks_running_is_not_waiting() -> None:
+    agg = Aggregator(PRICER, T0)
+    agg.apply(ev.PromptSubmitted(info(pid=79)), T0)
+    agg.apply(ev.TurnEnded(info(t=T0 + 1), background_tasks=1), T0 + 1)
+    assert agg.snapshot(T0 + 30).sessions[0].status == "active"
+    # the task's result comes back as a turn of its own, whose end is a wait
+    agg.apply(ev.PromptSubmitted(info(t=T0 + 40)), T0 + 40)
+    agg.apply(ev.TurnEnded(info(t=T0 + 41)), T0 + 41)
+    assert agg.snapshot(T0 + 50).sessions[0].status == "waiting"
+
+
+def test_the_agents_own_total_is_stale_once_requests_follow_it() -> None:
+    agg = Aggregator(PRICER, T0)
+    agg.apply(request(T0), T0)
+    agg.apply(ev.AgentCostReport(info(t=T0), 0.5), T0 + 1)  # written as its process exited
+    assert agg.snapshot(T0 + 1).sessions[0].agent_cost_stale is False
+    agg.apply(request(T0 + 60), T0 + 60)  # resumed: a new process, not in that total
+    assert agg.snapshot(T0 + 60).sessions[0].agent_cost_stale is True
+    agg.apply(ev.AgentCostReport(info(t=T0 + 60), 0.9), T0 + 61)
+    assert agg.snapshot(T0 + 61).sessions[0].agent_cost_stale is False
 
 
 def test_status_idle_after_five_quiet_minutes_and_ended_on_session_end() -> None:

@@ -107,3 +107,68 @@ def test_messages_say_what_and_where() -> None:
         snap(sessions=[session(context_tokens=170_000, context_limit=200_000)]), LIMITS
     )
     assert alert.message == "proj: context 85% full (170,000 of 200,000 tokens)"
+
+
+# --- waiting sessions ----------------------------------------------------------------------
+
+
+def waiting(kind: str, since: float, **kw: object) -> SessionRow:
+    return session(status="waiting", waiting_for=kind, waiting_since_ts=since, **kw)
+
+
+def test_a_session_waiting_for_you_is_an_alert_that_says_how_long() -> None:
+    (perm,) = evaluate(snap(sessions=[waiting("permission", NOW - 45)]), LIMITS)
+    assert perm.severity == CRITICAL  # blocked mid-task: nothing moves until you answer
+    assert perm.message == "proj: waiting for your permission for 45s"
+    (idle,) = evaluate(snap(sessions=[waiting("input", NOW - 192)]), LIMITS)
+    assert idle.severity == WARNING
+    assert idle.message == "proj: waiting for your input for 3m 12s"
+
+
+def test_a_wait_keeps_its_id_while_it_lasts_and_the_next_wait_gets_a_new_one() -> None:
+    """The bell and the desktop notification go once per wait: by the alert's id."""
+    first = evaluate(snap(sessions=[waiting("input", NOW - 5)]), LIMITS)[0]
+    later = msgspec.structs.replace(snap(sessions=[waiting("input", NOW - 5)]), now=NOW + 30)
+    same = evaluate(later, LIMITS)[0]
+    assert same.id == first.id and same.message != first.message  # the time moved on
+    again = evaluate(snap(sessions=[waiting("input", NOW - 1)]), LIMITS)[0]
+    assert again.id != first.id
+
+
+def test_a_wait_is_an_alert_only_while_the_session_waits() -> None:
+    for status in ("active", "idle", "ended"):
+        row = session(status=status, waiting_for=None, waiting_since_ts=None)
+        assert evaluate(snap(sessions=[row]), LIMITS) == [], status
+
+
+@pytest.mark.parametrize("status", ["ended", "idle"])
+def test_sessions_that_ended_or_went_quiet_raise_no_alerts(status: str) -> None:
+    """11 context alerts once fired for finished sessions: a session that needs nobody
+    raises nothing, whatever its last numbers were."""
+    row = session(
+        status=status, context_tokens=199_000, context_limit=200_000, tool_repeats=9,
+        repeated_tool="Bash", max_tokens_stops=1, max_tokens_at=NOW - 5, cost_usd=99.0,
+    )  # fmt: skip
+    limits = msgspec.structs.replace(LIMITS, session_budget_usd=1.0)
+    assert evaluate(snap(sessions=[row]), limits) == []
+    assert (
+        len(evaluate(snap(sessions=[msgspec.structs.replace(row, status="active")]), limits)) == 4
+    )
+
+
+# --- naming ------------------------------------------------------------------------------------
+
+
+def test_alerts_name_sessions_that_share_a_project_apart() -> None:
+    """Three sessions in three checkouts called `frontend`: by tag where it tells them
+    apart, else by the start of the session id."""
+    full = dict(context_tokens=170_000, context_limit=200_000)
+    rows = [
+        session(session_id="b7e04d91-aaaa", project="frontend", tag="review", **full),
+        session(session_id="b7e04d91-bbbb", project="frontend", **full),
+        session(session_id="0c1d2e3f-cccc", project="frontend", **full),
+        session(session_id="99", project="api", **full),
+    ]
+    names = [a.message.split(":")[0] for a in evaluate(snap(sessions=rows), LIMITS)]
+    assert names == ["frontend [review]", "frontend (b7e04d91-bbb)", "frontend (0c1d2e3f)", "api"]
+    assert len(set(names)) == len(names)

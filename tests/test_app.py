@@ -4,6 +4,7 @@ comes back at the next tick."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from aitop import events as ev
 from aitop.app import Monitor, Options
+from aitop.batch import to_json
 from aitop.config import DEFAULT
 from aitop.env import Env
 
@@ -58,3 +60,42 @@ def test_a_deleted_socket_comes_back_at_the_next_tick(monitor: Monitor) -> None:
     assert not monitor.snapshot().listening
     monitor._tick()
     assert path.exists() and monitor.snapshot().listening
+
+
+def test_the_snapshot_carries_the_alert_log_since_start(monitor: Monitor) -> None:
+    """A wait that lasted a moment leaves its trace in the log (and in --json)."""
+    monitor._on_frame(frame("Notification", cwd="/src/web", notification_type="permission_prompt"))
+    snap = monitor.snapshot()
+    (alert,) = snap.alerts
+    assert alert.id.startswith("waiting:s1:") and alert.message.startswith("web: waiting")
+    assert [(e.id, e.cleared) for e in snap.alert_log] == [(alert.id, None)]
+    monitor._on_frame(frame("PostToolUse", tool_name="Write", tool_use_id="toolu_1"))
+    snap = monitor.snapshot()
+    assert snap.alerts == []
+    (entry,) = snap.alert_log
+    assert entry.id == alert.id and entry.cleared_ts is not None
+    assert entry.began_ts <= entry.cleared_ts
+    logged = json.loads(to_json(snap))["alert_log"]
+    assert [(e["id"], e["cleared"] is not None) for e in logged] == [(alert.id, True)]
+
+
+def test_a_transcript_outside_the_watched_directory_is_an_alert_and_a_log_line(
+    monitor: Monitor, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Claude Code writing to another CLAUDE_CONFIG_DIR: the session arrives by hook and
+    would show 0 requests and $0 without a word; now the fix is on screen and in the log."""
+    other = tmp_path / "work" / ".claude"
+    path = other / "projects" / "-src-web" / "s1.jsonl"
+    logger = logging.getLogger("aitop")
+    logger.addHandler(caplog.handler)
+    try:
+        monitor._on_frame(frame("SessionStart", cwd="/src/web", transcript_path=str(path)))
+        snap = monitor.snapshot()
+        monitor.snapshot()  # said once in the log, not once a tick
+    finally:
+        logger.removeHandler(caplog.handler)
+    (alert,) = [a for a in snap.alerts if a.id.startswith("claude-code:outside:")]
+    assert alert.severity == "critical"
+    assert alert.message.endswith(f"restart aitop with --claude-dir {other}")
+    said = [r.getMessage() for r in caplog.records if "outside" in r.getMessage()]
+    assert len(said) == 1 and f"--claude-dir {other}" in said[0]

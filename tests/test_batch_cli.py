@@ -70,6 +70,10 @@ def test_batch_json_is_one_snapshot_per_line(env: dict[str, str]) -> None:
     snaps = [json.loads(line) for line in lines]
     assert [s["uptime_s"] for s in snaps] == sorted(s["uptime_s"] for s in snaps)
     assert snaps[0]["windows"]["1m"]["requests"] == 0 and snaps[0]["ingest"]["frames"] == 0
+    # additions to the contract: the alert log and the set-up diagnostics
+    assert snaps[0]["alert_log"] == []
+    notes = {d["id"]: d["severity"] for d in snaps[0]["diagnostics"]}
+    assert notes["claude-code:hooks"] == "info" and "claude-code:transcripts" in notes
 
 
 def test_backfill_makes_the_first_frame_right(home: Path, env: dict[str, str]) -> None:
@@ -150,7 +154,9 @@ def test_a_socket_directory_open_to_others_is_refused(tmp_path: Path, home: Path
     assert result.returncode == 1
     assert (
         result.stderr
-        == f"aitop: error: {run_dir} is open to other users (mode 0755); run: chmod 700 {run_dir}\n"
+        == f"aitop: error: {run_dir} is open to other users (mode 0755); put the socket in a"
+        f" private directory of its own: mkdir -m 700 {run_dir}/aitop && aitop --socket"
+        f" {run_dir}/aitop/aitop.sock\n"
     )
 
 
@@ -192,3 +198,24 @@ def test_usage_errors_are_one_line_and_exit_2(
 ) -> None:
     result = run(env, *args)
     assert (result.returncode, result.stdout, result.stderr) == (2, "", message)
+
+
+def test_a_claude_dir_that_is_not_there_is_one_line_at_start_up(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A wrong --claude-dir used to be accepted without a word, and every session then
+    showed $0."""
+    missing = tmp_path / "nowhere"
+    result = run(env, "-b", "-n", "1", "--claude-dir", str(missing))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"aitop: error: --claude-dir {missing}: no such directory; give --claude-dir the"
+        " directory Claude Code writes to: its $CLAUDE_CONFIG_DIR, ~/.claude by default\n"
+    )
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    result = run(env | {"CLAUDE_CONFIG_DIR": str(afile)}, "-b", "-n", "1")
+    assert result.returncode == 2 and result.stderr.startswith(
+        f"aitop: error: {afile} is not a directory;"
+    )
+    assert not Path(env["AITOP_SOCKET"]).exists()

@@ -138,6 +138,24 @@ def test_user_interrupt_is_not_a_tool_error() -> None:
     assert isinstance(event, ev.ToolFinished) and event.ok
 
 
+def test_a_stop_counts_the_background_tasks_still_running() -> None:
+    """F2 and F5 (real captures): Stop lists the background agent still at work."""
+    stops = [
+        json.loads(line)["payload"]
+        for session in fixture_sessions()
+        for line in (session / "hooks.jsonl").read_text().splitlines()
+        if json.loads(line)["payload"].get("hook_event_name") == "Stop"
+    ]
+    counts = []
+    for payload in stops:
+        _, (event,), _ = _decode(payload)
+        assert isinstance(event, ev.TurnEnded)
+        counts.append(event.background_tasks)
+    assert sorted(set(counts)) == [0, 1]
+    finished = _payload("Stop.json") | {"background_tasks": [{"id": "a", "status": "completed"}]}
+    assert _decode(finished)[1][0].background_tasks == 0  # type: ignore[union-attr]
+
+
 def test_same_tool_input_gives_the_same_digest() -> None:
     first = _decode(_payload("PreToolUse-Bash.json"))[1][0]
     second = _decode(_payload("PreToolUse-Bash.json") | {"tool_use_id": "toolu_other"})[1][0]

@@ -1286,14 +1286,40 @@ def monitor(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_check_all_well_exits_0(home: Path, aitop_exe: Path, monitor: Path) -> None:
-    cli(["--write"], home, aitop_exe)
-    run = cli(["--check", "--socket", str(monitor)], home, aitop_exe)
+    """Hooks installed with --socket: --check probes that socket, not the default one."""
+    cli(["--write", "--socket", str(monitor)], home, aitop_exe)
+    run = cli(["--check"], home, aitop_exe)
     assert (run.code, run.err) == (0, "")
     assert run.out == (
         "ok: 14 of 14 hook events registered in ~/.claude/settings.json\n"
         f"ok: hooks run {aitop_exe}\n"
         f"ok: a monitor is listening on {monitor}\n"
     )
+    assert cli(["--check", "--socket", str(monitor)], home, aitop_exe).out == run.out
+
+
+def test_check_says_when_the_hooks_send_elsewhere(
+    tmp_path: Path, home: Path, aitop_exe: Path, monitor: Path
+) -> None:
+    other = tmp_path / "other.sock"
+    cli(["--write", "--socket", str(other)], home, aitop_exe)
+    run = cli(["--check", "--socket", str(monitor)], home, aitop_exe)
+    assert run.code == 1
+    assert (
+        f"problem: the hooks send to {other}, not to {monitor}; run: aitop install --write"
+        f" --socket {monitor}\n"
+    ) in run.out
+    # hooks that name no socket reach another one only through the agent's environment
+    # (a re-install keeps a --socket already in the hooks: take them out first)
+    cli(["--uninstall", "--write"], home, aitop_exe)
+    cli(["--write"], home, aitop_exe)
+    run = cli(["--check", "--socket", str(monitor)], home, aitop_exe)
+    assert run.code == 0
+    assert (
+        f"warning: the hooks name no socket: they reach {monitor} only if Claude Code runs with"
+        f" AITOP_SOCKET={monitor}; to be sure, run: aitop install --write --socket {monitor}\n"
+    ) in run.out
+    assert cli(["--check"], home, aitop_exe, AITOP_SOCKET=str(monitor)).code == 0
 
 
 def test_check_without_settings_or_monitor_says_what_to_do(home: Path, aitop_exe: Path) -> None:
@@ -1312,9 +1338,10 @@ def test_check_finds_a_missing_aitop_missing_events_and_a_stale_socket(
     dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     dead.bind(str(stale))
     dead.close()  # the file stays, nobody listens: connection refused
-    installed, _ = inst.install_hooks({}, "/old/venv/bin/aitop hook", ["Stop", "PreToolUse"])
+    command = f"/old/venv/bin/aitop hook --socket {stale}"
+    installed, _ = inst.install_hooks({}, command, ["Stop", "PreToolUse"])
     write_settings(settings_file(home), installed)
-    run = cli(["--check", "--socket", str(stale)], home, aitop_exe)
+    run = cli(["--check"], home, aitop_exe)
     assert run.code == 1
     assert run.out == (
         "problem: 2 of 14 hook events registered in ~/.claude/settings.json (missing: "
@@ -1341,7 +1368,7 @@ def test_check_finds_worktree_create_async_duplicates_and_names_without_a_path(
             }
         },
     )
-    run = cli(["--check", "--events", "Stop", "--socket", str(monitor)], home, aitop_exe)
+    run = cli(["--check", "--events", "Stop"], home, aitop_exe, AITOP_SOCKET=str(monitor))
     assert run.code == 1
     assert run.out == (
         "ok: 1 of 1 hook events registered in ~/.claude/settings.json\n"

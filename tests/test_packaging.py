@@ -45,6 +45,23 @@ def test_wheel_has_the_hand_written_script_and_no_entry_points(wheel: Path) -> N
     assert body.index('sys.argv[1:2] == ["hook"]') < body.index("aitop.cli")
 
 
+SHARED_DATA = {
+    "man/aitop.1": "share/man/man1/aitop.1",
+    "completions/aitop.bash": "share/bash-completion/completions/aitop",
+    "completions/_aitop": "share/zsh/site-functions/_aitop",
+    "completions/aitop.fish": "share/fish/vendor_completions.d/aitop.fish",
+}
+
+
+def test_wheel_ships_the_man_page_and_the_completions(wheel: Path) -> None:
+    """As wheel data, so pip puts them under the prefix where man and the shells look."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        for source, target in SHARED_DATA.items():
+            (found,) = [n for n in names if n.endswith(".data/data/" + target)]
+            assert archive.read(found) == (ROOT / source).read_bytes(), target
+
+
 def _environ(tmp: Path) -> dict[str, str]:
     return os.environ | {
         "HOME": str(tmp),
@@ -91,6 +108,8 @@ def test_pip_install_into_a_fresh_venv(tmp_path: Path, wheel: Path) -> None:
         timeout=300,
     )
     _works(venv / "bin" / "aitop", _environ(tmp_path))
+    for source, target in SHARED_DATA.items():
+        assert (venv / target).read_bytes() == (ROOT / source).read_bytes(), target
 
 
 @pytest.mark.parametrize("tool", ["pipx", "uv"])

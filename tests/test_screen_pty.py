@@ -72,11 +72,11 @@ def test_the_screen_as_a_user_drives_it(place: tuple[Path, dict[str, str]]) -> N
         tty.press("\x1b[Z")  # Shift-Tab: back to Tools
         tty.wait_text("P95")
         tty.press("\x1b[Z")
-        tty.wait_text("CONTEXT")
+        tty.wait_text("STATUS")
 
         # detail of the selected session, and back
         tty.press("\r")
-        text = tty.wait_text("Claude Code's own total")
+        text = tty.wait_text("agent's own total")
         assert "Main thread and subagents" in text and F1_ID in text
         tty.press("\x1b[F")  # End: the bottom of the detail
         tty.wait_text("The same tokens on each model")

@@ -122,8 +122,45 @@ def test_directory_open_to_others_is_refused(tmp_path: Path, mode: int) -> None:
     directory.chmod(mode)
     with pytest.raises(AitopError) as error:
         Harness(directory / "aitop.sock").open()
-    assert f"mode {mode:04o}" in error.value.what and "chmod 700" in error.value.todo
+    assert f"mode {mode:04o}" in error.value.what
+    # never "chmod 700" on a directory that may be shared: a private one of its own
+    assert error.value.todo == (
+        f"put the socket in a private directory of its own: mkdir -m 700 {directory}/aitop"
+        f" && aitop --socket {directory}/aitop/aitop.sock"
+    )
     assert list(directory.iterdir()) == []
+
+
+def test_advice_about_a_shared_directory_is_safe_to_follow(tmp_path: Path) -> None:
+    """`--socket /tmp/x.sock` once answered `run: chmod 700 /tmp`, which breaks every
+    other user and program of /tmp. Every refusal of a socket's place is checked here for
+    advice that changes nothing but what aitop owns."""
+    shared = tmp_path / "tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    with pytest.raises(AitopError) as error:
+        Harness(shared / "x.sock").open()
+    todo = error.value.todo
+    assert "chmod" not in todo and f"mkdir -m 700 {shared}/aitop" in todo
+    assert f"--socket {shared}/aitop/x.sock" in todo
+    # aitop's own directory is aitop's to close
+    own = tmp_path / ".aitop"
+    own.mkdir(mode=0o755)
+    own.chmod(0o755)
+    with pytest.raises(AitopError) as error:
+        Harness(own / "aitop.sock").open()
+    assert error.value.todo == f"run: chmod 700 {own}"
+    # a file in the way is never to be removed: it may be anything
+    (tmp_path / "run").mkdir(mode=0o700)
+    (tmp_path / "run").chmod(0o700)
+    notes = tmp_path / "run" / "notes.txt"
+    notes.write_text("mine")
+    with pytest.raises(AitopError) as error:
+        Harness(notes).open()
+    assert "remove" not in error.value.todo and notes.read_text() == "mine"
+    with pytest.raises(AitopError) as error:
+        Harness(notes / "aitop.sock").open()
+    assert "remove" not in error.value.todo
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make a directory someone else's")

@@ -20,17 +20,19 @@ from aitop.ui import keymap
 from aitop.ui.compare import compare
 from aitop.ui.render import help_lines, list_rows, render
 from aitop.ui.sections import plain
-from aitop.ui.sort import SORTS
+from aitop.ui.sort import SORTS, SORTS_BY_TAB
 from aitop.ui.view import (
     QUIT,
     REDRAW,
     View,
     ids_in_view,
+    models_in_view,
     observe,
     ordered_alerts,
     press,
     selected_session,
     sessions_in_view,
+    tools_in_view,
     uses_page,
 )
 from aitop.ui.width import display_width
@@ -76,8 +78,9 @@ def test_every_key_is_bound_once_and_every_action_is_handled() -> None:
         assert not seen & set(binding.keys)
         seen |= set(binding.keys)
     actions = {b.action for b in keymap.KEYMAP}
-    assert {f"sort:{o.key}" for o in SORTS if o.binding} <= actions
-    assert {"quit", "help", "pause", "redraw", "filter", "detail", "next_tab"} <= actions
+    letters = {o.binding for orders in SORTS_BY_TAB.values() for o in orders if o.binding}
+    assert {f"sortkey:{letter}" for letter in letters} <= actions
+    assert {"quit", "help", "pause", "redraw", "filter", "detail", "next_tab", "alerts"} <= actions
 
 
 def test_help_is_made_from_the_keymap() -> None:
@@ -114,24 +117,46 @@ def test_unknown_keys_change_nothing(snap: Snapshot) -> None:
 
 
 def test_sort_keys(snap: Snapshot) -> None:
+    # frontend waits for a permission: it comes first whatever the order, ended rows last
     view = View()
-    assert projects(snap, view)[:2] == ["payments-api", "frontend"]  # $/HR, highest first
+    assert projects(snap, view)[:2] == ["frontend", "payments-api"]  # then $/HR, highest first
     view = keys(view, snap, "M")
-    assert view.sort == "context" and projects(snap, view)[:2] == [
+    assert view.sort == "context" and projects(snap, view)[:3] == [
+        "frontend",
         "payments-api",
         "a-very-long-project-name-that-will-not-fit",
     ]
     view = keys(view, snap, "T")
     rows = sessions_in_view(snap, view)
-    assert [r.last_activity_ts for r in rows] == sorted(
-        (r.last_activity_ts for r in rows), reverse=True
-    )
+    for group in ("waiting", "ended"):
+        times = [r.last_activity_ts for r in rows if (r.status == "ended") == (group == "ended")]
+        assert times[1:] == sorted(times[1:], reverse=True)
     view = keys(view, snap, "C")
-    assert projects(snap, view)[0] == "payments-api"
+    assert projects(snap, view)[:2] == ["frontend", "payments-api"]
     view = keys(view, snap, "I")
-    assert view.invert and projects(snap, view)[0] == "docs"  # the one that cost nothing
+    ended = [r.project for r in sessions_in_view(snap, view) if r.status == "ended"]
+    assert view.invert and ended[0] == "docs"  # the one that cost nothing, among the ended
     view = keys(view, snap, "P")
     assert (view.sort, view.invert) == ("rate", False)  # a new order starts in its own direction
+
+
+def test_waiting_sessions_come_first_and_ended_ones_last_whatever_the_order(
+    snap: Snapshot,
+) -> None:
+    """The row a person needs is the first row, not the fourth of eleven below two
+    ended sessions; permission prompts before idle prompts."""
+    idle_wait = msgspec.structs.replace(
+        by_project(snap, "ml-pipeline"), status="waiting", waiting_for="input"
+    )
+    rows = [idle_wait if r.project == "ml-pipeline" else r for r in snap.sessions]
+    two = later(snap, 0, rows)
+    for order in SORTS:
+        for invert in (False, True):
+            found = sessions_in_view(two, View().with_tab(sort=order.key, invert=invert))
+            statuses = [r.status for r in found]
+            assert [r.project for r in found[:2]] == ["frontend", "ml-pipeline"], order.key
+            first_ended = statuses.index("ended")
+            assert set(statuses[first_ended:]) == {"ended"}, order.key
 
 
 def test_angle_brackets_move_the_sort_column(snap: Snapshot) -> None:
@@ -141,7 +166,7 @@ def test_angle_brackets_move_the_sort_column(snap: Snapshot) -> None:
     assert view.sort == "tokens"
     view = keys(view, snap, ">", ".", ">")
     assert view.sort == "rate"
-    view = keys(View(sort="project"), snap, "<")
+    view = keys(View().with_tab(sort="project"), snap, "<")
     assert view.sort == "last"  # wraps around
 
 
@@ -157,17 +182,53 @@ def test_f6_menu_picks_a_sort_order(snap: Snapshot) -> None:
 def test_sort_orders_are_total(snap: Snapshot) -> None:
     for order in SORTS:
         for invert in (False, True):
-            view = View(sort=order.key, invert=invert)
+            view = View().with_tab(sort=order.key, invert=invert)
             first = ids_in_view(snap, view)
             shuffled = later(snap, 0, list(reversed(snap.sessions)))
             assert ids_in_view(shuffled, view) == first, order.key  # ties broken the same way
+
+
+def test_tools_and_models_sort_and_filter_in_their_own_tab(snap: Snapshot) -> None:
+    """`C` on Tools sorts the tools by CALLS and stays on Tools (it used to jump back to
+    Sessions); each tab keeps its own order and filter."""
+    view = keys(View(), snap, "KEY_TAB")
+    assert view.tab == "tools" and view.sort == "calls"
+    calls = [t.calls for t in tools_in_view(snap, view)]
+    assert calls == sorted(calls, reverse=True)
+    view = keys(view, snap, "E")
+    assert (view.tab, view.sort) == ("tools", "errors")
+    errors = [t.errors for t in tools_in_view(snap, view)]
+    assert errors == sorted(errors, reverse=True)
+    view = keys(view, snap, "I")
+    assert next(t.errors for t in tools_in_view(snap, view)) == min(errors)
+    view = keys(view, snap, "<")  # the column to the left: CALLS
+    assert (view.sort, view.invert) == ("calls", False)
+    view = keys(view, snap, "KEY_F6", "KEY_HOME", "KEY_ENTER")  # the menu lists tool orders
+    assert (view.tab, view.sort) == ("tools", "name")
+    assert [t.name for t in tools_in_view(snap, view)] == sorted(t.name for t in snap.tools)
+    view = keys(view, snap, "/", "r", "e", "KEY_ENTER")
+    assert [t.name for t in tools_in_view(snap, view)] == ["Grep", "Read"]
+    assert view.sort_menu is False and keys(view, snap, "M").sort == "name"  # no M here
+    # the sessions tab kept its own order and no filter
+    sessions = keys(view, snap, "KEY_BTAB")
+    assert (sessions.tab, sessions.sort, sessions.filter) == ("sessions", "rate", "")
+    assert len(sessions_in_view(snap, sessions)) == len(snap.sessions)
+    # models: C is cost, most expensive first; the filter matches the model id
+    models = keys(View(), snap, "KEY_BTAB", "C")
+    assert (models.tab, models.sort) == ("models", "cost")
+    costs = [m.cost_usd for m in models_in_view(snap, models)]
+    assert costs == sorted(costs, reverse=True)
+    models = keys(models, snap, "/", "h", "a", "i")
+    assert [m.model for m in models_in_view(snap, models)] == ["claude-haiku-5-5"]
+    text = "\n".join(plain(line) for line in render(snap, models, WIDTH, HEIGHT))
+    assert "filter “hai”: 1 of 3" in text and "sorted by COST ↓" in text
 
 
 # --- the selection ----------------------------------------------------------------------
 
 
 def test_selection_follows_the_session_across_resorts(snap: Snapshot) -> None:
-    view = keys(View(), snap, "KEY_DOWN", "KEY_DOWN", "KEY_DOWN")
+    view = keys(View(), snap, "KEY_DOWN", "KEY_DOWN", "KEY_DOWN", "KEY_DOWN", "KEY_DOWN")
     chosen = selected_session(snap, view)
     assert chosen is not None and chosen.project == "infra"
     for key in ("M", "T", "C", "I", "<"):
@@ -178,17 +239,18 @@ def test_selection_follows_the_session_across_resorts(snap: Snapshot) -> None:
 def test_resort_is_held_after_a_navigation_key(snap: Snapshot) -> None:
     view = keys(View(), snap, "KEY_DOWN")
     order = projects(snap, view)
-    # payments-api stops spending: it would drop from the top...
+    # payments-api stops spending: it would drop from the top (below the waiting one)...
     rows = [
         msgspec.structs.replace(r, windows=None) if r.project == "payments-api" else r
         for r in snap.sessions
     ]
     soon = later(snap, 1.0, rows)
-    assert projects(soon, View())[0] == "frontend"
+    assert projects(soon, View())[1] == "ml-pipeline"
     assert projects(soon, view) == order  # ...but not under the user's cursor
     done = later(snap, view.hold_s + 0.1, rows)
-    assert projects(done, view)[0] == "frontend"  # a few ticks later it re-sorts
-    assert selected_session(done, view) == selected_session(snap, view)  # still on its row
+    assert projects(done, view)[1] == "ml-pipeline"  # a few ticks later it re-sorts
+    before, after = selected_session(snap, view), selected_session(done, view)
+    assert before and after and after.session_id == before.session_id  # still on its row
 
 
 def test_a_session_that_appears_during_the_hold_goes_last(snap: Snapshot) -> None:
@@ -247,7 +309,7 @@ def test_tabs_cycle_both_ways(snap: Snapshot) -> None:
 
 
 def test_enter_opens_the_detail_of_the_selected_session(snap: Snapshot) -> None:
-    view = keys(View(), snap, "KEY_DOWN", "KEY_ENTER")
+    view = keys(View(), snap, "KEY_ENTER")
     assert view.detail == by_project(snap, "frontend").session_id
     view = keys(view, snap, "KEY_DOWN", "KEY_DOWN")
     assert view.detail_top == 2  # arrows scroll the detail

@@ -22,6 +22,7 @@ import msgspec
 import pytest
 from blessed import Terminal
 
+from aitop.alerts import Thresholds, evaluate
 from aitop.env import Env
 from aitop.errors import AitopError
 from aitop.snapshot import Alert, Snapshot
@@ -176,6 +177,33 @@ def test_the_bell_rings_once_per_new_alert(snap: Snapshot) -> None:
     start = len(out.getvalue())
     screen._on_tick(loud)
     assert "\a" not in out.getvalue()[start:]
+
+
+def test_a_waiting_session_rings_once_per_wait(snap: Snapshot) -> None:
+    """Through the real alert rules: the same wait, seconds later (its message has moved
+    on), rings no more; the user answers and the next wait rings again."""
+    screen, _monitor, out = _screen(bell=True)
+    row = next(r for r in snap.sessions if r.status == "waiting")
+    others = [r for r in snap.sessions if r is not row]
+
+    def at(seconds: float, waiting: bool) -> Snapshot:
+        changed = msgspec.structs.replace(
+            row,
+            status="waiting" if waiting else "active",
+            waiting_for="permission" if waiting else None,
+            waiting_since_ts=(snap.now + (0 if seconds < 20 else 20)) if waiting else None,
+        )
+        moved = msgspec.structs.replace(snap, now=snap.now + seconds, sessions=[changed, *others])
+        return msgspec.structs.replace(moved, alerts=evaluate(moved, Thresholds()))
+
+    screen._on_tick(at(0, False))  # the baseline
+    for second in (1, 2, 3, 10):
+        screen._on_tick(at(second, True))
+    assert out.getvalue().count("\a") == 1
+    assert out.getvalue().count("waiting for your permission") >= 1
+    screen._on_tick(at(15, False))  # answered
+    screen._on_tick(at(21, True))  # the next wait
+    assert out.getvalue().count("\a") == 2
 
 
 def test_no_bell_without_the_option(snap: Snapshot) -> None:

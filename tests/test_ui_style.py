@@ -81,6 +81,25 @@ def test_cache_hit_rate_colours(snap: Snapshot) -> None:
     assert {c.fg for c in _cells(screen, windows, "85%", after="cache hit")} == {"green"}
 
 
+def test_a_first_request_is_no_cache_miss(snap: Snapshot) -> None:
+    """A new session's first request writes the cache it could not have read: its 0 %
+    is dim, not bold red, and sorts after every real rate."""
+    payments = next(r for r in snap.sessions if r.project == "payments-api")
+    new = msgspec.structs.replace(
+        payments, session_id="new", project="brand-new", requests=1, cache_read_tokens=0,
+        input_tokens=3_000, cache_write_tokens=20_000,
+    )  # fmt: skip
+    shown = msgspec.structs.replace(snap, sessions=[new, *snap.sessions])
+    screen = _screen(shown, _select(shown, "billing-service"))
+    cells = _cells(screen, _row(screen, "brand-new"), "0%", after="brand-new ")
+    assert {(c.fg, c.bold) for c in cells} == {("brightblack", False)}
+    later = msgspec.structs.replace(new, requests=2)  # a second request that missed is a miss
+    shown = msgspec.structs.replace(snap, sessions=[later, *snap.sessions])
+    screen = _screen(shown, _select(shown, "billing-service"))
+    cells = _cells(screen, _row(screen, "brand-new"), "0%", after="brand-new ")
+    assert {(c.fg, c.bold) for c in cells} == {("red", True)}
+
+
 def test_context_fill_and_waiting_status(snap: Snapshot) -> None:
     screen = _screen(snap, _select(snap, "billing-service"))
     payments = _row(screen, "payments-api")
@@ -159,7 +178,7 @@ def test_only_changed_lines_are_written(snap: Snapshot) -> None:
     assert painter.paint(render(snap, view, WIDTH, HEIGHT), WIDTH, HEIGHT) == 0
     moved, _ = press(view, "KEY_DOWN", snap, 20)
     assert painter.paint(render(snap, moved, WIDTH, HEIGHT), WIDTH, HEIGHT) == 2  # bar moved
-    later = msgspec.structs.replace(snap, uptime_s=snap.uptime_s + 1)
+    later = msgspec.structs.replace(snap, uptime_s=snap.uptime_s + 60)
     assert painter.paint(render(later, moved, WIDTH, HEIGHT), WIDTH, HEIGHT) == 1  # the header
     painter.invalidate()  # Ctrl-L
     assert painter.paint(render(later, moved, WIDTH, HEIGHT), WIDTH, HEIGHT) > 20

@@ -18,13 +18,14 @@ from aitop.aggregate import Aggregator
 from aitop.alerts import Thresholds
 from aitop.pricing import Pricer
 from aitop.providers.claude_code.provider import ClaudeCode
+from aitop.providers.claude_code.setup import Setup
 from aitop.snapshot import Ingest, Snapshot, Transcripts
 from aitop.wire import Envelope
 
 from conftest import SESSIONS
 
 NOW = 1_795_382_400.0  # 2026-11-22 21:20:00 UTC
-START = NOW - 3 * 3600 - 754.0  # aitop has been up 3:12:34
+START = NOW - 3 * 3600 - 754.0  # aitop has been up 3:12 (and 34 s)
 CAPTURED_HOME = "/home/user/.claude"
 CAPTURED_CWD = "/home/user/project"
 PRICER = Pricer.load()
@@ -71,11 +72,18 @@ def fixture_snapshot(tmp: Path, *, sessions: bool = True, busy: bool = True) -> 
         while provider.pending():
             aggregator.apply_all(provider.work(when, 1 << 20), when)
     stats = provider.stats()
+    frames += 412 if sessions or busy else 0  # the empty screen: nothing received at all
+    socket = "/home/user/.aitop/aitop.sock"
+    # as aitop sees it with HOME=tmp: ~/.claude, and its default socket
+    setup = Setup(str(claude), str(tmp / ".aitop" / "aitop.sock"), {"HOME": str(tmp)})
     snap = aggregator.snapshot(
         NOW,
-        ingest=Ingest(frames=frames + 412),
+        ingest=Ingest(frames=frames),
         transcripts=Transcripts(files=stats.files, requests=stats.requests, lines=stats.lines),
-        socket="/home/user/.aitop/aitop.sock",
+        socket=socket,
+    )
+    snap = msgspec.structs.replace(
+        snap, diagnostics=setup.diagnostics(frames, stats.files, provider.tailer.outside)
     )
     return msgspec.structs.replace(snap, alerts=alerts.evaluate(snap, Thresholds()))
 

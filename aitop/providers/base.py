@@ -10,11 +10,13 @@ offset), `dedup.py` (each request once), `dirwatch.py` (noticing new files).
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from typing import NamedTuple, Protocol
 
 from msgspec import Struct
 
 from aitop import events as ev
+from aitop.snapshot import Diagnostic
 from aitop.wire import Envelope
 
 
@@ -28,6 +30,16 @@ class Decoded(NamedTuple):
     outcome: Outcome
     events: list[ev.Event]
     reason: str = ""  # why it was malformed or ignored (for the debug log)
+
+
+class Where(NamedTuple):
+    """What a provider is made from: its agent's directory (the registry resolves it from
+    the option, the environment or the default), the monitor's socket and environment
+    (for what it can tell of its own set-up)."""
+
+    directory: str
+    socket_path: str
+    environ: Mapping[str, str]
 
 
 class LogStats(Struct, kw_only=True):
@@ -94,6 +106,12 @@ class Provider(Protocol):
 
     def watching(self) -> str:
         """How new logs are noticed (for the log file): "inotify", "polling"..."""
+        ...
+
+    def diagnostics(self, frames: int) -> list[Diagnostic]:
+        """What it can tell of its set-up, in its agent's words: `info` for the empty
+        screen, `warning`/`critical` (shown as alerts) for what is wrong, with the fix.
+        `frames`: hook events received so far, all agents."""
         ...
 
     def close(self) -> None: ...

@@ -13,19 +13,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from aitop import paths
-from aitop.providers.base import Provider
+from aitop.errors import AitopError, ExitCode
+from aitop.providers.base import Provider, Where
 
 
 @dataclass(frozen=True)
 class Agent:
     name: str  # the envelope's agent ("claude-code"), the `agent` of its sessions
-    label: str  # how the screen names it ("claude")
+    title: str  # how sentences name it ("Claude Code")
+    label: str  # how the screen's columns name it ("claude")
     flag: str  # the option that says where its files are ("--claude-dir")
     metavar: str
     help: str
     environment: tuple[str, ...]  # variables that say it, the first one set wins
     default: Callable[[Mapping[str, str]], str]  # else this, from the environment
-    make: Callable[[str], Provider]  # its provider, from that directory
+    default_shown: str  # the same, as the help says it ("~/.claude")
+    make: Callable[[Where], Provider]  # its provider, from that directory
 
     @property
     def dest(self) -> str:
@@ -40,38 +43,61 @@ class Agent:
                 return environ[name]
         return self.default(environ)
 
+    def check_directory(self, directory: str, given: bool) -> None:
+        """At start-up: a directory that cannot be the agent's is one clear line, and so
+        is a missing one the user named (a missing default is said on the screen: the
+        agent may simply not have run yet)."""
+        if os.path.isdir(directory):
+            return
+        where = f"{self.flag} {directory}" if given else directory
+        variables = ", ".join("$" + name for name in self.environment)
+        fix = (
+            f"give {self.flag} the directory {self.title} writes to: its {variables},"
+            f" {self.default_shown} by default"
+        )
+        if os.path.lexists(directory):
+            raise AitopError(f"{where} is not a directory", fix, ExitCode.USAGE)
+        if given:
+            raise AitopError(f"{where}: no such directory", fix, ExitCode.USAGE)
 
-def _claude_code(directory: str) -> Provider:
+
+def _claude_code(where: Where) -> Provider:
     from aitop.providers.claude_code.provider import ClaudeCode
+    from aitop.providers.claude_code.setup import Setup
 
-    return ClaudeCode(paths.projects_dir(directory))
+    setup = Setup(where.directory, where.socket_path, where.environ)
+    return ClaudeCode(paths.projects_dir(where.directory), setup)
 
 
-def _codex(directory: str) -> Provider:
+def _codex(where: Where) -> Provider:
     from aitop.providers.codex.provider import Codex
 
-    return Codex(directory)
+    return Codex(where.directory)
 
 
 AGENTS: dict[str, Agent] = {
     "claude-code": Agent(
         name="claude-code",
+        title="Claude Code",
         label="claude",
         flag="--claude-dir",
         metavar="DIR",
         help="Claude Code's directory (default: $CLAUDE_CONFIG_DIR, else ~/.claude)",
         environment=("CLAUDE_CONFIG_DIR",),
         default=lambda environ: os.path.join(paths.home(environ), ".claude"),
+        default_shown="~/.claude",
         make=_claude_code,
     ),
     "codex": Agent(
         name="codex",
+        title="Codex",
         label="codex",
         flag="--codex-home",
         metavar="DIR",
         help="Codex's directory (default: $CODEX_HOME, else ~/.codex)",
         environment=("CODEX_HOME",),
         default=lambda environ: os.path.join(paths.home(environ), ".codex"),
+        default_shown="~/.codex",
         make=_codex,
     ),
 }

@@ -24,6 +24,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from msgspec import Struct
@@ -36,6 +37,7 @@ MAX_LINE = 16 << 20  # an assistant line is at most ~1 MB (128k output tokens); 
 MAX_FILES = 4096
 MAX_PARKED = 20_000  # files of sessions that left the table, kept to resume where they were
 MAX_REJECTED = 10_000
+MAX_OUTSIDE_HOMES = 16  # a flood of made-up paths cannot grow the count of them
 RETRY_FIRST_S = 1.0  # a file that cannot be read is tried again after this, then twice as
 RETRY_MAX_S = 60.0  # long each time, up to this
 ZSTD_SUFFIX = ".zst"
@@ -111,11 +113,17 @@ class Tailer:
         suffixes: tuple[str, ...],
         reader: Reader,
         max_line: int = MAX_LINE,
+        home_of: Callable[[str], str] | None = None,
     ) -> None:
+        """`home_of`: the agent directory a log path is in, for paths refused only for
+        being outside the roots (the agent writes elsewhere: a user's mismatched
+        setting); they are counted by that directory in `outside`."""
         self.roots = tuple(os.path.abspath(root) for root in roots)
         self.suffixes = suffixes
         self.reader = reader
         self.max_line = max_line
+        self.home_of = home_of
+        self.outside: dict[str, int] = {}
         self.stats = TailStats()
         self._files: dict[str, Followed] = {}
         self._parked: dict[str, Followed] = {}  # files of sessions that left the table
@@ -135,6 +143,7 @@ class Tailer:
             self.stats.files = len(self._files)
             return True
         if path in self._rejected or not self._plausible(path) or len(self._files) >= MAX_FILES:
+            self._note_outside(path)
             self._reject(path)
             return False
         file = Followed(path, session_id, subagent_id)
@@ -175,6 +184,18 @@ class Tailer:
             return False
         normal = os.path.normpath(path)
         return any(normal.startswith(root + os.sep) for root in self.roots)
+
+    def _note_outside(self, path: str) -> None:
+        if self.home_of is None or path in self._rejected:
+            return
+        if not os.path.isabs(path) or not path.endswith(self.suffixes) or "\0" in path:
+            return
+        normal = os.path.normpath(path)
+        if any(normal.startswith(root + os.sep) for root in self.roots):
+            return
+        home = self.home_of(path)
+        if home in self.outside or len(self.outside) < MAX_OUTSIDE_HOMES:
+            self.outside[home] = self.outside.get(home, 0) + 1
 
     def _reject(self, path: str) -> None:
         if path not in self._rejected:

@@ -75,18 +75,19 @@ def age(seconds: float) -> str:
 
 
 def duration(seconds: float) -> str:
-    """Uptime: 42s, 12:03, 3:04:05, 2d 03:04."""
+    """Uptime as top writes it, so that `1:06` reads as an hour and six minutes:
+    42s, 12 min, 1:06, 2d 3:04."""
     seconds = int(max(0.0, seconds))
     days, rest = divmod(seconds, 86_400)
     hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
+    minutes = rest // 60
     if days:
-        return f"{days}d {hours:02d}:{minutes:02d}"
+        return f"{days}d {hours}:{minutes:02d}"
     if hours:
-        return f"{hours}:{minutes:02d}:{secs:02d}"
+        return f"{hours}:{minutes:02d}"
     if minutes:
-        return f"{minutes}:{secs:02d}"
-    return f"{secs}s"
+        return f"{minutes} min"
+    return f"{seconds}s"
 
 
 def sparkline(values: list[float]) -> str:

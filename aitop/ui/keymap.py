@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from aitop.ui.sort import SORTS
+from aitop.ui.sort import SortOrder, bindings
 
 
 class Binding(NamedTuple):
@@ -17,6 +17,14 @@ class Binding(NamedTuple):
     action: str
     help: str
     label: str = ""  # its name in the footer; "" keeps it out of the footer
+
+
+def _sort_help(uses: list[tuple[str, SortOrder]]) -> str:
+    """`C`: "sort by COST (Sessions), CALLS (Tools), COST (Models)"."""
+    if len(uses) == 1:
+        tab, order = uses[0]
+        return f"sort {tab} by {order.title}: {order.what}"
+    return "sort by " + ", ".join(f"{order.title} ({tab})" for tab, order in uses)
 
 
 KEYMAP: tuple[Binding, ...] = (
@@ -28,20 +36,23 @@ KEYMAP: tuple[Binding, ...] = (
     Binding(("KEY_HOME", "g"), "home", "the first row"),
     Binding(("KEY_END", "G"), "end", "the last row"),
     Binding(("KEY_ENTER",), "detail", "details of the selected session", "Detail"),
-    Binding(("KEY_ESCAPE", "KEY_LEFT", "KEY_BACKSPACE"), "back", "back: close the detail or menu"),
+    Binding(("KEY_ESCAPE", "KEY_LEFT", "KEY_BACKSPACE"), "back",
+            "back: close the detail, a menu or the alerts; clear the filter"),
     Binding(("KEY_TAB",), "next_tab", "next tab: Sessions, Tools, Models", "Tabs"),
     Binding(("KEY_BTAB",), "prev_tab", "previous tab"),
-    Binding(("/", "KEY_F4"), "filter", "filter sessions (project, model, tag, status, id)",
+    Binding(("/", "KEY_F4"), "filter",
+            "filter the tab's rows (sessions: project, directory, model, tag, status, id)",
             "Filter"),
-    Binding(("KEY_F6",), "sort_menu", "choose the sort column", "Sort"),
+    Binding(("KEY_F6",), "sort_menu", "choose the tab's sort column", "Sort"),
     Binding(("<", ","), "sort_prev", "sort by the column to the left"),
     Binding((">", "."), "sort_next", "sort by the column to the right"),
     *(
-        Binding((order.binding,), f"sort:{order.key}", f"sort by {order.title}: {order.what}")
-        for order in SORTS
-        if order.binding
+        Binding((letter,), f"sortkey:{letter}", _sort_help(uses))
+        for letter, uses in bindings().items()
     ),
     Binding(("I",), "invert", "invert the sort order"),
+    Binding(("a", "!"), "alerts", "every alert now, and the log of alerts since start",
+            "Alerts"),
     Binding(("Z",), "pause", "pause / resume updates (the keys still work)", "Pause"),
     Binding(("KEY_CTRL_L",), "redraw", "redraw the whole screen"),
     Binding(("q", "KEY_F10", "KEY_CTRL_C"), "quit", "quit", "Quit"),

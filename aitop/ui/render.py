@@ -4,15 +4,18 @@ No terminal, no clock, no I/O: `now` comes from the snapshot and the size is pas
 in, so the same input always gives the same frame (the golden tests rely on it).
 Layout, top to bottom: the header, the windows table (its least important rows go
 first when the height is short), the tab bar, the list of the current tab filling the
-rest, the alerts, the footer of keys.
+rest, the alerts, the footer of keys. What needs the user is never hidden: every
+critical alert is on screen whatever the height, the alert area grows into the rows a
+short list leaves free, and `a` lists every alert with the log since start.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple, TypeVar
 
+from aitop.alerts import CRITICAL, waited
 from aitop.snapshot import Alert, SessionRow, Snapshot
 from aitop.ui import format as fmt
 from aitop.ui import keymap
@@ -41,16 +44,17 @@ from aitop.ui.sections import (
     width_of,
     windows_table,
 )
-from aitop.ui.sort import BY_KEY, DEFAULT_SORT, SORTS
+from aitop.ui.sort import SORTS_BY_TAB, TABS, order_for
 from aitop.ui.view import (
     TAB_TITLES,
-    TABS,
     View,
+    ids_in_view,
     models_in_view,
     ordered_alerts,
     scrolled,
     selected_index,
     sessions_in_view,
+    tab_count,
     tools_in_view,
 )
 from aitop.ui.width import cut, display_width, pad, wrap
@@ -79,6 +83,8 @@ def render(
     body_h = height - len(top) - len(foot)
     if view.help:
         body = _help(view, width, body_h)
+    elif view.alerts:
+        body = _alerts_view(snap, view, width, body_h)
     elif view.detail is not None:
         body = _detail(snap, view, width, body_h, comparison)
     else:
@@ -94,7 +100,7 @@ def list_rows(snap: Snapshot, view: View, width: int, height: int) -> int:
     """How many rows the current list shows (what PgUp/PgDn move by)."""
     if width < MIN_WIDTH or height < MIN_HEIGHT:
         return 1
-    layout = _layout(snap, view, width, height - 3)
+    layout = _layout(snap, view, width, height - 3, _list(snap, view, width).wanted)
     return max(1, layout.list_rows)
 
 
@@ -126,7 +132,7 @@ def footer(view: View, width: int) -> Line:
             ],
             width,
         )
-    if view.help:
+    if view.help or view.alerts:
         items = [("↑↓", "Scroll"), ("Esc", "Return"), ("q", "Quit")]
     elif view.detail is not None:
         items = [("Esc", "Back"), ("↑↓", "Scroll"), ("Tab", "Tabs"), ("?", "Help"), ("q", "Quit")]
@@ -150,95 +156,132 @@ class _Layout(NamedTuple):
 
 
 def alert_cap(body_h: int) -> int:
+    """How many alert lines the screen keeps however long the list is."""
     return max(1, min(5, (body_h - 12) // 4))
 
 
-def _layout(snap: Snapshot, view: View, width: int, body_h: int) -> _Layout:
-    alerts = _alert_block(ordered_alerts(snap, view), alert_cap(body_h), width)
+def _layout(snap: Snapshot, view: View, width: int, body_h: int, wanted: int) -> _Layout:
+    """`wanted`: the lines the list would fill. In order of need: the tab bar and the
+    list's head, every critical alert, a few list rows, the windows table, the other
+    alerts up to a cap, the list; rows the list leaves free go to the alerts left."""
+    alerts = ordered_alerts(snap, view)
     fixed = 2  # the tab bar and the list's head
+    critical = sum(1 for alert in alerts if alert.severity == CRITICAL)
+    always = critical + (1 if len(alerts) > critical else 0)  # "… and N more" below them
+    most = max(0, body_h - fixed - MIN_LIST)
+    shown = min(len(alerts), max(always, alert_cap(body_h)), most)
     # the windows table takes at most a third of a short screen: the list is the point
-    room = min(body_h - len(alerts) - fixed - MIN_LIST, max(4, body_h // 3))
+    room = min(body_h - shown - fixed - MIN_LIST, max(4, body_h // 3))
     windows = (
         windows_table(snap.windows, width, series=snap.series, max_lines=room) if room >= 3 else []
     )
-    return _Layout(windows, alerts, body_h - len(windows) - len(alerts) - fixed)
+    free = body_h - fixed - len(windows) - shown - max(MIN_LIST, wanted)
+    if free > 0 and shown < len(alerts):
+        shown = min(len(alerts), shown + free)
+    block = _alert_block(alerts, shown, width)
+    return _Layout(windows, block, body_h - len(windows) - len(block) - fixed)
 
 
-def _alert_block(alerts: Sequence[Alert], cap: int, width: int) -> list[Line]:
-    if len(alerts) <= cap:
+def _alert_block(alerts: Sequence[Alert], lines: int, width: int) -> list[Line]:
+    if len(alerts) <= lines:
         return [alert_line(a, width) for a in alerts]
-    shown = [alert_line(a, width) for a in alerts[: cap - 1]]
+    if lines <= 0:
+        return []
+    shown = [alert_line(a, width) for a in alerts[: lines - 1]]
     more = len(alerts) - len(shown)
-    return [*shown, fit([Seg(f"    … and {more} more alerts", "alert")], width)]
+    key = keymap.key_name(keymap.binding_for("alerts").keys[0])
+    text = f"    … and {more} more alert{'s' if more != 1 else ''}: {key} lists them all"
+    return [*shown, fit([Seg(text, "alert")], width)]
+
+
+class _Listing(NamedTuple):
+    """The current tab's list: its rows' ids, its head, how to draw row n (only the rows
+    on screen are drawn), and what to say instead when it has no rows."""
+
+    ids: list[str]
+    head: Line
+    row: Callable[[int], Line]
+    instead: list[Line]
+
+    @property
+    def wanted(self) -> int:
+        """The lines it would fill, below its head."""
+        return len(self.ids) or len(self.instead)
 
 
 def _main(snap: Snapshot, view: View, width: int, body_h: int) -> list[Line]:
-    layout = _layout(snap, view, width, body_h)
-    lines = [*layout.windows, _tab_bar(snap, view, width)]
+    listing = _list(snap, view, width)
+    layout = _layout(snap, view, width, body_h, listing.wanted)
+    out = [*layout.windows, _tab_bar(snap, view, width)]
     if view.sort_menu:
-        lines += _sort_menu(view, width, layout.list_rows + 1)
-    elif view.tab == "sessions":
-        lines += _sessions(snap, view, width, layout.list_rows)
-    elif view.tab == "tools":
-        tools = tools_in_view(snap, view)
-        lines += _listing(
-            TOOL_COLUMNS, tools, [t.name for t in tools],
-            view, width, layout.list_rows, "No tool calls seen yet.",
-        )  # fmt: skip
+        out += _sort_menu(view, width, layout.list_rows + 1)
+    elif listing.ids:
+        out += [listing.head, *_rows(listing, view, width, layout.list_rows)]
     else:
-        models = models_in_view(snap, view)
-        total = sum(m.cost_usd for m in models)
-        lines += _listing(
-            model_columns(total), models, [m.model for m in models],
-            view, width, layout.list_rows, "No requests seen yet.",
-        )  # fmt: skip
-    lines = lines[: body_h - len(layout.alerts)]
-    lines += [[] for _ in range(body_h - len(layout.alerts) - len(lines))]
-    return [*lines, *layout.alerts]
+        out += [listing.head, *listing.instead]
+    out = out[: body_h - len(layout.alerts)]
+    out += [[] for _ in range(body_h - len(layout.alerts) - len(out))]
+    return [*out, *layout.alerts]
+
+
+def _list(snap: Snapshot, view: View, width: int) -> _Listing:
+    if view.sort_menu:
+        orders = SORTS_BY_TAB[view.tab]
+        return _Listing([o.key for o in orders], [], lambda _n: [], [])
+    if view.tab == "sessions":
+        sessions = sessions_in_view(snap, view)
+        columns = fit_columns(session_columns(snap.now), width, sessions)
+        return _Listing(
+            [r.session_id for r in sessions],
+            table_head(columns, width, view.sort),
+            lambda n: table_row(columns, sessions[n], width),
+            [] if sessions else _no_sessions(snap, view, width),
+        )
+    if view.tab == "tools":
+        tools = tools_in_view(snap, view)
+        return _listing(TOOL_COLUMNS, tools, [t.name for t in tools], view, width, "tool calls")
+    models = models_in_view(snap, view)
+    total = sum(m.cost_usd for m in snap.models)
+    return _listing(model_columns(total), models, [m.model for m in models], view, width,
+                    "requests")  # fmt: skip
 
 
 def _tab_bar(snap: Snapshot, view: View, width: int) -> Line:
-    counts = {
-        "sessions": len(snap.sessions),
-        "tools": len(snap.tools),
-        "models": len(snap.models),
-    }
     left: Line = []
     for tab in TABS:
         role = "tab_on" if tab == view.tab else "tab"
-        left += [Seg(f" {TAB_TITLES[tab]} {counts[tab]} ", role), Seg(" ")]
-    right = ""
-    if view.tab == "sessions":
-        order = BY_KEY.get(view.sort, BY_KEY[DEFAULT_SORT])
-        descending = order.reverse != view.invert
-        right = f"sorted by {order.title} {'↓' if descending else '↑'}"
-        if view.filter:
-            shown = len(sessions_in_view(snap, view))
-            right = f"filter “{view.filter}”: {shown} of {counts['sessions']}   " + right
+        left += [Seg(f" {TAB_TITLES[tab]} {tab_count(snap, tab)} ", role), Seg(" ")]
+    order = order_for(view.tab, view.sort)
+    descending = order.reverse != view.invert
+    sort = f"sorted by {order.title} {'↓' if descending else '↑'}"
     used = width_of(left)
     room = width - used - 1
-    if right and room > 8:
+    right = sort
+    if view.filter:
+        shown = len(ids_in_view(snap, view))
+        right = f"filter “{view.filter}”: {shown} of {tab_count(snap, view.tab)}   " + right
+    # why the order is not quite the column's: said where there is room for it
+    if view.tab == "sessions" and display_width(right) + 16 <= room:
+        right = right.replace(sort, "waiting first · " + sort)
+    if room > 8:
         right = cut(right, room)
         return [*left, Seg(" " * (room - display_width(right))), Seg(right, "dim")]
     return fit(left, width)
 
 
-def _sessions(snap: Snapshot, view: View, width: int, rows_h: int) -> list[Line]:
-    rows = sessions_in_view(snap, view)
-    columns = session_columns(snap.now)
-    sized = fit_columns(columns, width, rows)
-    lines = [table_head(sized, width, view.sort)]
-    if not rows:
-        if snap.sessions:
-            hint = f"No session matches “{view.filter}”. Esc clears the filter."
-        else:
-            hint = (
-                "No sessions yet. Run 'aitop install --write' once, so that Claude Code sends"
-                " its hooks here; sessions that wrote a transcript in the last 15 minutes"
-                " show up by themselves."
-            )
-        return [*lines, *([Seg(" " + text, "dim")] for text in wrap(hint, width - 2))]
-    return lines + _rows(sized, rows, [r.session_id for r in rows], view, width, rows_h)
+def _no_sessions(snap: Snapshot, view: View, width: int) -> list[Line]:
+    """What to say when the table is empty: the truth about what was and was not seen."""
+    if snap.sessions:
+        texts = [f"No session matches “{view.filter}”. Esc clears the filter."]
+    else:
+        frames = snap.ingest.frames
+        seen = f"{frames:,} hook event{'s' if frames != 1 else ''} received"
+        texts = [f"No sessions yet: {seen} on {snap.socket or 'the socket'}."]
+        texts += [note.message for note in snap.diagnostics]
+    lines: list[Line] = []
+    for text in texts:
+        lines += ([Seg(" " + part, "dim")] for part in wrap(text, width - 2))
+    return lines
 
 
 def _listing(
@@ -247,29 +290,32 @@ def _listing(
     ids: list[str],
     view: View,
     width: int,
-    rows_h: int,
-    empty: str,
-) -> list[Line]:
+    nothing: str,
+) -> _Listing:
     sized = fit_columns(columns, width, rows)
-    lines = [table_head(sized, width)]
+    instead: list[Line] = []
     if not rows:
-        return [*lines, fit([Seg(" " + empty, "dim")], width)]
-    return lines + _rows(sized, rows, ids, view, width, rows_h)
+        if view.filter:
+            text = f"Nothing matches “{view.filter}”. Esc clears the filter."
+        else:
+            text = f"No {nothing} seen yet."
+        instead = [fit([Seg(" " + text, "dim")], width)]
+    return _Listing(
+        ids,
+        table_head(sized, width, view.sort),
+        lambda n: table_row(sized, rows[n], width),
+        instead,
+    )
 
 
-def _rows(
-    sized: Sequence[tuple[Column[Row], int]],
-    rows: Sequence[Row],
-    ids: list[str],
-    view: View,
-    width: int,
-    rows_h: int,
-) -> list[Line]:
+def _rows(listing: _Listing, view: View, width: int, rows_h: int) -> list[Line]:
+    """The page of the list that holds the selection, the selection in reverse video."""
+    ids = listing.ids
     index = selected_index(ids, view.cursor)
-    top = scrolled(view.cursor.top, index, rows_h, len(rows))
+    top = scrolled(view.cursor.top, index, rows_h, len(ids))
     out = []
-    for n in range(top, min(len(rows), top + rows_h)):
-        line = table_row(sized, rows[n], width)
+    for n in range(top, min(len(ids), top + rows_h)):
+        line = listing.row(n)
         if n == index:
             line = [Seg(plain(pad_line(line, width)), "selected")]
         out.append(line)
@@ -282,9 +328,10 @@ def _sort_menu(view: View, width: int, rows_h: int) -> list[Line]:
             [Seg(" Sort by", "head"), Seg("   Enter picks, Esc cancels", "head")], width, "head"
         )
     ]
+    orders = SORTS_BY_TAB[view.tab]
     page = max(1, rows_h - 1)
-    top = scrolled(0, view.menu_index, page, len(SORTS))
-    for n, order in enumerate(SORTS[top : top + page], start=top):
+    top = scrolled(0, view.menu_index, page, len(orders))
+    for n, order in enumerate(orders[top : top + page], start=top):
         mark = "▸" if order.key == view.sort else " "
         key = f"({order.binding})" if order.binding else ""
         line: Line = [Seg(f" {mark} {pad(order.title, 8)} {pad(key, 4)} {order.what}")]
@@ -314,17 +361,62 @@ def help_lines(width: int) -> list[Line]:
     ]
     for metric in METRICS:
         lines.append(fit([Seg(" " + pad(metric.title, 13), "key"), Seg(metric.help)], width))
-    lines += [
-        [],
-        [Seg("Status: active = activity in the last 5 minutes; wait:perm / wait:input = the")],
-        [Seg("agent is waiting for you (a permission prompt, or your next message).")],
+    notes = [
+        "Status: active = activity in the last 5 minutes; wait:perm / wait:input = the agent"
+        " is waiting for you (a permission prompt, or your next message once its turn ended)."
+        " Whatever the sort column, waiting sessions come first and ended ones last.",
+        "Alerts: above the footer, critical (!!) first, then the newest. Every critical alert"
+        " is always on screen, and the area grows into rows the list leaves free;"
+        f" '{keymap.key_name(keymap.binding_for('alerts').keys[0])}' lists every alert with the"
+        " log of alerts since start (when each began and cleared).",
     ]
+    lines.append([])
+    for note in notes:
+        lines += [[Seg(text)] for text in wrap(note, max(20, width - 1))]
     return [fit(line, width) for line in lines]
 
 
 def _help(view: View, width: int, body_h: int) -> list[Line]:
     lines = help_lines(width)
     top = max(0, min(view.help_top, len(lines) - body_h))
+    return lines[top : top + body_h]
+
+
+# --- every alert, and the log -----------------------------------------------------------
+
+
+def alert_view_lines(snap: Snapshot, view: View, width: int) -> list[Line]:
+    """Every alert now, then every alert since start: when it began, when it cleared."""
+    now_alerts = ordered_alerts(snap, view)
+    began = {e.id: e.began_ts for e in snap.alert_log if e.cleared_ts is None}
+    lines: list[Line] = [[Seg(f"Alerts now: {len(now_alerts)}", "section")]]
+    if not now_alerts:
+        lines.append([Seg(" none", "dim")])
+    for alert in now_alerts:
+        since = began.get(alert.id)
+        when = f"since {clock(since)} " if since is not None else ""
+        lines.append(fit([*alert_line(alert, width - len(when) - 1), Seg(" "), Seg(when, "dim")],
+                         width))  # fmt: skip
+    start = snap.now - snap.uptime_s
+    lines += [[], [Seg(f"Alert log since {clock(start)}, when aitop started", "section"),
+                   Seg("  (newest first)", "dim")]]  # fmt: skip
+    if not snap.alert_log:
+        lines.append([Seg(" nothing has raised an alert since start", "dim")])
+    for entry in snap.alert_log:
+        end = snap.now if entry.cleared_ts is None else entry.cleared_ts
+        cleared = "now" if entry.cleared_ts is None else clock(entry.cleared_ts)
+        critical = entry.severity == CRITICAL
+        lasted = pad(waited(end - entry.began_ts), 7, right=True)
+        span = f" {clock(entry.began_ts)}–{pad(cleared, 8)} {lasted} "
+        mark = "!!" if critical else " !"
+        role = ("alert_critical" if critical else "alert") if entry.cleared_ts is None else ""
+        lines.append(fit([Seg(span, "dim"), Seg(f"{mark} {entry.message}", role)], width))
+    return lines
+
+
+def _alerts_view(snap: Snapshot, view: View, width: int, body_h: int) -> list[Line]:
+    lines = alert_view_lines(snap, view, width)
+    top = max(0, min(view.alerts_top, len(lines) - body_h))
     return lines[top : top + body_h]
 
 
@@ -509,25 +601,41 @@ def _cost_lines(row: SessionRow, width: int) -> list[Line]:
                 [
                     Seg(" " * 9),
                     Seg(pad(fmt.DASH, 9, right=True), "dim"),
-                    Seg("  Claude Code's own total: written when its process exits", "dim"),
+                    Seg("  agent's own total: written when its process exits", "dim"),
                 ],
                 width,
             )
         )
     else:
-        gap = row.agent_cost_usd - row.cost_usd
-        note = f" (+{fmt.usd(gap)})" if gap >= 0.00005 else ""
         lines.append(
             fit(
                 [
                     Seg(" " * 9),
                     Seg(pad(fmt.usd(row.agent_cost_usd), 9, right=True), "money"),
-                    Seg(f"  Claude Code's own total{note}, incl. compaction aitop cannot see"),
+                    Seg("  " + agent_total_note(row), "dim" if row.agent_cost_stale else ""),
                 ],
                 width,
             )
         )
     return lines
+
+
+def agent_total_note(row: SessionRow) -> str:
+    """What the agent's own total is beside aitop's: the same, more (by the compactions
+    that no transcript records), or older (written when an earlier process exited)."""
+    assert row.agent_cost_usd is not None
+    if row.agent_cost_stale:
+        return "agent's own total at its last exit: stale, it has made requests since"
+    gap = row.agent_cost_usd - row.cost_usd
+    if abs(gap) < 0.00005:
+        return "agent's own total: the same"
+    if gap < 0:
+        return f"agent's own total ({fmt.usd(gap)})"
+    if row.compactions:
+        n = row.compactions
+        plural = "s" if n != 1 else ""
+        return f"agent's own total (+{fmt.usd(gap)}): {n} compaction{plural}, in no transcript"
+    return f"agent's own total (+{fmt.usd(gap)})"
 
 
 def _detail(
@@ -551,12 +659,14 @@ def too_small(snap: Snapshot, width: int, height: int) -> list[Line]:
     """A centred notice, with the numbers that matter most if there is room."""
     active = sum(1 for r in snap.sessions if r.status == "active")
     waiting = sum(1 for r in snap.sessions if r.status == "waiting")
+    critical = [a for a in ordered_alerts(snap, View()) if a.severity == CRITICAL]
     texts = [
         ("Terminal too small", "notice"),
         (f"{width}×{height}; aitop needs {MIN_WIDTH}×{MIN_HEIGHT}", ""),
         ("", ""),
         (f"{active} active, {waiting} waiting", "waiting" if waiting else ""),
         (f"{fmt.usd(snap.windows.m15.cost_usd)} in 15 min", "money"),
+        *((f"!! {a.message}", "alert_critical") for a in critical[:2]),
         ("", ""),
         ("q quits", "dim"),
     ]

@@ -298,6 +298,8 @@ class Column(Generic[Row]):
     sort: str = ""  # the sort order (view.SORTS) this column shows
     help: str = ""
     cut_left: bool = False  # paths: keep their end
+    compact: Column[Row] | None = None  # a narrower form of it...
+    compact_before: int = 0  # ...taken before a column of this priority or less is dropped
 
 
 EMPTY_PENALTY = 20  # a column with nothing to show goes before any other
@@ -307,15 +309,17 @@ def fit_columns(
     columns: Sequence[Column[Row]], width: int, rows: Sequence[Row] = ()
 ) -> list[tuple[Column[Row], int]]:
     """The columns that fit in `width` and each one's width: the least important are
-    dropped (empty ones first), never the right edge cut; names take the room left."""
+    dropped (empty ones first), a column with a narrower form takes it before one that
+    matters is dropped, never the right edge cut; names take the room left."""
 
     def empty(column: Column[Row]) -> bool:
         return bool(rows) and all(not column.cell(row).text for row in rows)
 
-    kept = list(columns)
-
     def need(cols: list[Column[Row]]) -> int:
         return sum(c.width for c in cols) + max(0, len(cols) - 1)
+
+    kept = list(columns)
+    columns = [*columns, *(c.compact for c in columns if c.compact is not None)]
 
     # which columns are empty is asked of every row: only when something must go
     rank = (
@@ -327,6 +331,17 @@ def fit_columns(
         worst = max(range(len(kept)), key=lambda i: (rank[id(kept[i])], i))
         if rank[id(kept[worst])] == 0:
             break
+        shrink = next(
+            (
+                i
+                for i, c in enumerate(kept)
+                if c.compact is not None and rank[id(kept[worst])] <= c.compact_before
+            ),
+            None,
+        )
+        if shrink is not None:
+            kept[shrink] = kept[shrink].compact  # type: ignore[assignment]
+            continue
         del kept[worst]
     room = max(0, width - need(kept))
     sized = []
@@ -386,41 +401,48 @@ def session_columns(now: float) -> list[Column[SessionRow]]:
     def r(fn: Callable[[SessionRow], Seg]) -> Callable[[SessionRow], Seg]:
         return fn
 
+    # At 80 columns the numbers (REQS, IN, OUT, TOOLS) stay: PROJECT narrows and the
+    # context bar shrinks to its percentage first, then MODEL and LAST go (the detail view
+    # shows both).
     return [
         Column("PROJECT", 16, r(lambda s: Seg(s.project)), right=False, grow=12, sort="project",
-               help="the last part of the session's working directory"),
+               help="the last part of the session's working directory",
+               compact=Column("PROJECT", 12, r(lambda s: Seg(s.project)), right=False, grow=16,
+                              sort="project"),
+               compact_before=5),
         Column("AGENT", 6, r(lambda s: Seg(fmt.agent(s.agent))), right=False, priority=8,
                help="the coding agent"),
         Column("MODEL", 10, r(lambda s: Seg(fmt.model(s.model), "" if s.model else "dim")),
-               right=False, priority=3, sort="model",
+               right=False, priority=5, sort="model",
                help="the model of its latest main-thread request"),
         Column("STATUS", 10, r(lambda s: Seg(status_text(s), STATUS_ROLE.get(s.status, ""))),
                right=False, sort="status",
                help="active (< 5 min), wait:perm / wait:input (you are needed), idle, ended"),
-        Column("REQS", 5, r(lambda s: Seg(fmt.count(s.requests))), priority=4, sort="requests",
+        Column("REQS", 5, r(lambda s: Seg(fmt.count(s.requests))), priority=3, sort="requests",
                help="API requests, subagents' included"),
-        Column("IN", 6, r(lambda s: Seg(fmt.count(prompt_tokens(s)))), priority=5,
+        Column("IN", 6, r(lambda s: Seg(fmt.count(prompt_tokens(s)))), priority=3,
                sort="tokens", help="prompt tokens: input + cache read + cache write"),
-        Column("OUT", 6, r(lambda s: Seg(fmt.count(s.output_tokens))), priority=5,
+        Column("OUT", 6, r(lambda s: Seg(fmt.count(s.output_tokens))), priority=3,
                help="output tokens"),
-        Column("CACHE", 5, r(lambda s: Seg(fmt.percent(hit_rate(s)), cache_role(hit_rate(s)))),
-               priority=2, sort="cache",
-               help="cache hit rate; orange < 60 %, red < 30 %"),
+        Column("CACHE", 5, r(_cache_cell), priority=2, sort="cache",
+               help="cache hit rate; orange < 60 %, red < 30 % (not judged on a first request)"),
         Column("COST", 8, r(lambda s: Seg(fmt.usd(s.cost_usd, s.cost_estimated), "money")),
                sort="cost", help="what the session cost so far; ≈ when a model is estimated"),
         Column("$/HR", 7, r(_rate_cell), priority=1, sort="rate",
                help="its spend over the last 5 minutes, per hour"),
         Column("CONTEXT", 13, r(context_cell), right=False, priority=1, sort="context",
-               help="context window fill of its latest request; orange > 80 %, red > 95 %"),
+               help="context window fill of its latest request; orange > 80 %, red > 95 %",
+               compact=Column("CTX", 4, r(context_percent), priority=1, sort="context"),
+               compact_before=5),
         Column("CMP", 3, r(lambda s: Seg(str(s.compactions) if s.compactions else "")),
                priority=9, help="compactions"),
-        Column("TOOLS", 5, r(_tools_cell), priority=6, sort="tools",
+        Column("TOOLS", 5, r(_tools_cell), priority=3, sort="tools",
                help="tool calls; red when some failed"),
         Column("SUB", 3, r(lambda s: Seg(str(s.subagents) if s.subagents else "")),
                priority=9, help="subagents it started"),
         Column("TAG", 8, r(lambda s: Seg(s.tag or "")), right=False, priority=7,
                help="the AITOP_TAG its hooks ran with"),
-        Column("LAST", 4, r(lambda s: Seg(fmt.age(now - s.last_activity_ts))), priority=2,
+        Column("LAST", 4, r(lambda s: Seg(fmt.age(now - s.last_activity_ts))), priority=4,
                sort="last", help="time since its last activity"),
         Column("SESSION", 8, r(lambda s: Seg(s.session_id[:8], "dim")), right=False,
                priority=10, help="the start of its session id"),
@@ -442,6 +464,21 @@ def prompt_tokens(row: SessionRow) -> int:
 def hit_rate(row: SessionRow) -> float | None:
     prompt = prompt_tokens(row)
     return row.cache_read_tokens / prompt if prompt else None
+
+
+def judged_hit_rate(row: SessionRow) -> float | None:
+    """The hit rate, once it can say something: a session's first request writes the
+    cache it could not have read yet, so its 0 % is no sign of anything."""
+    if row.requests < 2 and not row.cache_read_tokens:
+        return None
+    return hit_rate(row)
+
+
+def _cache_cell(row: SessionRow) -> Seg:
+    rate = hit_rate(row)
+    if rate is not None and judged_hit_rate(row) is None:
+        return Seg(fmt.percent(rate), "dim")
+    return Seg(fmt.percent(rate), cache_role(rate))
 
 
 def session_rate(row: SessionRow) -> float:
@@ -474,46 +511,63 @@ def context_cell(row: SessionRow) -> Seg:
     return Seg(f"{fmt.bar(fraction, CONTEXT_BAR)} {fmt.percent(fraction):>4}", fill_role(fraction))
 
 
-def _tool_error_rate(t: ToolRow) -> float | None:
+def context_percent(row: SessionRow) -> Seg:
+    fraction = context_fill(row)
+    if fraction is None:
+        return Seg(fmt.DASH, "dim")
+    return Seg(fmt.percent(fraction), "" if fill_role(fraction) == "bar" else fill_role(fraction))
+
+
+def tool_error_rate(t: ToolRow) -> float | None:
     return t.errors / t.calls if t.calls else None
 
 
 TOOL_COLUMNS: list[Column[ToolRow]] = [
-    Column("TOOL", 20, lambda t: Seg(t.name), right=False, grow=20, help="tool name"),
-    Column("CALLS", 7, lambda t: Seg(fmt.count(t.calls)),
+    Column("TOOL", 20, lambda t: Seg(t.name), right=False, grow=20, sort="name",
+           help="tool name"),
+    Column("CALLS", 7, lambda t: Seg(fmt.count(t.calls)), sort="calls",
            help="calls seen (start-up reading of transcripts included)"),
     Column("ERRORS", 7, lambda t: Seg(fmt.count(t.errors), "bad" if t.errors else ""),
-           priority=1, help="calls that failed"),
-    Column("ERR%", 5, lambda t: Seg(fmt.percent(_tool_error_rate(t)),
-                                    error_role(_tool_error_rate(t))),
-           priority=1, help="errors / calls"),
-    Column("P50", 7, lambda t: Seg(fmt.millis(t.p50_ms)), priority=2, help="median duration"),
-    Column("P95", 7, lambda t: Seg(fmt.millis(t.p95_ms)), priority=2,
+           priority=1, sort="errors", help="calls that failed"),
+    Column("ERR%", 5, lambda t: Seg(fmt.percent(tool_error_rate(t)),
+                                    error_role(tool_error_rate(t))),
+           priority=1, sort="error_rate", help="errors / calls"),
+    Column("P50", 7, lambda t: Seg(fmt.millis(t.p50_ms)), priority=2, sort="p50",
+           help="median duration"),
+    Column("P95", 7, lambda t: Seg(fmt.millis(t.p95_ms)), priority=2, sort="p95",
            help="95th percentile duration"),
 ]  # fmt: skip
+
+
+def model_prompt_tokens(m: ModelRow) -> int:
+    return m.input_tokens + m.cache_read_tokens + m.cache_write_tokens
+
+
+def model_hit_rate(m: ModelRow) -> float | None:
+    prompt = model_prompt_tokens(m)
+    return m.cache_read_tokens / prompt if prompt else None
 
 
 def model_columns(total_cost: float) -> list[Column[ModelRow]]:
     def share(m: ModelRow) -> float | None:
         return m.cost_usd / total_cost if total_cost else None
 
-    def hit(m: ModelRow) -> float | None:
-        prompt = m.input_tokens + m.cache_read_tokens + m.cache_write_tokens
-        return m.cache_read_tokens / prompt if prompt else None
-
+    hit = model_hit_rate
     return [
-        Column("MODEL", 20, lambda m: Seg(m.model), right=False, grow=12, help="model id"),
-        Column("REQS", 6, lambda m: Seg(fmt.count(m.requests)), priority=2, help="requests"),
-        Column("IN", 7, lambda m: Seg(fmt.count(m.input_tokens + m.cache_read_tokens
-                                                + m.cache_write_tokens)),
-               priority=3, help="prompt tokens"),
-        Column("OUT", 7, lambda m: Seg(fmt.count(m.output_tokens)), priority=3,
+        Column("MODEL", 20, lambda m: Seg(m.model), right=False, grow=12, sort="model",
+               help="model id"),
+        Column("REQS", 6, lambda m: Seg(fmt.count(m.requests)), priority=2, sort="requests",
+               help="requests"),
+        Column("IN", 7, lambda m: Seg(fmt.count(model_prompt_tokens(m))), priority=3,
+               sort="tokens", help="prompt tokens"),
+        Column("OUT", 7, lambda m: Seg(fmt.count(m.output_tokens)), priority=3, sort="output",
                help="output tokens"),
         Column("CACHE", 5, lambda m: Seg(fmt.percent(hit(m)), cache_role(hit(m))), priority=2,
-               help="cache hit rate"),
-        Column("COST", 9, lambda m: Seg(fmt.usd(m.cost_usd, m.estimated), "money"),
+               sort="cache", help="cache hit rate"),
+        Column("COST", 9, lambda m: Seg(fmt.usd(m.cost_usd, m.estimated), "money"), sort="cost",
                help="cost; ≈ when the model is not in the pricing table"),
-        Column("SHARE", 5, lambda m: Seg(fmt.percent(share(m))), help="share of all cost"),
+        Column("SHARE", 5, lambda m: Seg(fmt.percent(share(m))), sort="cost",
+               help="share of all cost"),
         Column("", 10, lambda m: Seg(fmt.bar(share(m) or 0.0, 10), "bar"), right=False,
                priority=4),
     ]  # fmt: skip

@@ -1,16 +1,23 @@
-"""Sort orders of the session table, in one immutable table: each names its column (so
-the header can show it), its natural direction and its key binding; the keymap and
-the F6 menu are made from it. Ties fall back to the most recent activity, then the
-session id, so an order is always the same for the same rows.
+"""Sort orders of each tab's table, in immutable tables: each names its column (so the
+header can show it), its natural direction and its key binding; the keymap and the F6
+menu are made from them. Ties fall back to a fixed order (sessions: the most recent
+activity, then the id; tools and models: the name), so an order is always the same
+for the same rows.
+
+One rule stands above every session order: a session waiting for its user comes first
+and an ended one last, whatever the column, because what needs you must not be the
+fourth row of eleven.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
-from aitop.snapshot import SessionRow
+from aitop.snapshot import ModelRow, SessionRow, ToolRow
 from aitop.ui import sections
+
+Row = TypeVar("Row")
 
 STATUS_ORDER = {"waiting": 0, "active": 1, "idle": 2, "ended": 3}
 
@@ -20,7 +27,7 @@ class SortOrder(NamedTuple):
     title: str  # that column's title
     reverse: bool  # True: the largest first
     binding: str | None  # a key that picks it directly
-    value: Callable[[SessionRow], float | str]
+    value: Callable[[Any], float | str]
     what: str  # for the help screen
 
 
@@ -30,11 +37,16 @@ def _context(row: SessionRow) -> float:
 
 
 def _cache(row: SessionRow) -> float:
-    hit = sections.hit_rate(row)
-    return 2.0 if hit is None else hit  # no prompt yet: after every real rate
+    hit = sections.judged_hit_rate(row)
+    return 2.0 if hit is None else hit  # nothing to judge yet: after every real rate
 
 
-# in the order of the table's columns, so `<` and `>` move left and right
+def _model_cache(row: ModelRow) -> float:
+    hit = sections.model_hit_rate(row)
+    return 2.0 if hit is None else hit
+
+
+# in the order of each table's columns, so `<` and `>` move left and right
 SORTS: tuple[SortOrder, ...] = (
     SortOrder("project", "PROJECT", False, None, lambda r: r.project.casefold(), "name"),
     SortOrder("model", "MODEL", False, None, lambda r: r.model or "~", "model id"),
@@ -52,21 +64,96 @@ SORTS: tuple[SortOrder, ...] = (
     SortOrder("last", "LAST", True, "T", lambda r: r.last_activity_ts, "most recent first"),
 )  # fmt: skip
 
-DEFAULT_SORT = "rate"
+TOOL_SORTS: tuple[SortOrder, ...] = (
+    SortOrder("name", "TOOL", False, None, lambda t: t.name.casefold(), "name"),
+    SortOrder("calls", "CALLS", True, "C", lambda t: t.calls, "most called first"),
+    SortOrder("errors", "ERRORS", True, "E", lambda t: t.errors, "most failures first"),
+    SortOrder("error_rate", "ERR%", True, None,
+              lambda t: sections.tool_error_rate(t) or 0.0, "highest failure rate first"),
+    SortOrder("p50", "P50", True, None, lambda t: -1.0 if t.p50_ms is None else t.p50_ms,
+              "slowest median first"),
+    SortOrder("p95", "P95", True, "T", lambda t: -1.0 if t.p95_ms is None else t.p95_ms,
+              "slowest 95th percentile first"),
+)  # fmt: skip
+
+MODEL_SORTS: tuple[SortOrder, ...] = (
+    SortOrder("model", "MODEL", False, None, lambda m: m.model.casefold(), "model id"),
+    SortOrder("requests", "REQS", True, None, lambda m: m.requests, "most requests first"),
+    SortOrder("tokens", "IN", True, None, sections.model_prompt_tokens,
+              "most prompt tokens first"),
+    SortOrder("output", "OUT", True, None, lambda m: m.output_tokens, "most output first"),
+    SortOrder("cache", "CACHE", False, None, _model_cache, "worst cache hit rate first"),
+    SortOrder("cost", "COST", True, "C", lambda m: m.cost_usd, "most expensive first"),
+)  # fmt: skip
+
+TABS = ("sessions", "tools", "models")
+SORTS_BY_TAB: dict[str, tuple[SortOrder, ...]] = {
+    "sessions": SORTS,
+    "tools": TOOL_SORTS,
+    "models": MODEL_SORTS,
+}
+DEFAULT_SORTS: dict[str, str] = {"sessions": "rate", "tools": "calls", "models": "cost"}
+DEFAULT_SORT = DEFAULT_SORTS["sessions"]
 BY_KEY = {order.key: order for order in SORTS}
+_BY_TAB = {tab: {order.key: order for order in orders} for tab, orders in SORTS_BY_TAB.items()}
+_IDENTITY: dict[str, Callable[[Any], str]] = {
+    "sessions": lambda r: r.session_id,
+    "tools": lambda t: t.name,
+    "models": lambda m: m.model,
+}
+
+
+def order_for(tab: str, key: str) -> SortOrder:
+    """The tab's sort order `key`, or the tab's default one."""
+    orders = _BY_TAB[tab]
+    return orders.get(key) or orders[DEFAULT_SORTS[tab]]
+
+
+def urgency(row: SessionRow) -> int:
+    """Above any sort order: waiting for a permission, then for input, then the rest,
+    ended sessions last."""
+    if row.status == "waiting":
+        return 0 if row.waiting_for == "permission" else 1
+    return 3 if row.status == "ended" else 2
 
 
 def sort_rows(rows: Sequence[SessionRow], key: str, invert: bool = False) -> list[SessionRow]:
-    order = BY_KEY.get(key, BY_KEY[DEFAULT_SORT])
+    order = order_for("sessions", key)
     # ties: the most recent activity first, then the id, whatever the direction
     out = sorted(rows, key=lambda r: r.session_id)
     out.sort(key=lambda r: r.last_activity_ts, reverse=True)
     out.sort(key=order.value, reverse=order.reverse != invert)
+    out.sort(key=urgency)
     return out
 
 
-def neighbour(key: str, step: int) -> str:
+def sort_tools(rows: Sequence[ToolRow], key: str, invert: bool = False) -> list[ToolRow]:
+    return _sorted(rows, "tools", key, invert)
+
+
+def sort_models(rows: Sequence[ModelRow], key: str, invert: bool = False) -> list[ModelRow]:
+    return _sorted(rows, "models", key, invert)
+
+
+def _sorted(rows: Sequence[Row], tab: str, key: str, invert: bool) -> list[Row]:
+    order = order_for(tab, key)
+    out = sorted(rows, key=_IDENTITY[tab])
+    out.sort(key=order.value, reverse=order.reverse != invert)
+    return out
+
+
+def neighbour(key: str, step: int, tab: str = "sessions") -> str:
     """The sort order `step` columns to the right (negative: left), wrapping around."""
-    keys = [order.key for order in SORTS]
-    index = keys.index(key) if key in keys else keys.index(DEFAULT_SORT)
+    keys = [order.key for order in SORTS_BY_TAB[tab]]
+    index = keys.index(order_for(tab, key).key)
     return keys[(index + step) % len(keys)]
+
+
+def bindings() -> dict[str, list[tuple[str, SortOrder]]]:
+    """Each sort key letter and what it sorts by in each tab: (tab, order)."""
+    out: dict[str, list[tuple[str, SortOrder]]] = {}
+    for tab, orders in SORTS_BY_TAB.items():
+        for order in orders:
+            if order.binding:
+                out.setdefault(order.binding, []).append((tab, order))
+    return out

@@ -1,10 +1,11 @@
 """What the user is looking at, and how keys change it: pure functions, no terminal.
 
 `View` is immutable; `press(view, key, snapshot, page)` returns the next one and what
-the screen must do (quit, redraw). The selection remembers the *identity* of its row
-(a session id, a tool or model name), so it follows that row when the table re-sorts;
-after a navigation key the order on screen is held for a few seconds, so rows do not
-move under the cursor (htop does the same).
+the screen must do (quit, redraw). Each tab keeps its own selection, sort order and
+filter. The selection remembers the *identity* of its row (a session id, a tool or
+model name), so it follows that row when the table re-sorts; after a navigation key the
+order on screen is held for a few seconds, so rows do not move under the cursor (htop
+does the same).
 """
 
 from __future__ import annotations
@@ -16,9 +17,17 @@ from typing import Any
 
 from aitop.snapshot import Alert, ModelRow, SessionRow, Snapshot, ToolRow
 from aitop.ui import keymap
-from aitop.ui.sort import BY_KEY, DEFAULT_SORT, SORTS, neighbour, sort_rows
+from aitop.ui.sort import (
+    DEFAULT_SORTS,
+    SORTS_BY_TAB,
+    TABS,
+    neighbour,
+    order_for,
+    sort_models,
+    sort_rows,
+    sort_tools,
+)
 
-TABS = ("sessions", "tools", "models")
 TAB_TITLES = {"sessions": "Sessions", "tools": "Tools", "models": "Models"}
 HOLD_S = 3.0  # after a navigation key, hold the order this long (3 ticks at -d 1)
 MAX_FILTER = 64
@@ -35,11 +44,19 @@ class Cursor:
     top: int = 0  # the first row on screen
 
 
+Three = tuple[Any, Any, Any]  # one value per tab, in the order of TABS
+
+
 @dataclass(frozen=True)
 class View:
     tab: str = "sessions"
-    sort: str = DEFAULT_SORT
-    invert: bool = False
+    sorts: tuple[str, str, str] = (
+        DEFAULT_SORTS["sessions"],
+        DEFAULT_SORTS["tools"],
+        DEFAULT_SORTS["models"],
+    )
+    inverts: tuple[bool, bool, bool] = (False, False, False)
+    filters: tuple[str, str, str] = ("", "", "")
     cursors: tuple[Cursor, Cursor, Cursor] = (Cursor(), Cursor(), Cursor())
     held: tuple[str, ...] = ()  # the order on screen while re-sorting is held
     hold_until: float = 0.0  # snapshot time
@@ -50,8 +67,9 @@ class View:
     help_top: int = 0
     sort_menu: bool = False
     menu_index: int = 0
-    filter: str = ""
     filtering: bool = False  # typing into the filter
+    alerts: bool = False  # the list of every alert and the alert log
+    alerts_top: int = 0
     paused: bool = False
     alert_order: tuple[str, ...] | None = None  # alert ids, oldest first; None: none seen yet
     error: str = ""  # one line about an internal error, until the next key
@@ -63,10 +81,35 @@ class View:
     def cursor(self) -> Cursor:
         return self.cursors[TABS.index(self.tab)]
 
+    @property
+    def sort(self) -> str:
+        return self.sorts[TABS.index(self.tab)]
+
+    @property
+    def invert(self) -> bool:
+        return self.inverts[TABS.index(self.tab)]
+
+    @property
+    def filter(self) -> str:
+        return self.filters[TABS.index(self.tab)]
+
     def with_cursor(self, cursor: Cursor) -> View:
-        cursors = list(self.cursors)
-        cursors[TABS.index(self.tab)] = cursor
-        return self.replace(cursors=(cursors[0], cursors[1], cursors[2]))
+        return self.replace(cursors=_set(self.cursors, self.tab, cursor))
+
+    def with_tab(self, **changes: Any) -> View:
+        """The view with the current tab's `sort`, `invert` or `filter` changed (and any
+        other field given)."""
+        own = {"sort": "sorts", "invert": "inverts", "filter": "filters"}
+        for name, plural in own.items():
+            if name in changes:
+                changes[plural] = _set(getattr(self, plural), self.tab, changes.pop(name))
+        return self.replace(**changes)
+
+
+def _set(values: Three, tab: str, value: Any) -> Any:
+    out = list(values)
+    out[TABS.index(tab)] = value
+    return (out[0], out[1], out[2])
 
 
 # --- what is on screen ------------------------------------------------------------------
@@ -82,26 +125,42 @@ def matches(row: SessionRow, text: str) -> bool:
     )
 
 
+def _tab_state(view: View, tab: str) -> tuple[str, str, bool]:
+    """A tab's filter (casefolded), sort order and direction, whichever tab is shown."""
+    n = TABS.index(tab)
+    return view.filters[n].casefold(), view.sorts[n], view.inverts[n]
+
+
 def sessions_in_view(snap: Snapshot, view: View) -> list[SessionRow]:
+    needle, key, invert = _tab_state(view, "sessions")
     rows: Sequence[SessionRow] = snap.sessions
-    if view.filter:
-        rows = [row for row in rows if matches(row, view.filter)]
-    ordered = sort_rows(rows, view.sort, view.invert)
+    if needle:
+        rows = [row for row in rows if matches(row, needle)]
+    ordered = sort_rows(rows, key, invert)
     return _held(ordered, view, snap, lambda r: r.session_id) if view.tab == "sessions" else ordered
 
 
 def tools_in_view(snap: Snapshot, view: View) -> list[ToolRow]:
-    return (
-        _held(list(snap.tools), view, snap, lambda t: t.name)
-        if view.tab == "tools"
-        else list(snap.tools)
-    )
+    needle, key, invert = _tab_state(view, "tools")
+    rows = [t for t in snap.tools if needle in t.name.casefold()]
+    ordered = sort_tools(rows, key, invert)
+    return _held(ordered, view, snap, lambda t: t.name) if view.tab == "tools" else ordered
 
 
 def models_in_view(snap: Snapshot, view: View) -> list[ModelRow]:
-    if view.tab != "models":
-        return list(snap.models)
-    return _held(list(snap.models), view, snap, lambda m: m.model)
+    needle, key, invert = _tab_state(view, "models")
+    rows = [m for m in snap.models if needle in m.model.casefold()]
+    ordered = sort_models(rows, key, invert)
+    return _held(ordered, view, snap, lambda m: m.model) if view.tab == "models" else ordered
+
+
+def tab_count(snap: Snapshot, tab: str) -> int:
+    rows: dict[str, Sequence[object]] = {
+        "sessions": snap.sessions,
+        "tools": snap.tools,
+        "models": snap.models,
+    }
+    return len(rows[tab])
 
 
 def _held(rows: list[Any], view: View, snap: Snapshot, ident: Any) -> list[Any]:
@@ -148,9 +207,18 @@ def selected_session(snap: Snapshot, view: View) -> SessionRow | None:
 
 
 def ordered_alerts(snap: Snapshot, view: View) -> list[Alert]:
-    """Newest first: by when each id was first seen (not seen yet: newest of all)."""
+    """Critical first, then the newest first: by when each began (the alert log), else
+    by when the screen first saw it (not seen yet: the newest of all)."""
+    began = {e.id: e.began_ts for e in snap.alert_log if e.cleared_ts is None}
     seen = {key: n for n, key in enumerate(view.alert_order or ())}
-    return sorted(snap.alerts, key=lambda a: -seen.get(a.id, len(seen)))
+    return sorted(
+        snap.alerts,
+        key=lambda a: (
+            a.severity != "critical",
+            -began.get(a.id, snap.now),
+            -seen.get(a.id, len(seen)),
+        ),
+    )
 
 
 def observe(view: View, snap: Snapshot) -> tuple[View, list[Alert]]:
@@ -184,6 +252,8 @@ def press(view: View, key: str, snap: Snapshot, page: int) -> tuple[View, str | 
         return _filter_key(view, key, action, snap, page), None
     if view.help:
         return _help_key(view, action), None
+    if view.alerts:
+        return _alerts_key(view, action), None
     if view.sort_menu:
         return _menu_key(view, action), None
     if action is None:
@@ -201,6 +271,8 @@ def apply(view: View, action: str, snap: Snapshot, page: int) -> View:
     """One action of the keymap, in the main view or the detail."""
     if action == "help":
         return view.replace(help=True, help_top=0)
+    if action == "alerts":
+        return view.replace(alerts=True, alerts_top=0, sort_menu=False)
     if action == "pause":
         return view.replace(paused=not view.paused)
     if action in ("next_tab", "prev_tab"):
@@ -215,27 +287,37 @@ def apply(view: View, action: str, snap: Snapshot, page: int) -> View:
         row = selected_session(snap, view)
         return view.replace(detail=row.session_id, detail_top=0) if row else view
     if action == "filter":
-        return view.replace(filtering=True, tab="sessions", held=())
+        return view.replace(filtering=True, held=())
     if action == "back":
-        return view.replace(filter="") if view.filter else view
+        return view.with_tab(filter="") if view.filter else view
     if action == "sort_menu":
-        keys = [order.key for order in SORTS]
+        keys = [order.key for order in SORTS_BY_TAB[view.tab]]
         return view.replace(sort_menu=True, menu_index=keys.index(_sort_key(view)))
     if action in ("sort_prev", "sort_next"):
-        return _resorted(view, neighbour(view.sort, -1 if action == "sort_prev" else 1))
-    if action.startswith("sort:"):
-        return _resorted(view, action.removeprefix("sort:"))
+        step = -1 if action == "sort_prev" else 1
+        return _resorted(view, neighbour(view.sort, step, view.tab))
+    if action.startswith("sortkey:"):
+        return _sort_by_letter(view, action.removeprefix("sortkey:"))
     if action == "invert":
-        return view.replace(invert=not view.invert, held=())
+        return view.with_tab(invert=not view.invert, held=())
     return _navigate(view, action, snap, page)
 
 
 def _sort_key(view: View) -> str:
-    return view.sort if view.sort in BY_KEY else DEFAULT_SORT
+    return order_for(view.tab, view.sort).key
 
 
 def _resorted(view: View, key: str) -> View:
-    return view.replace(sort=key, invert=False, held=(), tab="sessions", sort_menu=False)
+    return view.with_tab(sort=key, invert=False, held=(), sort_menu=False)
+
+
+def _sort_by_letter(view: View, letter: str) -> View:
+    """`C` sorts the tab on screen by its column bound to C; a tab without one keeps its
+    order (and its tab: a sort key never jumps to another tab)."""
+    for order in SORTS_BY_TAB[view.tab]:
+        if order.binding == letter:
+            return _resorted(view, order.key)
+    return view
 
 
 MOVES = {"up": -1, "down": 1}
@@ -281,18 +363,32 @@ def _help_key(view: View, action: str | None) -> View:
     return view.replace(help=False)  # any other key returns, as in htop
 
 
+def _alerts_key(view: View, action: str | None) -> View:
+    scroll = {"up": -1, "down": 1, "page_up": -10, "page_down": 10}.get(action or "")
+    if scroll is not None:
+        return view.replace(alerts_top=max(0, view.alerts_top + scroll))
+    if action == "home":
+        return view.replace(alerts_top=0)
+    if action == "end":
+        return view.replace(alerts_top=10**6)  # the renderer clamps it
+    if action == "help":
+        return view.replace(alerts=False, help=True, help_top=0)
+    return view.replace(alerts=False)  # any other key returns, as from the help
+
+
 def _menu_key(view: View, action: str | None) -> View:
+    orders = SORTS_BY_TAB[view.tab]
     if action in ("up", "down"):
         step = MOVES[action]
-        return view.replace(menu_index=max(0, min(len(SORTS) - 1, view.menu_index + step)))
+        return view.replace(menu_index=max(0, min(len(orders) - 1, view.menu_index + step)))
     if action in ("home", "end"):
-        return view.replace(menu_index=0 if action == "home" else len(SORTS) - 1)
+        return view.replace(menu_index=0 if action == "home" else len(orders) - 1)
     if action == "detail":
-        return _resorted(view, SORTS[view.menu_index].key)
-    if action is not None and action.startswith("sort:"):
-        return _resorted(view, action.removeprefix("sort:"))
+        return _resorted(view, orders[view.menu_index].key)
+    if action is not None and action.startswith("sortkey:"):
+        return _sort_by_letter(view.replace(sort_menu=False), action.removeprefix("sortkey:"))
     if action == "invert":
-        return view.replace(invert=not view.invert, held=(), sort_menu=False)
+        return view.with_tab(invert=not view.invert, held=(), sort_menu=False)
     return view.replace(sort_menu=False)
 
 
@@ -300,16 +396,16 @@ def _filter_key(view: View, key: str, action: str | None, snap: Snapshot, page: 
     if key == "KEY_ENTER":
         return view.replace(filtering=False)
     if key == "KEY_ESCAPE":
-        return view.replace(filtering=False, filter="")
+        return view.with_tab(filtering=False, filter="")
     if key in ("KEY_BACKSPACE", "KEY_DELETE"):
-        return view.replace(filter=view.filter[:-1], held=())
+        return view.with_tab(filter=view.filter[:-1], held=())
     if len(key) == 1 and key.isprintable():
-        return view.replace(filter=(view.filter + key)[:MAX_FILTER], held=(), cursors=_reset0(view))
+        return view.with_tab(filter=(view.filter + key)[:MAX_FILTER], held=(), cursors=_reset(view))
     if action in ("up", "down", "page_up", "page_down", "home", "end") and key.startswith("KEY_"):
         return _navigate(view, action, snap, page)
     return view
 
 
-def _reset0(view: View) -> tuple[Cursor, Cursor, Cursor]:
+def _reset(view: View) -> tuple[Cursor, Cursor, Cursor]:
     """A new filter starts at the top of what it finds."""
-    return (Cursor(), view.cursors[1], view.cursors[2])
+    return _set(view.cursors, view.tab, Cursor())  # type: ignore[no-any-return]

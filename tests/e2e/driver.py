@@ -228,13 +228,21 @@ class MockApi:
 class Sandbox:
     """HOME, project, Claude's temp dir and aitop's socket, all under `root`."""
 
-    def __init__(self, root: Path, *, idle_notification_ms: int = 60_000) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        idle_notification_ms: int = 60_000,
+        allow: tuple[str, ...] = ALLOW,
+        project: str = "project",
+    ) -> None:
         self.root = root
+        self.allow = allow  # the tools that run without a permission dialog
         self.home = private_dir(root / "home")
         self.claude_dir = private_dir(self.home / ".claude")
         self.projects_dir = self.claude_dir / "projects"
         self.settings = self.claude_dir / "settings.json"
-        self.project = root / "project"
+        self.project = root / project
         self.project.mkdir()
         (self.project / "notes.txt").write_text("hello from a test file\n")
         self.tmp = private_dir(root / "tmp")
@@ -269,7 +277,7 @@ class Sandbox:
 
     def install_hooks(self, *extra: str) -> subprocess.CompletedProcess[str]:
         """A user's settings (an allow-list), then `aitop install --write` merges hooks in."""
-        permissions = {"allow": list(ALLOW), "defaultMode": "default"}
+        permissions = {"allow": list(self.allow), "defaultMode": "default"}
         self.settings.write_text(json.dumps({"permissions": permissions}, indent=2) + "\n")
         return self.run_aitop("install", "--write", "--settings", str(self.settings), *extra)
 
@@ -468,9 +476,12 @@ class Tmux:
 
 class Rig:
     """One test's world: a sandbox whose settings `aitop install --write` wrote, the mock
-    API, a real `aitop -b --json` on the sandbox's socket, and Claude Code to run."""
+    API, a real `aitop -b --json` on the sandbox's socket (unless `monitor=False`: the test
+    starts its own aitop there), and Claude Code to run."""
 
-    def __init__(self, root: Path, binary: Path, **sandbox_options: Any) -> None:
+    def __init__(
+        self, root: Path, binary: Path, *, monitor: bool = True, **sandbox_options: Any
+    ) -> None:
         self._stack = contextlib.ExitStack()
         try:
             self.sandbox = Sandbox(root, **sandbox_options)
@@ -478,9 +489,10 @@ class Rig:
             assert self.installed.returncode == 0, f"aitop install failed: {self.installed.stderr}"
             self.api = MockApi(root)
             self._stack.callback(self.api.close)
-            self.monitor = Monitor(self.sandbox.aitop_env())
-            self._stack.callback(self._stop_monitor)
-            self.monitor.wait_listening()
+            if monitor:
+                self.monitor = Monitor(self.sandbox.aitop_env())
+                self._stack.callback(self._stop_monitor)
+                self.monitor.wait_listening()
             self.claude = Claude(binary, self.sandbox, self.api)
             self._stack.callback(self.claude.close)
             self.tmux = Tmux(root / "tmux.sock")

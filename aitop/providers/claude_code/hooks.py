@@ -65,8 +65,12 @@ class PostToolUseFailure(_Hook):
     is_interrupt: bool = False
 
 
+class _BackgroundTask(Struct):
+    status: Name = ""
+
+
 class Stop(_Hook):
-    pass
+    background_tasks: Annotated[list[_BackgroundTask], Meta(max_length=1024)] | None = None
 
 
 class StopFailure(_Hook):
@@ -168,8 +172,9 @@ def to_events(hook: Payload, envelope: Envelope, now: float) -> list[ev.Event]:
             # the user pressing Esc is not the tool failing
             ok = hook.is_interrupt
             return [ev.ToolFinished(session, tool_id, name, ok, sub, ms)]
-        case Stop():
-            return [ev.TurnEnded(session)]
+        case Stop(background_tasks=tasks):
+            running = sum(1 for task in tasks or () if task.status == "running")
+            return [ev.TurnEnded(session, background_tasks=running)]
         case StopFailure(error=error):
             return [ev.TurnFailed(session, error=error)]
         case SubagentStart(agent_type=kind):

@@ -72,6 +72,9 @@ from aitop.providers.claude_code.hook_command import (
     executable,
     update_command,
 )
+from aitop.providers.claude_code.hook_command import (
+    parse as parse_command,
+)
 from aitop.providers.claude_code.hooks import HOOK_EVENTS
 from aitop.providers.claude_code.jsontext import Settings, compact, quoted
 from aitop.providers.claude_code.settings_file import (
@@ -155,6 +158,21 @@ def aitop_program(command: str) -> str | None:
     """The executable an aitop hook command runs: the script, or the Python of `-m aitop`,
     whatever comes before it (`AITOP_TAG=x python3 -m aitop hook` runs python3)."""
     return executable(command)
+
+
+def hook_socket(command: str) -> str | None:
+    """The socket an aitop hook command sends to (its `--socket PATH`); None when it
+    names none, and the hook then uses $AITOP_SOCKET or the default."""
+    parsed = parse_command(command)
+    if parsed is None:
+        return None
+    rest = [word.value for word in parsed.arguments]
+    for n, token in enumerate(rest):
+        if token == "--socket" and n + 1 < len(rest):
+            return rest[n + 1]
+        if token.startswith("--socket="):
+            return token.removeprefix("--socket=")
+    return None
 
 
 @dataclass(frozen=True)
@@ -615,7 +633,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     path = settings_path(args, env.environ)
     socket_override = getattr(args, "socket", None)
     if args.check:
-        return _check(path, events, paths.socket_path(env.environ, socket_override), env)
+        return _check(path, events, socket_override, env)
     loaded = load_settings(path)
     if args.uninstall:
         return _uninstall(loaded, write=args.write, env=env)
@@ -742,9 +760,48 @@ def _tilde(path: str, environ: Mapping[str, str]) -> str:
     return path
 
 
-def _check(path: str, events: Sequence[str], socket_path: str, env: Env) -> int:
+def _socket_to_probe(
+    found: Sequence[AitopHook], given: str | None, environ: Mapping[str, str]
+) -> tuple[str, list[Finding]]:
+    """Which monitor the hooks reach, so that is the one to probe: the `--socket` given
+    to --check, else the one the hooks name (`aitop install --socket` wrote it into
+    them), else where a hook without one sends ($AITOP_SOCKET, else the default)."""
+    default = paths.socket_path(environ)
+    named = {hook_socket(str(f.hook.get("command", ""))) for f in found}
+    explicit = sorted({os.path.abspath(s) for s in named if s is not None})
+    if given is not None:
+        target = os.path.abspath(given)
+        other = [s for s in explicit if s != target]
+        if other:
+            return target, [
+                Finding(
+                    "problem",
+                    f"the hooks send to {other[0]}, not to {target}; run: aitop install --write"
+                    f" --socket {shlex.quote(target)}",
+                )
+            ]
+        if None in named and os.path.abspath(default) != target:
+            return target, [
+                Finding(
+                    "warning",
+                    f"the hooks name no socket: they reach {target} only if Claude Code runs"
+                    f" with AITOP_SOCKET={target}; to be sure, run: aitop install --write"
+                    f" --socket {shlex.quote(target)}",
+                )
+            ]
+        return target, []
+    if len(explicit) > 1 or (explicit and None in named):
+        sent = ", ".join(explicit + (["the default"] if None in named else []))
+        return default, [
+            Finding("problem", f"the hooks send to different sockets ({sent}); {REINSTALL}")
+        ]
+    return (explicit[0] if explicit else default), []
+
+
+def _check(path: str, events: Sequence[str], socket_given: str | None, env: Env) -> int:
     shown = _tilde(path, env.environ)
     findings: list[Finding] = []
+    found: list[AitopHook] = []
     try:
         loaded = load_settings(path)
     except AitopError as error:
@@ -759,6 +816,7 @@ def _check(path: str, events: Sequence[str], socket_path: str, env: Env) -> int:
             findings.append(Finding("problem", f"no settings file at {shown}; {REINSTALL}"))
         else:
             search_path = env.environ.get("PATH", os.defpath)
+            found = list(find_aitop_hooks(loaded.settings))
             findings += inspect_settings(
                 loaded.settings,
                 events,
@@ -766,6 +824,8 @@ def _check(path: str, events: Sequence[str], socket_path: str, env: Env) -> int:
                 program_exists=_is_executable_file,
                 find_on_path=lambda name: shutil.which(name, path=search_path),
             )
+    socket_path, notes = _socket_to_probe(found, socket_given, env.environ)
+    findings += notes
     why_not = probe_monitor(socket_path)
     shown_socket = _tilde(socket_path, env.environ)
     if why_not is None:

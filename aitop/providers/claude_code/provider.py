@@ -13,8 +13,10 @@ from __future__ import annotations
 import os
 
 from aitop import events as ev
+from aitop.log import log
 from aitop.providers.base import Decoded, LogStats
 from aitop.providers.claude_code import hooks
+from aitop.providers.claude_code.setup import Setup
 from aitop.providers.claude_code.transcript import (
     AGENT,
     TranscriptReader,
@@ -24,6 +26,7 @@ from aitop.providers.claude_code.transcript import (
 )
 from aitop.providers.dirwatch import DirWatch
 from aitop.providers.follow import Queue
+from aitop.snapshot import Diagnostic
 from aitop.wire import Envelope
 
 SESSION_FILES_DEPTH = 2  # projects/<project>/<session>.jsonl
@@ -32,7 +35,9 @@ SESSION_FILES_DEPTH = 2  # projects/<project>/<session>.jsonl
 class ClaudeCode:
     agent = AGENT
 
-    def __init__(self, projects_dir: str, *, use_inotify: bool = True) -> None:
+    def __init__(
+        self, projects_dir: str, setup: Setup | None = None, *, use_inotify: bool = True
+    ) -> None:
         self.reader = TranscriptReader()
         self.tailer = tailer(projects_dir, self.reader)
         self.projects_dir = self.tailer.roots[0]
@@ -40,6 +45,8 @@ class ClaudeCode:
             self.projects_dir, SESSION_FILES_DEPTH, ".jsonl", use_inotify=use_inotify
         )
         self.queue = Queue(self.tailer)
+        self.setup = setup
+        self._said_outside: set[str] = set()
 
     # --- hooks ----------------------------------------------------------------------
 
@@ -132,3 +139,19 @@ class ClaudeCode:
 
     def close(self) -> None:
         self.dirwatch.close()
+
+    def diagnostics(self, frames: int) -> list[Diagnostic]:
+        """Its set-up, in its own words (see setup.py); `frames`: hook events received."""
+        outside = self.tailer.outside
+        for root in outside.keys() - self._said_outside:
+            self._said_outside.add(root)
+            log.warning(
+                "Claude Code writes transcripts under %s, outside %s: start aitop with"
+                " --claude-dir %s",
+                root,
+                self.projects_dir,
+                root,
+            )
+        if self.setup is None:
+            return []
+        return self.setup.diagnostics(frames, self.tailer.stats.files, outside)

@@ -286,7 +286,7 @@ class TranscriptReader:
 
 def tailer(projects_dir: str, reader: TranscriptReader | None = None) -> Tailer:
     """A tailer of Claude Code's transcripts under `projects_dir`."""
-    return Tailer((projects_dir,), (".jsonl",), reader or TranscriptReader())
+    return Tailer((projects_dir,), (".jsonl",), reader or TranscriptReader(), home_of=claude_dir_of)
 
 
 def decode_line(raw: bytes) -> Line | None:
@@ -327,6 +327,16 @@ def session_of(path: str) -> tuple[str, str | None] | None:
         session_dir = os.path.dirname(directory)
         return printable(os.path.basename(session_dir)), printable(stem[len("agent-") :])
     return printable(stem), None
+
+
+def claude_dir_of(path: str) -> str:
+    """The Claude directory a transcript is in: `<dir>/projects/<project>/<session>.jsonl`
+    (or a subagent's file below the session); else the transcript's own directory."""
+    parts = os.path.normpath(path).split(os.sep)
+    for depth in (3, 5):  # a session's file, a subagent's
+        if len(parts) > depth and parts[-depth] == "projects":
+            return os.sep.join(parts[:-depth]) or os.sep
+    return os.path.dirname(path)
 
 
 def recent_transcripts(projects_dir: str, since: float) -> list[str]:

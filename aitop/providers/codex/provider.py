@@ -26,6 +26,7 @@ from aitop.providers.codex.rollout import (
 from aitop.providers.dirwatch import DirWatch
 from aitop.providers.follow import Queue
 from aitop.providers.tail import ZSTD_SUFFIX
+from aitop.snapshot import Diagnostic
 from aitop.wire import Envelope
 
 SESSIONS_DEPTH = 4  # sessions/YYYY/MM/DD/rollout-….jsonl
@@ -130,6 +131,18 @@ class Codex:
     def close(self) -> None:
         for watch in self.watches:
             watch.close()
+
+    def diagnostics(self, frames: int) -> list[Diagnostic]:
+        home = os.path.dirname(self.sessions_dir)
+        if not os.path.isdir(home):
+            return []  # Codex not used here: nothing to say
+        followed = self.tailer.stats.files
+        text = (
+            f"Codex rollouts: following {followed} under {self.sessions_dir}."
+            if followed
+            else f"Codex rollouts: none written in the last 15 minutes under {self.sessions_dir}."
+        )
+        return [Diagnostic("codex:rollouts", "info", text)]
 
 
 def _recent(root: str, depth: int, since: float) -> list[str]:

@@ -215,8 +215,11 @@ def test_post_model_request_hooks_carry_every_response_exactly(played: Played) -
     assert all(p["response_id"] is None and p["error"] for p in failed)
     # 1 for the HTTP 400, 3 attempts each for the HTTP 500 and the failed stream
     assert len(failed) == 7
+    # each attempt: a PreModelRequest and a PostModelRequest; retries keep the request_id
     pres = [p for p in played.hooks if p["hook_event_name"] == "PreModelRequest"]
-    assert sorted(p["request_id"] for p in pres) == sorted(p["request_id"] for p in posts)
+    attempts = Counter((p["request_id"], p["attempt_number"]) for p in pres)
+    assert attempts == Counter((p["request_id"], p["attempt_number"]) for p in posts)
+    assert set(attempts.values()) == {1}
 
 
 def test_hook_tool_ids_are_rollout_item_ids(played: Played) -> None:

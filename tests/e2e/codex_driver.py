@@ -14,7 +14,8 @@ process (each with a timeout, each stopped by its own id) and can pick the hook 
 * `CodexRig` ties them together: `exec()` / `resume()` run `codex exec [resume]`, and
   `run_scenario()` plays the named `SCENARIOS`.
 * `hooks_list()` asks Codex itself (`codex app-server`, JSON-RPC `hooks/list`) how it sees
-  the hooks: their trust keys, current hashes and trust status.
+  the hooks: their trust keys, current hashes and trust status; `trust_via_codex()` has
+  Codex trust the hooks of one command (`hooks/list` + `config/batchWrite`).
 """
 
 from __future__ import annotations
@@ -480,6 +481,11 @@ class CodexRig:
     def hooks_list(self) -> list[dict[str, Any]]:
         return hooks_list(self.node, self.codex_js, self.sandbox.env(), self.sandbox.project)
 
+    def trust_via_codex(self, command: str) -> dict[str, str]:
+        return trust_via_codex(
+            self.node, self.codex_js, self.sandbox.env(), self.sandbox.project, command
+        )
+
     def close(self) -> None:
         self.mock.close()
 
@@ -602,18 +608,23 @@ def run_scenario(rig: CodexRig, chosen: Scenario) -> ScenarioRun:
 # --- Codex's own view of the hooks ----------------------------------------------------------
 
 
-def hooks_list(
-    node: str, codex_js: Path, env: Mapping[str, str], cwd: Path, timeout: float = 30.0
-) -> list[dict[str, Any]]:
-    """`hooks/list` over `codex app-server`'s stdio JSON-RPC: every hook Codex discovered for
-    `cwd`, with `key`, `currentHash`, `trustStatus` (untrusted|trusted|modified|managed).
-    stdin stays open until the answer: at end of input the server quits without one."""
+def app_server(
+    node: str,
+    codex_js: Path,
+    env: Mapping[str, str],
+    cwd: Path,
+    calls: Sequence[tuple[str, dict[str, Any]]],
+    timeout: float = 30.0,
+) -> list[Any]:
+    """Run `codex app-server` (stdio JSON-RPC, one JSON object per line), make `calls` in
+    order after the `initialize` handshake, and return their results. stdin stays open
+    until the last answer: at end of input the server quits without answering."""
     hello = {"clientInfo": {"name": "aitop-tests", "version": "0"}}
-    requests = [
-        {"id": 1, "method": "initialize", "params": hello},
+    requests: list[dict[str, Any]] = [
+        {"id": 0, "method": "initialize", "params": hello},
         {"method": "initialized"},
-        {"id": 2, "method": "hooks/list", "params": {"cwds": [str(cwd)]}},
     ]
+    requests += [{"id": n, "method": m, "params": p} for n, (m, p) in enumerate(calls, 1)]
     process = subprocess.Popen(
         [node, str(codex_js), "app-server"],
         cwd=cwd,
@@ -623,6 +634,7 @@ def hooks_list(
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    results: dict[int, Any] = {}
     try:
         assert process.stdin is not None and process.stdout is not None
         process.stdin.write(b"".join(json.dumps(r).encode() + b"\n" for r in requests))
@@ -630,14 +642,46 @@ def hooks_list(
         for line in _lines(process.stdout.fileno(), timeout):
             with contextlib.suppress(ValueError):
                 message = json.loads(line)
-                if message.get("id") == 2:
+                number = message.get("id")
+                if isinstance(number, int) and number >= 1:
                     if "error" in message:
-                        raise AssertionError(f"hooks/list failed: {message['error']}")
-                    entries: list[dict[str, Any]] = message["result"]["data"][0]["hooks"]
-                    return entries
-        raise AssertionError(f"codex app-server gave no hooks/list answer in {timeout:.0f} s")
+                        method = calls[number - 1][0]
+                        raise AssertionError(f"app-server {method} failed: {message['error']}")
+                    results[number] = message["result"]
+                    if len(results) == len(calls):
+                        return [results[n] for n in range(1, len(calls) + 1)]
+        raise AssertionError(f"codex app-server answered {len(results)} of {len(calls)} calls")
     finally:
         stop_process(process)
+
+
+def hooks_list(
+    node: str, codex_js: Path, env: Mapping[str, str], cwd: Path
+) -> list[dict[str, Any]]:
+    """`hooks/list`: every hook Codex discovered for `cwd`, with `key`, `currentHash`,
+    `trustStatus` (untrusted|trusted|modified|managed), `command`, `matcher`, ..."""
+    (listed,) = app_server(node, codex_js, env, cwd, [("hooks/list", {"cwds": [str(cwd)]})])
+    entries: list[dict[str, Any]] = listed["data"][0]["hooks"]
+    return entries
+
+
+def trust_via_codex(
+    node: str, codex_js: Path, env: Mapping[str, str], cwd: Path, command: str
+) -> dict[str, str]:
+    """Trust exactly the hooks whose command is `command`, the way Codex's TUI does but
+    without a terminal: `hooks/list` gives their keys and Codex's own current hashes, then
+    `config/batchWrite` upserts `hooks.state.<key>.trusted_hash` into the user's
+    config.toml (Codex writes the file itself). Returns what it trusted."""
+    listed = hooks_list(node, codex_js, env, cwd)
+    trusted = {
+        e["key"]: e["currentHash"]
+        for e in listed
+        if e["command"] == command and e["trustStatus"] in ("untrusted", "modified")
+    }
+    state = {key: {"trusted_hash": value} for key, value in trusted.items()}
+    edit = {"keyPath": "hooks.state", "value": state, "mergeStrategy": "upsert"}
+    app_server(node, codex_js, env, cwd, [("config/batchWrite", {"edits": [edit]})])
+    return trusted
 
 
 def _lines(fd: int, timeout: float) -> Iterator[bytes]:

@@ -297,6 +297,31 @@ def test_a_changed_hook_is_no_longer_trusted(make_codex_rig: MakeRig) -> None:
     assert _events(rig) == [e for e in TURN_EVENTS if e != "Stop"]
 
 
+def test_codex_itself_can_trust_only_aitops_hooks(make_codex_rig: MakeRig) -> None:
+    """The install path the notes recommend: `codex app-server` lists the hooks and writes
+    the trust record for the ones with our command; a user's other hook stays untrusted."""
+    rig = make_codex_rig(trust="none", events=DOCUMENTED_EVENTS)
+    ours = rig.sandbox.recorder_command()
+    marker = rig.sandbox.root / "other-hook-ran"
+    document = json.loads(rig.sandbox.hooks_json.read_text())
+    other = {"type": "command", "command": f"touch {marker}"}
+    document["hooks"]["Stop"].append({"hooks": [other]})
+    rig.sandbox.write_hooks(document)
+    before = rig.sandbox.config.read_text()
+    trusted = rig.trust_via_codex(ours)
+    assert trusted == {
+        key: value
+        for key, value in hook_trust_entries(rig.sandbox.hooks_json.resolve(), document).items()
+        if not key.endswith(":stop:1:0")
+    }
+    assert rig.sandbox.config.read_text().startswith(before.rstrip("\n"))
+    status = {(e["command"], e["trustStatus"]) for e in rig.hooks_list()}
+    assert status == {(ours, "trusted"), (other["command"], "untrusted")}
+    rig.exec(PROMPT)
+    assert _events(rig) == TURN_EVENTS
+    assert not marker.exists()
+
+
 def test_the_bypass_flag_runs_untrusted_hooks_and_warns(make_codex_rig: MakeRig) -> None:
     rig = make_codex_rig(trust="bypass", events=DOCUMENTED_EVENTS)
     run = rig.exec(PROMPT)

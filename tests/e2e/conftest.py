@@ -1,4 +1,4 @@
-"""Fixtures for the real Claude Code tests: the binary (installed once, cached) and rigs."""
+"""Fixtures for the real agent CLI tests: each binary (installed once, cached) and rigs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from . import driver
+from . import codex_driver, driver
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +29,34 @@ def make_rig(tmp_path: Path, claude_binary: Path) -> Iterator[Callable[..., driv
 
     def make(**sandbox_options: Any) -> driver.Rig:
         rig = driver.Rig(tmp_path / f"rig{len(rigs)}", claude_binary, **sandbox_options)
+        rigs.append(rig)
+        return rig
+
+    yield make
+    for rig in rigs:
+        rig.close()
+
+
+@pytest.fixture(scope="session")
+def codex_js() -> Path:
+    """Codex, pinned, from the npm cache dir (its npm wrapper `codex.js`): a skip without
+    npm/node, a failure when npm is there and the install does not work."""
+    try:
+        return codex_driver.ensure_codex(codex_driver.cache_dir())
+    except driver.Unavailable as exc:
+        pytest.skip(str(exc))
+    except driver.InstallFailed as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture
+def make_codex_rig(
+    tmp_path: Path, codex_js: Path
+) -> Iterator[Callable[..., codex_driver.CodexRig]]:
+    rigs: list[codex_driver.CodexRig] = []
+
+    def make(**options: Any) -> codex_driver.CodexRig:
+        rig = codex_driver.CodexRig(tmp_path / f"codex{len(rigs)}", codex_js, **options)
         rigs.append(rig)
         return rig
 

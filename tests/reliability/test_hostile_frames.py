@@ -20,15 +20,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aitop.providers.claude_code.hooks import HOOK_EVENTS, Outcome
+from aitop.providers.base import Outcome, Provider
+from aitop.providers.claude_code.hooks import HOOK_EVENTS
 from aitop.providers.claude_code.provider import ClaudeCode
+from aitop.providers.codex.provider import Codex
 from aitop.server import RECV_SIZE
 from aitop.wire import MAX_FRAME, MAX_PAYLOAD, MalformedFrame, split_frame
 from reliability.rig import counts, ingest, monitor, place, send, session, settle, tool_call
 
-from conftest import PAYLOADS
+from conftest import FIXTURES, PAYLOADS
 from support import Monitor
 
+CODEX_PAYLOADS = FIXTURES.parent / "codex" / "hook-payloads"
 HYPOTHESIS_EXAMPLES = 100
 PER_EXAMPLE = 30  # at least: 100 examples bring 3,000 frames or more
 RAW_FRAMES = 7000  # at least: as many as it takes to make 10,000
@@ -55,7 +58,7 @@ def expected_counts(outcomes: Counter[str]) -> dict[str, int]:
     return counts(**tally)
 
 
-def classify(frame: bytes, provider: ClaudeCode) -> str:
+def classify(frame: bytes, providers: dict[str, Provider]) -> str:
     """The decoding path of one frame, in-process: what the monitor does after reading it
     (aitop.app.Monitor._on_frame) and what the server does before (the cap, the probe)."""
     if not frame:
@@ -68,6 +71,9 @@ def classify(frame: bytes, provider: ClaudeCode) -> str:
         return MALFORMED
     if len(body) > MAX_PAYLOAD:
         return OVERSIZE
+    provider = providers.get(envelope.agent)
+    if provider is None:  # an agent aitop does not know
+        return MALFORMED
     outcome, _events, _reason = provider.decode(body, envelope, 1_800_000_000.0)
     return {Outcome.OK: OK, Outcome.IGNORED: IGNORED, Outcome.MALFORMED: MALFORMED}[outcome]
 
@@ -75,6 +81,7 @@ def classify(frame: bytes, provider: ClaudeCode) -> str:
 # --- the raw-bytes fuzzer ------------------------------------------------------------------
 
 BASES = [json.loads(p.read_bytes()) for p in sorted(PAYLOADS.glob("*.json"))]
+CODEX_BASES = [json.loads(p.read_bytes()) for p in sorted(CODEX_PAYLOADS.glob("*.json"))]
 
 
 def _base(rng: random.Random) -> dict[str, Any]:
@@ -255,8 +262,8 @@ def envelopes(rng: random.Random) -> Case:
     kind = rng.randrange(12)
     if kind == 0:
         return ENVELOPE + data, outcome
-    if kind == 1:
-        return b'AITOP/1 {"agent":"codex"}\n' + data, outcome
+    if kind == 1:  # Codex's own payloads, to its own decoder
+        return b'AITOP/1 {"agent":"codex"}\n' + _dump(rng.choice(CODEX_BASES)), OK
     if kind == 2:
         return ENVELOPE, MALFORMED  # an envelope line without payload
     if kind == 3:
@@ -413,9 +420,9 @@ def hostile(draw: st.DrawFn) -> Case:
             raw = b"#" + raw
         return raw, _python_says(raw)
     tag = draw(st.text(max_size=64))
-    agent = draw(st.sampled_from(["claude-code", "codex"]))
     pid = draw(st.integers(1, 2**31 - 1))
-    line = b"AITOP/1 " + json.dumps({"agent": agent, "pid": pid, "tag": tag}).encode() + b"\n"
+    envelope = {"agent": "claude-code", "pid": pid, "tag": tag}  # a Claude Code payload
+    line = b"AITOP/1 " + json.dumps(envelope).encode() + b"\n"
     if len(line) > 1025:
         return line + data, MALFORMED
     return line + data, OK
@@ -439,13 +446,21 @@ def _python_says(raw: bytes) -> str:
 # --- the test -------------------------------------------------------------------------------
 
 
+def _providers(tmp_path: Path) -> dict[str, Provider]:
+    """What the monitor routes frames to, by their envelope's agent."""
+    return {
+        "claude-code": ClaudeCode(str(tmp_path / "projects")),
+        "codex": Codex(str(tmp_path / "codex")),
+    }
+
+
 @pytest.fixture
-def rig(tmp_path: Path) -> Iterator[tuple[Monitor, Path, ClaudeCode]]:
+def rig(tmp_path: Path) -> Iterator[tuple[Monitor, Path, dict[str, Provider]]]:
     with place() as where, monitor(where.env(), "--no-backfill", delay=0.05) as mon:
-        yield mon, where.socket, ClaudeCode(str(tmp_path / "projects"))
+        yield mon, where.socket, _providers(tmp_path)
 
 
-def _check_in_process(cases: list[tuple[str, bytes, str]], provider: ClaudeCode) -> None:
+def _check_in_process(cases: list[tuple[str, bytes, str]], provider: dict[str, Provider]) -> None:
     wrong = [
         (name, data[:120], want, got)
         for name, data, want in cases
@@ -456,7 +471,7 @@ def _check_in_process(cases: list[tuple[str, bytes, str]], provider: ClaudeCode)
 
 @pytest.mark.slow
 def test_10000_hostile_frames_each_counted_under_its_reason(
-    rig: tuple[Monitor, Path, ClaudeCode],
+    rig: tuple[Monitor, Path, dict[str, Provider]],
 ) -> None:
     mon, path, provider = rig
     outcomes: Counter[str] = Counter()
@@ -504,6 +519,5 @@ def test_10000_hostile_frames_each_counted_under_its_reason(
 
 def test_classification_of_each_fuzzer_in_process(tmp_path: Path) -> None:
     """Fast and without a monitor: the in-process half of the test above."""
-    provider = ClaudeCode(str(tmp_path / "projects"))
-    _check_in_process(raw_cases(600, seed=7), provider)
+    _check_in_process(raw_cases(600, seed=7), _providers(tmp_path))
     assert RECV_SIZE < MAX_FRAME

@@ -442,10 +442,10 @@ class Screen:
     def _compare(self, snap: Snapshot) -> list[Comparison]:
         if self.view.detail is None:
             return []
-        row = next((r for r in snap.sessions if r.session_id == self.view.detail), None)
+        row = next((r for r in snap.sessions if r.key == self.view.detail), None)
         if row is None:
             return []
-        key = (row.session_id, row.requests, row.cost_usd)
+        key = (row.key, row.requests, row.cost_usd)
         if self._comparison is None or self._comparison[0] != key:
             self._comparison = (key, compare(self.monitor.pricer, row, snap.now))
         return self._comparison[1]

@@ -17,6 +17,7 @@ lines. The rules (DESIGN.md, "Accounting"), each with a test:
 from __future__ import annotations
 
 import os
+import re
 from typing import Annotated
 
 import msgspec
@@ -151,7 +152,7 @@ class TranscriptReader:
     def lines(self, file: Followed, lines: list[bytes], now: float) -> list[ev.Event]:
         out: list[ev.Event] = []
         for raw in lines:
-            if _USER in raw[:400]:  # its time only, without decoding a prompt (the key is early)
+            if _SENT.search(raw, 0, 400):  # its time only, without decoding it (the key is early)
                 stamp = _timestamp(raw)
                 if stamp is not None:
                     file.state.last_input = stamp
@@ -240,6 +241,9 @@ class TranscriptReader:
                 stop_reason=message.stop_reason,
                 vendor=VENDOR,
                 started=_sent(state.last_input, info.time) if previous is None else None,
+                # its lines are written once the whole answer is in: when aitop follows the
+                # file as it grows, the file's time then is when the answer was complete
+                answered=file.written if file.live and previous is None else None,
             )
         )
         reason = message.stop_reason
@@ -286,7 +290,9 @@ class TranscriptReader:
         )
 
 
-_USER = b'"type":"user"'
+# a request is sent right after its `api-request` line, its inputs (a prompt, tool
+# results) in the `user` lines just before
+_SENT = re.compile(rb'"type":"(?:user|api-request)"')
 _STAMP = b'"timestamp":"'
 
 

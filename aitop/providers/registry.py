@@ -89,6 +89,12 @@ def _claude_code_installer() -> Installer:
     return install
 
 
+def _codex_installer() -> Installer:
+    from aitop.providers.codex import install
+
+    return install
+
+
 AGENTS: dict[str, Agent] = {
     "claude-code": Agent(
         name="claude-code",
@@ -114,6 +120,7 @@ AGENTS: dict[str, Agent] = {
         default=lambda environ: os.path.join(paths.home(environ), ".codex"),
         default_shown="~/.codex",
         make=_codex,
+        installer=_codex_installer,
     ),
 }
 

@@ -30,6 +30,7 @@ from aitop.providers.codex import install as cinst
 from aitop.providers.codex import trust as ctrust
 from aitop.providers.codex.hooks import HOOK_EVENTS, KNOWN_EVENTS
 from aitop.providers.install import jsontext
+from aitop.providers.install.command import update_command
 
 CMD = "/opt/aitop/bin/aitop hook --agent codex"
 FAKE_CODEX = Path(__file__).resolve().parent / "fake_codex.py"
@@ -290,7 +291,11 @@ def test_every_move_of_a_users_hook_is_reported_and_nothing_else_changes_for_the
             for name in before
             if before[name] != after[name] and before[name][0] in KNOWN_EVENTS
         }
-        reported = {m.hook["command"]: (m.before, m.after) for m in merged.moved}
+        reported = {
+            m.hook["command"]: (m.before, m.after)
+            for m in merged.moved
+            if isinstance(m.hook, dict) and str(m.hook.get("command", "")).startswith(USER)
+        }
         assert reported == expected
         for event in {e for e, _, _ in before.values()}:
             order = sorted((n for n in before if before[n][0] == event), key=lambda n: before[n])
@@ -362,6 +367,33 @@ def test_removing_an_aitop_group_before_the_users_reports_the_move() -> None:
     assert [(m.event, m.before, m.after, m.describe()) for m in merged.moved] == [
         ("Stop", (1, 0), (0, 0), 'Stop: "echo after"')
     ]
+
+
+def test_options_install_adds_go_after_hook_in_the_order_install_writes_them() -> None:
+    assert (
+        update_command("AITOP_TAG=w /old/aitop hook 2>/dev/null", f"{CMD} --socket /s")
+        == "AITOP_TAG=w /opt/aitop/bin/aitop hook --agent codex --socket /s 2>/dev/null"
+    )
+    assert update_command("/opt/aitop/bin/aitop hook --agent claude-code", CMD) == CMD
+
+
+@pytest.mark.parametrize(
+    ("command", "own"),
+    [
+        (CMD, True),
+        (f"{CMD} --socket /run/a.sock", True),
+        (f"{CMD} --socket '/run/a b.sock'", True),
+        (f"{CMD} --socket run/a.sock", False),
+        (f"{CMD} --socket=/run/a.sock", False),
+        (f"AITOP_TAG=w {CMD}", False),
+        (f"{CMD} ; rm -rf ~", False),
+        (f"{CMD} --socket /a --socket /b", False),
+        ("/elsewhere/aitop hook --agent codex", False),
+        (None, False),
+    ],
+)
+def test_the_commands_aitop_has_codex_trust(command: str | None, own: bool) -> None:
+    assert cinst.is_own_command(command, CMD) is own
 
 
 def test_the_events_are_codexs() -> None:
@@ -583,9 +615,9 @@ def test_write_has_codex_trust_exactly_aitops_hooks(
         "aitop install: Codex now trusts aitop's 11 hooks (Codex recorded it in"
         " ~/.codex/config.toml)",
         "aitop install: warning: Codex does not trust aitop's 1 hook (PreToolUse), whose command"
-        " is yours (aitop has Codex trust only the command it writes,"
-        f' "{command}"); start codex and choose "Trust all and continue" (or review them with'
-        " /hooks)",
+        f' is yours (aitop has Codex trust only a command it writes: "{command}", with or'
+        ' without --socket PATH); start codex and choose "Trust all and continue" (or review'
+        " them with /hooks)",
     ]
     trusted = fake_trust(home)
     assert len(trusted) == 11

@@ -32,6 +32,7 @@ import argparse
 import copy
 import difflib
 import os
+import shlex
 import shutil
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -62,6 +63,7 @@ from aitop.providers.install.check import (
 from aitop.providers.install.command import (
     HookCommand,
     choose_hook_command,
+    hook_socket,
     is_aitop_command,
     update_command,
 )
@@ -364,7 +366,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         if not merge.changes.any:
             say(env, f"no aitop hooks in {loaded.path}; nothing to write")
     else:
-        hook = _hook_command(args, env)
+        hook = _hook_command(env, getattr(args, "socket", None))
         command = hook.command
         for warning in hook.warnings:
             say(env, f"warning: {warning}")
@@ -382,18 +384,33 @@ def run(args: argparse.Namespace, env: Env) -> int:
         apply(loaded, merge.document, merge.changes, False, env, hint=hint)
         _say_moved(merge.moved, env, done=False)
         return int(ExitCode.OK)
-    return _write(loaded, merge, command, home, env)
+    own = None if command is None else _hook_command(env, None).command
+    return _write(loaded, merge, own, home, env)
 
 
-def _hook_command(args: argparse.Namespace, env: Env) -> HookCommand:
+def _hook_command(env: Env, socket: str | None) -> HookCommand:
     return choose_hook_command(
         env.executable,
         sys.executable,
         env.environ.get("PATH", os.defpath),
         _temporary_dirs(),
         module_importable=_module_importable_elsewhere(),
-        socket_override=getattr(args, "socket", None),
+        socket_override=socket,
         agent=AGENT,
+    )
+
+
+def is_own_command(command: str | None, base: str) -> bool:
+    """Whether `command` is one aitop install writes: `base` (`…/aitop hook --agent
+    codex`), or `base --socket PATH`. Nothing the user added: aitop has Codex trust only
+    what it wrote itself."""
+    if command == base:
+        return True
+    socket = hook_socket(command) if command is not None else None
+    return (
+        socket is not None
+        and os.path.isabs(socket)
+        and command == f"{base} --socket {shlex.quote(socket)}"
     )
 
 
@@ -421,8 +438,9 @@ def _say_moved(moved: Sequence[Moved], env: Env, done: bool) -> None:
 
 
 def _write(loaded: Loaded, merge: Merge, command: str | None, home: str, env: Env) -> int:
-    """Write the file, then have Codex trust aitop's hooks (install) or forget the trust it
-    recorded for them (uninstall), through one `codex app-server`."""
+    """Write the file, then have Codex trust aitop's hooks (install: `command` is the one
+    aitop writes, without a socket) or forget the trust it recorded for them (uninstall:
+    None), through one `codex app-server`."""
     codex = find_codex(env.environ)
     server: AppServer | None = None
     failure: str | None = None
@@ -462,18 +480,23 @@ def _title(event_name: str) -> str:
 
 
 def _aitops(hooks: Sequence[ListedHook]) -> list[ListedHook]:
-    return [h for h in hooks if h.handler_type == "command" and is_aitop_command(h.command)]
+    """aitop's hooks among what Codex listed, in the order aitop registers events."""
+    ours = [h for h in hooks if h.handler_type == "command" and is_aitop_command(h.command)]
+    order = {event: n for n, event in enumerate(KNOWN_EVENTS)}
+    return sorted(ours, key=lambda h: order.get(_title(h.event_name), len(order)))
 
 
 def _trust(
     server: AppServer, document: JsonObject, command: str, path: str, home: str, env: Env
 ) -> int:
-    """Have Codex trust the hooks in `path` that run exactly `command`, never another
-    hook; then require Codex to say they are trusted."""
-    written = sum(1 for found in find_aitop_hooks(document) if found.hook["command"] == command)
+    """Have Codex trust the hooks in `path` that run a command aitop writes (`command`, or
+    it with a `--socket`), never another hook; then require Codex to say they are trusted."""
+    written = sum(
+        1 for f in find_aitop_hooks(document) if is_own_command(f.hook["command"], command)
+    )
     try:
         listing = list_hooks(server, home, path)
-        ours = [h for h in _aitops(listing.hooks) if h.command == command]
+        ours = [h for h in _aitops(listing.hooks) if is_own_command(h.command, command)]
         newly = [h for h in ours if h.trust_status not in TRUSTED]
         trust(server, newly)
         listing = list_hooks(server, home, path)
@@ -487,7 +510,7 @@ def _trust(
             f"fix the file (Codex runs none of its hooks until then), then {REINSTALL}",
         )
     aitops = _aitops(listing.hooks)
-    ours = [h for h in aitops if h.command == command]
+    ours = [h for h in aitops if is_own_command(h.command, command)]
     if len(ours) < written:
         raise AitopError(
             f"Codex lists {len(ours)} of the {written} aitop hooks in {path}",
@@ -506,14 +529,14 @@ def _trust(
     yours = [
         _title(h.event_name)
         for h in aitops
-        if h.command != command and h.trust_status not in TRUSTED
+        if not is_own_command(h.command, command) and h.trust_status not in TRUSTED
     ]
     if yours:
         say(
             env,
             f"warning: Codex does not trust aitop's {events_text(yours)}, whose command is "
-            "yours (aitop has Codex trust only the command it writes, "
-            f"{quoted(command)}); {TRUST_IN_CODEX}",
+            f"yours (aitop has Codex trust only a command it writes: {quoted(command)}, with "
+            f"or without --socket PATH); {TRUST_IN_CODEX}",
         )
     disabled = [_title(h.event_name) for h in aitops if not h.enabled]
     if disabled:

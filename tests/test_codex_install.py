@@ -647,6 +647,23 @@ def test_uninstall_has_codex_forget_the_trust_of_aitops_hooks_only(
     assert fake_trust(home) == users
 
 
+def test_uninstall_without_codex_says_what_stays_and_nothing_when_nothing_was_removed(
+    home: Path, aitop_exe: Path
+) -> None:
+    cli(["--agent", "codex", "--write"], home, aitop_exe)
+    run = cli(["--agent", "codex", "--uninstall", "--write"], home, aitop_exe)
+    assert (run.code, run.err.splitlines()[-1]) == (
+        0,
+        "aitop install: if Codex trusted aitop's removed hooks, its records of that stay in"
+        " ~/.codex/config.toml (no `codex` on PATH to remove them); they trust nothing else",
+    )
+    again = cli(["--agent", "codex", "--uninstall", "--write"], home, aitop_exe)
+    assert (again.code, again.err) == (
+        0,
+        f"aitop install: no aitop hooks in {hooks_file(home)}; nothing to write\n",
+    )
+
+
 @pytest.mark.parametrize(
     ("mode", "why"),
     [

@@ -456,6 +456,8 @@ def _write(loaded: Loaded, merge: Merge, command: str | None, home: str, env: En
         apply(loaded, merge.document, merge.changes, True, env)
         _say_moved(merge.moved, env, done=True)
         if command is None:
+            if not merge.changes.removed:
+                return int(ExitCode.OK)
             return _forget(server, before, failure, loaded.path, home, env)
         if codex is None:
             say(
@@ -524,7 +526,7 @@ def _trust(
     config = tilde(os.path.join(home, CONFIG_NAME), env.environ)
     if newly:
         say(env, f"Codex now trusts aitop's {len(ours)} hooks (Codex recorded it in {config})")
-    else:
+    elif ours:
         say(env, f"Codex already trusts aitop's {len(ours)} hooks")
     yours = [
         _title(h.event_name)
@@ -563,8 +565,8 @@ def _forget(
         why = failure or "no `codex` on PATH to remove them"
         say(
             env,
-            f"Codex's trust records for aitop's removed hooks stay in {config} ({why}); "
-            "they trust nothing but those hooks",
+            f"if Codex trusted aitop's removed hooks, its records of that stay in {config} "
+            f"({why}); they trust nothing else",
         )
         return int(ExitCode.OK)
     if not records:

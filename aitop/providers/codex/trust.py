@@ -72,6 +72,7 @@ class _ListResponse(msgspec.Struct):
 
 class _Message(msgspec.Struct):
     id: int | str | None = None
+    method: str | None = None  # set on the server's own requests and notifications
     result: Any = None
     error: Any = None
 
@@ -142,8 +143,8 @@ class AppServer:
                 message = _message.decode(line)
             except msgspec.DecodeError:
                 continue  # not a JSON-RPC message (a log line): not ours
-            if message.id != number:
-                continue  # a notification, or another request's answer
+            if message.id != number or message.method is not None:
+                continue  # a notification, the server's own request, another answer
             if message.error is not None:
                 raise AppServerError(f"{method} failed: {_error_text(message.error)}")
             return message.result

@@ -91,10 +91,6 @@ def forecast(readings: Sequence[Reading], now: float, pace_s: float = DEFAULT_PA
     return Forecast(pct_per_hour, now + (FULL - latest.used_pct) / per_second)
 
 
-def fills_before_reset(cast: Forecast, resets_at: float | None) -> bool:
-    return cast.full_at is not None and resets_at is not None and cast.full_at < resets_at
-
-
 class Track:
     """One window's readings: the latest, and the history of its current period."""
 

@@ -85,14 +85,6 @@ def test_forecast(readings: list[tuple[float, float]], now: float, expected: For
 
 
 @pytest.mark.parametrize(
-    ("full_at", "resets_at", "before"),
-    [(T0 + 100, T0 + 200, True), (T0 + 300, T0 + 200, False), (None, T0, False), (T0, None, False)],
-)
-def test_fills_before_reset(full_at: float | None, resets_at: float | None, before: bool) -> None:
-    assert lim.fills_before_reset(Forecast(1.0, full_at), resets_at) is before
-
-
-@pytest.mark.parametrize(
     ("reading", "now", "stale"),
     [
         (Reading(T0, 50.0, RESET), RESET - 1, False),

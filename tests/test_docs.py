@@ -214,3 +214,10 @@ def test_man_page_keys_are_the_keymap() -> None:
     text = MAN.read_text()
     keys = text[text.index(".SH KEYS\n") : text.index(".SH FILES")]
     assert keys.endswith(man_section()), "regenerate with aitop.ui.keymap.man_section()"
+
+
+def test_bash_completes_the_status_line() -> None:
+    assert _bash_complete(["aitop", "stat"]) == ["statusline"]
+    assert "--statusline" in _bash_complete(["aitop", "install", "--"])
+    assert set(_bash_complete(["aitop", "statusline", "-"])) >= {"--socket", "--"}
+    assert _bash_complete(["aitop", "statusline", "--", "-"]) == []  # the user's command

@@ -588,6 +588,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="LIST",
         help=f"comma-separated hook events to register (default: {', '.join(HOOK_EVENTS)})",
     )
+    parser.add_argument(
+        "--statusline",
+        action="store_true",
+        help="manage Claude Code's status line instead of the hooks: make it `aitop statusline`"
+        " (plan limits), keeping a status line command you have as the one it shows",
+    )
 
 
 def parse_events(text: str) -> tuple[str, ...]:
@@ -629,15 +635,28 @@ def run(args: argparse.Namespace, env: Env) -> int:
             "leave out --events",
             ExitCode.USAGE,
         )
+    if getattr(args, "statusline", False) and args.events is not None:
+        raise AitopError(
+            "--events does not go with --statusline (the status line is not a hook)",
+            "leave out --events",
+            ExitCode.USAGE,
+        )
     events = HOOK_EVENTS if args.events is None else parse_events(args.events)
     path = settings_path(args, env.environ)
     socket_override = getattr(args, "socket", None)
+    if getattr(args, "statusline", False):
+        return _statusline(args, path, socket_override, env)
     if args.check:
         return _check(path, events, socket_override, env)
     loaded = load_settings(path)
     if args.uninstall:
         return _uninstall(loaded, write=args.write, env=env)
-    hook = choose_hook_command(
+    hook = _chosen_command(env, socket_override)
+    return _install(loaded, hook, events, write=args.write, env=env)
+
+
+def _chosen_command(env: Env, socket_override: str | None) -> HookCommand:
+    return choose_hook_command(
         env.executable,
         sys.executable,
         env.environ.get("PATH", os.defpath),
@@ -645,7 +664,57 @@ def run(args: argparse.Namespace, env: Env) -> int:
         module_importable=_module_importable_elsewhere(),
         socket_override=socket_override,
     )
-    return _install(loaded, hook, events, write=args.write, env=env)
+
+
+def _statusline(args: argparse.Namespace, path: str, socket_override: str | None, env: Env) -> int:
+    """`--statusline`: the status line rather than the hooks (statusline_install)."""
+    from aitop.providers.claude_code import statusline_install
+
+    if args.check:
+        return _check_statusline(path, socket_override, env)
+    if args.uninstall:
+        return statusline_install.run_uninstall(path, write=args.write, env=env)
+    hook = _chosen_command(env, socket_override)
+    for warning in hook.warnings:
+        _say(env, f"warning: {warning.replace('the hooks', 'the status line')}")
+    return statusline_install.run_install(path, hook.command, write=args.write, env=env)
+
+
+def _check_statusline(path: str, socket_given: str | None, env: Env) -> int:
+    from aitop.providers.claude_code import statusline_install
+
+    shown = _tilde(path, env.environ)
+    findings: list[Finding] = []
+    try:
+        loaded = load_settings(path)
+    except AitopError as error:
+        findings.append(
+            Finding(
+                "problem",
+                f"{error.what}; fix it by hand (aitop never rewrites a file it cannot read)",
+            )
+        )
+    else:
+        findings += [
+            Finding(level, text)
+            for level, text in statusline_install.findings(
+                loaded.settings, shown, _is_executable_file
+            )
+        ]
+    socket_path = os.path.abspath(socket_given) if socket_given else paths.socket_path(env.environ)
+    why_not = probe_monitor(socket_path)
+    shown_socket = _tilde(socket_path, env.environ)
+    if why_not is None:
+        findings.append(Finding("ok", f"a monitor is listening on {shown_socket}"))
+    else:
+        findings.append(
+            Finding("problem", f"{why_not} on {shown_socket}; start aitop in another terminal")
+        )
+    for finding in findings:
+        print(finding.line(), file=env.stdout)
+    env.stdout.flush()
+    problems = any(f.level == "problem" for f in findings)
+    return int(ExitCode.FAILURE if problems else ExitCode.OK)
 
 
 def _say(env: Env, text: str) -> None:

@@ -182,3 +182,25 @@ def test_a_window_filling_fast_raises_the_pace_alert_from_real_readings() -> Non
 )  # fmt: skip
 def test_span(seconds: float, text: str) -> None:
     assert span(seconds) == text
+
+
+def test_with_the_bell_each_limit_alert_rings_once_per_window() -> None:
+    """Through the screen's own rule (`observe`: a new alert id rings)."""
+    from aitop.snapshot import Ingest, Snapshot, Window, Windows
+    from aitop.ui.view import View, observe
+
+    def frame(rows: list[LimitRow]) -> Snapshot:
+        w = Window()
+        found = alerts.update(rows, NOW)
+        return Snapshot(time="", uptime_s=0, windows=Windows(w, w, w), since_start=w,
+                        sessions=[], models=[], tools=[], alerts=found, ingest=Ingest(), now=NOW,
+                        limits=rows)  # fmt: skip
+
+    alerts = LimitAlerts()
+    view, _ = observe(View(), frame([]))
+    rung: list[str] = []
+    for used, full_in in [(50, None), (60, 2000), (81, 1500), (82, 9000), (83, 1000), (96, 500),
+                          (97, 400), (98, None)]:  # fmt: skip
+        view, new = observe(view, frame([pace_row(float(used), full_in)]))
+        rung += [alert.id.split(":")[0] + ":" + alert.id.split(":")[4] for alert in new]
+    assert rung == ["limit_pace:" + str(int(RESET)), "limit:80", "limit:95"]

@@ -111,6 +111,11 @@ class SessionRow(Counts, frozen=True, kw_only=True):
     agent_context_tokens: int | None = None  # the agent's own context fill, where it says
     agent_context_limit: int | None = None
 
+    @property
+    def key(self) -> str:
+        """The row's identity: a session is known by its agent and its id."""
+        return f"{self.agent}/{self.session_id}"
+
 
 class ModelRow(Counts, frozen=True, kw_only=True):
     model: str

@@ -19,10 +19,12 @@ from typing import Any, NamedTuple
 
 from aitop import events as ev
 from aitop import limits as lim
+from aitop.activity import BUSY, IDLE, Activity, request_ms
 from aitop.pricing import PICO_PER_USD, Pricer
 from aitop.snapshot import (
     AgentRow,
     Counts,
+    Doing,
     Ingest,
     LimitRow,
     ModelRow,
@@ -239,8 +241,9 @@ class Departures(NamedTuple):
 
 
 class SessionState:
-    def __init__(self, info: ev.SessionInfo) -> None:
+    def __init__(self, info: ev.SessionInfo, privacy: bool = False) -> None:
         self.key: SessionKey = (info.agent, info.session_id)
+        self.activity = Activity(info.time, privacy)  # what it does now, and did last
         self.session_id = info.session_id
         self.agent = info.agent
         self.cwd = info.cwd
@@ -299,9 +302,17 @@ class SessionState:
 class Aggregator:
     """Owns every count. One instance, driven by one loop."""
 
-    def __init__(self, pricer: Pricer, start: float, *, pace_s: float = lim.DEFAULT_PACE_S) -> None:
+    def __init__(
+        self,
+        pricer: Pricer,
+        start: float,
+        *,
+        privacy: bool = False,
+        pace_s: float = lim.DEFAULT_PACE_S,
+    ) -> None:
         self.pricer = pricer
         self.start = start
+        self.privacy = privacy  # no summary of any tool's input, anywhere
         self.pace_s = pace_s  # the plan limits' pace is their rise over this long
         self.limits: dict[LimitKey, lim.Track] = {}
         self.ring = Ring(start)
@@ -312,6 +323,7 @@ class Aggregator:
         self.agents: dict[str, list[int]] = {}  # everything read of each agent
         self.estimated_agents: set[str] = set()
         self.tools: dict[str, ToolStats] = {}
+        self.latency: dict[str, ToolStats] = {}  # per model: its requests' durations
         self._calls: OrderedDict[tuple[str, str], _Call] = OrderedDict()  # (agent, call id)
         self.archive: OrderedDict[SessionKey, SessionState] = OrderedDict()  # oldest first
         self._departed = Departures([], [])
@@ -326,9 +338,11 @@ class Aggregator:
             return
         # an agent's own figures come again while nobody works: not a sign of life
         session = self._session(info, now, touch=not isinstance(event, ev.AgentGauges))
+        waited = (session.waiting, session.waiting_since, self.waits(session, info.time))
+        cost_pico: int | None = None
         match event:
             case ev.Request():
-                self._request(session, event)
+                cost_pico = self._request(session, event)
             case ev.ToolStarted():
                 self._tool_started(session, event)
             case ev.ToolFinished():
@@ -384,6 +398,12 @@ class Aggregator:
         answered = session.waiting is not None and info.time >= session.waiting_since
         if answered and not isinstance(event, _NOT_ANSWERS) and _main_thread(event):
             session.waiting = None
+        was_waiting, since, counted = waited
+        over = (session.waiting, session.waiting_since) != (was_waiting, since)
+        if counted and was_waiting is not None and over:
+            # a wait that showed is over: the timeline keeps how long it lasted
+            session.activity.waited(was_waiting, since, max(since, info.time))
+        session.activity.apply(event, None if cost_pico is None else cost_pico / PICO_PER_USD)
 
     def apply_all(self, events: Iterable[ev.Event], now: float) -> None:
         for event in events:
@@ -413,7 +433,7 @@ class Aggregator:
             # back after it left the table: whole again, with nothing counted twice
             session = self.archive.pop(key, None)
             if session is None:
-                session = SessionState(info)
+                session = SessionState(info, self.privacy)
             elif touch:
                 session.touch(info)
             self.sessions[key] = session
@@ -507,7 +527,8 @@ class Aggregator:
             vendor=event.vendor,
         )
 
-    def _request(self, session: SessionState, event: ev.Request) -> None:
+    def _request(self, session: SessionState, event: ev.Request) -> int:
+        """Count it; what it cost (its growth's, for a request seen before)."""
         usage, previous = event.usage, event.previous
         when = event.session.time
         cost = self._price(event, usage)
@@ -546,6 +567,10 @@ class Aggregator:
         if previous is None and event.stop_reason == "max_tokens":
             session.max_tokens_stops += 1
             session.max_tokens_at = max(when, session.max_tokens_at or when)
+        took = request_ms(event)
+        if took is not None:
+            self._tool_stats(self.latency, event.model).add_duration(took)
+        return cost
 
     def _tool_started(self, session: SessionState, event: ev.ToolStarted) -> None:
         call = self._call(
@@ -648,6 +673,7 @@ class Aggregator:
             return
         for stats in session.tools.values():
             stats.shrink(ARCHIVED_DURATIONS)
+        session.activity.forget_timeline()
         self.archive[key] = session
         self._departed.archived.append(key)
         while len(self.archive) > MAX_ARCHIVED:
@@ -687,7 +713,9 @@ class Aggregator:
         if self.waits(session, now):
             return "waiting"
         # read from its log at start-up and silent since: nothing says it still runs
-        if session.live and now - session.last_activity <= ACTIVE_FOR:
+        if session.live and (
+            now - session.last_activity <= ACTIVE_FOR or session.activity.doing().state in BUSY
+        ):  # a tool or a request in flight is activity, however long it takes
             return "active"
         return "idle"
 
@@ -717,7 +745,13 @@ class Aggregator:
         )
         models = sorted(
             (
-                ModelRow(model=model, estimated=model in self.estimated_models, **counts_of(totals))
+                ModelRow(
+                    model=model,
+                    estimated=model in self.estimated_models,
+                    latency_p50_ms=self._latency(model, 0.5),
+                    latency_p95_ms=self._latency(model, 0.95),
+                    **counts_of(totals),
+                )
                 for model, totals in self.models.items()
             ),
             key=lambda row: row.cost_usd,
@@ -767,6 +801,21 @@ class Aggregator:
             agents=agents,
             limits=self.limit_rows(now),
         )
+
+    def _latency(self, model: str, fraction: float) -> float | None:
+        stats = self.latency.get(model)
+        return None if stats is None else stats.percentile(fraction)
+
+    def doing(self, s: SessionState, now: float) -> Doing:
+        """What it does now: ended and waiting first, then its activity's own state."""
+        if s.ended_at is not None:
+            return Doing(state="ended", since_ts=s.ended_at)
+        if self.waits(s, now):
+            return Doing(state="waiting", since_ts=s.waiting_since, detail=s.waiting)
+        doing = s.activity.doing()
+        if doing.state == IDLE:  # idle since whatever it last did
+            return Doing(state=IDLE, since_ts=max(doing.since_ts, s.last_activity))
+        return doing
 
     def _agent_row(self, agent: str, totals: list[int], rows: list[SessionRow]) -> AgentRow:
         mine = [row for row in rows if row.agent == agent]
@@ -832,6 +881,8 @@ class Aggregator:
             agent_cost_stale=_stale(s.agent_cost_at, s.latest_request_at),
             agent_context_tokens=s.agent_context_tokens,
             agent_context_limit=s.agent_context_limit,
+            now=self.doing(s, now),
+            timeline=s.activity.entries(),
             **counts_of(s.totals),
         )
 

@@ -74,7 +74,12 @@ class Monitor:
         self.start = self.now()
         self.pricer = Pricer.load(options.config.pricing.models)
         limits = options.config.limits
-        self.aggregator = Aggregator(self.pricer, self.start, pace_s=limits.pace_minutes * 60)
+        self.aggregator = Aggregator(
+            self.pricer,
+            self.start,
+            privacy=options.config.privacy,
+            pace_s=limits.pace_minutes * 60,
+        )
         self.alert_log = AlertLog()
         self.limit_alerts = LimitAlerts(limits)
         self.providers: dict[str, Provider] = {

@@ -290,12 +290,13 @@ def test_the_agents_own_cost_and_context_are_kept_beside_aitops() -> None:
 
 def test_the_agents_figures_resent_while_idle_are_no_activity() -> None:
     agg = Aggregator(PRICER, T0)
-    agg.apply(ev.PromptSubmitted(info(t=T0)), T0)
+    agg.apply(ev.SessionStarted(info(t=T0)), T0)  # and nothing in flight since
     for t in range(10, 1200, 10):  # a refreshInterval of 10 s, for 20 minutes
         agg.apply(ev.AgentGauges(info(t=T0 + t), 0.5), T0 + t)
     (row,) = agg.snapshot(T0 + 1200).sessions
     assert row.last_activity_ts == T0
     assert row.status == "idle"
+    assert row.now is not None and row.now.state == "idle" and row.timeline == []
 
 
 def test_the_agents_figures_do_not_answer_a_wait() -> None:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from aitop import events as ev
+from aitop import limits as lim
 from aitop.activity import BUSY, IDLE, Activity, request_ms
 from aitop.pricing import PICO_PER_USD, Pricer
 from aitop.snapshot import (
@@ -25,6 +26,7 @@ from aitop.snapshot import (
     Counts,
     Doing,
     Ingest,
+    LimitRow,
     ModelRow,
     Series,
     SessionRow,
@@ -80,6 +82,8 @@ UNKNOWN_TOOL = "(unknown)"
 
 Deltas = list[tuple[int, int]]
 SessionKey = tuple[str, str]  # (agent, session id)
+LimitKey = tuple[str, str | None, int]  # (agent, scope, window minutes)
+MAX_LIMIT_WINDOWS = 64  # agents × scopes × windows; more is a flood of made-up frames
 
 
 class Ring:
@@ -258,6 +262,8 @@ class SessionState:
         self.cost_estimated = False
         self.agent_cost_usd: float | None = None
         self.agent_cost_at: float | None = None  # the time of the line it was written after
+        self.agent_context_tokens: int | None = None  # the agent's own word (status line)
+        self.agent_context_limit: int | None = None
         self.latest_request_at: float | None = None
         self.ended_at: float | None = None
         self.waiting: str | None = None
@@ -296,10 +302,19 @@ class SessionState:
 class Aggregator:
     """Owns every count. One instance, driven by one loop."""
 
-    def __init__(self, pricer: Pricer, start: float, *, privacy: bool = False) -> None:
+    def __init__(
+        self,
+        pricer: Pricer,
+        start: float,
+        *,
+        privacy: bool = False,
+        pace_s: float = lim.DEFAULT_PACE_S,
+    ) -> None:
         self.pricer = pricer
         self.start = start
         self.privacy = privacy  # no summary of any tool's input, anywhere
+        self.pace_s = pace_s  # the plan limits' pace is their rise over this long
+        self.limits: dict[LimitKey, lim.Track] = {}
         self.ring = Ring(start)
         self.since_start = [0] * WIDTH
         self.sessions: dict[SessionKey, SessionState] = {}
@@ -318,7 +333,11 @@ class Aggregator:
     def apply(self, event: ev.Event, now: float) -> None:
         self.ring.advance(now)
         info = event.session
-        session = self._session(info, now)
+        if isinstance(event, ev.PlanLimits):  # the agent's, not a session's
+            self._plan_limits(event)
+            return
+        # an agent's own figures come again while nobody works: not a sign of life
+        session = self._session(info, now, touch=not isinstance(event, ev.AgentGauges))
         waited = (session.waiting, session.waiting_since, self.waits(session, info.time))
         cost_pico: int | None = None
         match event:
@@ -346,6 +365,15 @@ class Aggregator:
                 if session.ended_at is None and info.time >= session.last_activity:
                     session.ended_at = info.time
                     session.waiting = None
+            case ev.AgentGauges(cost_usd=cost, context_tokens=tokens, context_window=window):
+                if cost is not None and (
+                    session.agent_cost_at is None or info.time >= session.agent_cost_at
+                ):
+                    session.agent_cost_usd = cost
+                    session.agent_cost_at = info.time
+                if tokens is not None:
+                    session.agent_context_tokens = tokens
+                    session.agent_context_limit = window
             case ev.SessionStarted(model=model, context_window=window):
                 session.ended_at = None
                 if model:
@@ -396,7 +424,7 @@ class Aggregator:
             session.ended_at = now
             session.waiting = None
 
-    def _session(self, info: ev.SessionInfo, now: float) -> SessionState:
+    def _session(self, info: ev.SessionInfo, now: float, *, touch: bool = True) -> SessionState:
         key = (info.agent, info.session_id)
         session = self.sessions.get(key)
         if session is None:
@@ -406,10 +434,10 @@ class Aggregator:
             session = self.archive.pop(key, None)
             if session is None:
                 session = SessionState(info, self.privacy)
-            else:
+            elif touch:
                 session.touch(info)
             self.sessions[key] = session
-        else:
+        elif touch:
             session.touch(info)
         if info.time >= self.start:
             session.live = True
@@ -437,6 +465,50 @@ class Aggregator:
             sub_totals = self._subagent(session, sub).totals
             for field, amount in deltas:
                 sub_totals[field] += amount
+
+    def _plan_limits(self, event: ev.PlanLimits) -> None:
+        info = event.session
+        for window in event.windows:
+            key = (info.agent, event.scope, window.minutes)
+            track = self.limits.get(key)
+            if track is None:
+                if len(self.limits) >= MAX_LIMIT_WINDOWS:
+                    continue
+                track = self.limits[key] = lim.Track()
+            track.add(lim.Reading(info.time, window.used_pct, window.resets_at), event.plan)
+
+    def limit_rows(self, now: float) -> list[LimitRow]:
+        """Every window's latest figures, stale or not, with the pace forecast."""
+        rows = []
+        for (agent, scope, minutes), track in sorted(
+            self.limits.items(), key=lambda item: (item[0][0], item[0][1] or "", item[0][2])
+        ):
+            latest = track.latest
+            if latest is None:
+                continue
+            stale = lim.is_stale(latest, minutes, now)
+            cast = lim.NO_FORECAST if stale else lim.forecast(track.history, now, self.pace_s)
+            rows.append(
+                LimitRow(
+                    agent=agent,
+                    window=lim.window_name(minutes),
+                    used_pct=latest.used_pct,
+                    resets_at=None if latest.resets_at is None else iso(latest.resets_at),
+                    plan=track.plan,
+                    seen_at=iso(latest.seen_at),
+                    window_minutes=minutes,
+                    scope=scope,
+                    resets_at_ts=latest.resets_at,
+                    seen_at_ts=latest.seen_at,
+                    stale=stale,
+                    pct_per_hour=(
+                        None if cast.pct_per_hour is None else round(cast.pct_per_hour, 3)
+                    ),
+                    full_at=None if cast.full_at is None else iso(cast.full_at),
+                    full_at_ts=cast.full_at,
+                )
+            )
+        return rows
 
     def _subagent(self, session: SessionState, sub: str) -> _Subagent:
         found = session.subagents.get(sub)
@@ -727,6 +799,7 @@ class Aggregator:
             listening=listening,
             socket=socket,
             agents=agents,
+            limits=self.limit_rows(now),
         )
 
     def _latency(self, model: str, fraction: float) -> float | None:
@@ -806,6 +879,8 @@ class Aggregator:
                 s.waiting_since if s.ended_at is None and self.waits(s, now) else None
             ),
             agent_cost_stale=_stale(s.agent_cost_at, s.latest_request_at),
+            agent_context_tokens=s.agent_context_tokens,
+            agent_context_limit=s.agent_context_limit,
             now=self.doing(s, now),
             timeline=s.activity.entries(),
             **counts_of(s.totals),
@@ -813,8 +888,16 @@ class Aggregator:
 
 
 # Events that do not mean the user answered: the wait itself, the end of a turn (which
-# starts one), and the agent's cost total (written with the time of an older line).
-_NOT_ANSWERS = (ev.Waiting, ev.TurnEnded, ev.TurnCompleted, ev.TurnFailed, ev.AgentCostReport)
+# starts one), and the agent's own figures (its cost total is written with the time of
+# an older line; its status line's input comes right after a turn ends, and on a timer).
+_NOT_ANSWERS = (
+    ev.Waiting,
+    ev.TurnEnded,
+    ev.TurnCompleted,
+    ev.TurnFailed,
+    ev.AgentCostReport,
+    ev.AgentGauges,  # re-sent on the agent's own clock, whoever answered
+)
 
 
 def _stale(report_at: float | None, latest_request_at: float | None) -> bool:

@@ -28,6 +28,7 @@ from aitop.alert_log import AlertLog
 from aitop.config import Config
 from aitop.env import Env
 from aitop.events import Event
+from aitop.limit_alerts import LimitAlerts
 from aitop.log import log
 from aitop.pricing import Pricer
 from aitop.providers.base import LogStats, Outcome, Provider, Where
@@ -72,8 +73,15 @@ class Monitor:
         self._wall0 = env.wall_clock()
         self.start = self.now()
         self.pricer = Pricer.load(options.config.pricing.models)
-        self.aggregator = Aggregator(self.pricer, self.start, privacy=options.config.privacy)
+        limits = options.config.limits
+        self.aggregator = Aggregator(
+            self.pricer,
+            self.start,
+            privacy=options.config.privacy,
+            pace_s=limits.pace_minutes * 60,
+        )
         self.alert_log = AlertLog()
+        self.limit_alerts = LimitAlerts(limits)
         self.providers: dict[str, Provider] = {
             name: agent.make(Where(options.agent_dirs[name], options.socket_path, env.environ))
             for name, agent in AGENTS.items()
@@ -336,6 +344,8 @@ class Monitor:
         ]
         snap = msgspec.structs.replace(snap, diagnostics=diagnostics)
         found = alerts.evaluate(snap, self.options.config.alerts)
+        found += self.limit_alerts.update(snap.limits, snap.now)
+        found.sort(key=lambda alert: alert.severity != alerts.CRITICAL)
         self.alert_log.update(found, snap.now)
         return msgspec.structs.replace(snap, alerts=found, alert_log=self.alert_log.entries())
 

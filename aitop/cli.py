@@ -3,6 +3,7 @@
     aitop [options]                      the live screen
     aitop -b [-n N] [-d SECS] [--json]   batch mode, like top -b
     aitop hook                           forward one hook event (run by the agent)
+    aitop statusline [-- CMD]            Claude Code's status line: forward, print one line
     aitop install [...]                  wire aitop's hooks into an agent (Claude Code, Codex)
     aitop prices [--update [URL]] [--json]   the prices in use; fetch newer ones
     aitop version
@@ -74,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="top for AI coding agents: live tokens, cost, cache, tools and alerts.",
-        epilog="Commands: hook, install, prices, version. 'aitop COMMAND --help' for each.",
+        epilog="Commands: hook, statusline, install, prices, version."
+        " 'aitop COMMAND --help' for each.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument(
@@ -127,6 +129,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(hook, suppress=True)
 
+    statusline = commands.add_parser(
+        "statusline",
+        help="Claude Code's status line command: forward its input, print one line",
+        description="Run by Claude Code as its statusLine command: send the status line's"
+        " input on stdin (plan limits, the session's own cost and context) to the monitor,"
+        " and print one line: aitop's own (model, context, cost, 5h and 7d limits), or the"
+        " output of COMMAND run with the same input. Silent on stderr; always exits 0."
+        " 'aitop install --statusline --write' sets it up.",
+    )
+    statusline.add_argument(
+        "chained",
+        nargs=argparse.REMAINDER,
+        metavar="-- COMMAND",
+        help="your own status line command, run with the same stdin; its output is shown",
+    )
+    statusline.add_argument(
+        "--socket",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="the monitor's socket (default: $AITOP_SOCKET, else ~/.aitop/aitop.sock)",
+    )
+
     install = commands.add_parser(
         "install",
         help="add aitop's hooks to an agent's settings (or remove them, or check them)",
@@ -163,6 +187,10 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
         from aitop.hook import main as hook_main
 
         return hook_main(args_list[1:])
+    if args_list[:1] == ["statusline"] and not _help_only(args_list[1:]):
+        from aitop.statusline import main as statusline_main
+
+        return statusline_main(args_list[1:])
     try:
         args = build_parser().parse_args(args_list)
         return _run(args, env)
@@ -185,6 +213,12 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
             "please report it (AITOP_LOG_LEVEL=debug shows the traceback)"
         )
         return int(ExitCode.FAILURE)
+
+
+def _help_only(args: Sequence[str]) -> bool:
+    """`aitop statusline --help`: argparse's help, not the status line."""
+    before = list(args)[: list(args).index("--")] if "--" in args else list(args)
+    return "-h" in before or "--help" in before
 
 
 def _run(args: argparse.Namespace, env: Env) -> int:

@@ -1,4 +1,5 @@
-"""config.toml: refresh interval, alert thresholds, bell, theme, model prices.
+"""config.toml: refresh interval, alert thresholds, plan limit alerts, bell, theme, model
+prices.
 
 Read with tomllib, validated with msgspec; a bad value is one clear line naming the
 key, never a traceback. A missing file is the defaults, unless `--config` named it.
@@ -15,6 +16,7 @@ from msgspec import Meta, Struct
 
 from aitop.alerts import Thresholds
 from aitop.errors import AitopError, ExitCode
+from aitop.limit_alerts import LimitSettings
 from aitop.pricing import ModelPrice
 
 
@@ -32,6 +34,7 @@ class Config(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     theme: Theme = "default"
     privacy: bool = False  # no tool input at all in timelines (not even a command's first words)
     alerts: Thresholds = Thresholds()
+    limits: LimitSettings = LimitSettings()
     pricing: PricingConfig = PricingConfig()
 
 

@@ -238,6 +238,40 @@ class AgentCostReport(Struct, frozen=True):
     total_cost_usd: float
 
 
+# --- the agent's own figures (Claude Code: its status line's input) ----------------------
+
+
+class AgentGauges(Struct, frozen=True):
+    """What the agent itself says of a session while it runs: its running cost and its
+    context fill, for aitop's own figures to be checked against. Not a sign of activity:
+    an agent may re-send them every few seconds while its user is away."""
+
+    session: SessionInfo
+    cost_usd: float | None = None
+    context_tokens: int | None = None
+    context_window: int | None = None
+
+
+class LimitWindow(Struct, frozen=True, gc=False):
+    """One window of a plan limit as the agent last heard it from its vendor."""
+
+    minutes: int  # the window's length: 300 (five hours), 10080 (a week)
+    used_pct: float  # 0..100
+    resets_at: float | None = None  # Unix seconds; None where the agent does not say
+
+
+class PlanLimits(Struct, frozen=True):
+    """The official use of a subscription's limits, from the vendor's own response headers
+    as the agent passed them on. Agent-level state (every session of an account sees the
+    same figures), not a session's: `session` only says where it came from and when
+    (`session.time` is when the figures were current)."""
+
+    session: SessionInfo
+    windows: tuple[LimitWindow, ...]
+    plan: str | None = None  # "plus", "pro", "max"... where the agent says
+    scope: str | None = None  # which of the agent's limits, where it has several
+
+
 Event = (
     SessionStarted
     | SessionEnded
@@ -257,4 +291,6 @@ Event = (
     | ApiError
     | Compacted
     | AgentCostReport
+    | AgentGauges
+    | PlanLimits
 )

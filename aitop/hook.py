@@ -47,8 +47,8 @@ def _forward(argv: list[str], environ: "os._Environ[str]") -> None:
             _drain_stdin()
 
 
-def _send(path: str, frame: bytes) -> None:
-    deadline = time.monotonic() + TIMEOUT_S
+def _send(path: str, frame: bytes, timeout: float = TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout
     sock = _connect(path, deadline)
     try:
         sock.settimeout(max(0.001, deadline - time.monotonic()))
@@ -137,11 +137,14 @@ def _drain_stdin() -> None:
         drained += len(chunk)
 
 
-def _envelope(agent: str, environ: "os._Environ[str]") -> bytes:
+def _envelope(agent: str, environ: "os._Environ[str]", kind: str | None = None) -> bytes:
     """The envelope line. Whatever the environment holds, it must decode: a bad envelope
     would cost the hook event it comes with, so what cannot be said cleanly is mended
-    (a tag that is not UTF-8) or left out (a pid that is not a plain positive number)."""
+    (a tag that is not UTF-8) or left out (a pid that is not a plain positive number).
+    `kind`: what the payload is, when it is not a hook event (`statusline`)."""
     fields = ['"agent":' + _json_string(agent[:MAX_TAG])]
+    if kind:
+        fields.append('"kind":' + _json_string(kind))
     pid = environ.get("CLAUDE_PID", "")
     # ASCII digits only: str.isdigit() also takes "²" and "１", which JSON does not; and
     # short, before int(): past 4,300 digits it raises
@@ -171,7 +174,7 @@ def _json_string(value: str) -> str:
     return "".join(out)
 
 
-def _debug(message: str, environ: "os._Environ[str]") -> None:
+def _debug(message: str, environ: "os._Environ[str]", name: str = "aitop.hook") -> None:
     """With AITOP_LOG_LEVEL=debug only: one line appended to ~/.aitop/aitop.log."""
     try:
         if environ.get("AITOP_LOG_LEVEL", "").lower() != "debug":
@@ -179,7 +182,7 @@ def _debug(message: str, environ: "os._Environ[str]") -> None:
         exc = sys.exc_info()[1]
         detail = "" if exc is None else f": {exc!r}"
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
-        line = f"{stamp} DEBUG aitop.hook pid={os.getpid()} {message}{detail}\n"
+        line = f"{stamp} DEBUG {name} pid={os.getpid()} {message}{detail}\n"
         fd = os.open(paths.log_path(environ), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             os.write(fd, line.encode("utf-8", "replace"))

@@ -2,6 +2,7 @@
 
     aitop install [--agent NAME] [--write | --dry-run] [--uninstall]
     aitop install --check [--agent NAME]
+    aitop install --statusline [--write | --check | --uninstall]   (Claude Code's status line)
 
 One agent at a time (Claude Code unless `--agent` says otherwise: each agent's install
 module, from the registry, does the work); `--check` without `--agent` checks every agent
@@ -67,6 +68,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated hook events to register (default for Claude Code:"
         f" {', '.join(HOOK_EVENTS)}; for Codex its 12 documented events)",
     )
+    parser.add_argument(
+        "--statusline",
+        action="store_true",
+        help="manage Claude Code's status line instead of its hooks: make it `aitop statusline`"
+        " (plan limits), keeping a status line command you have as the one it shows",
+    )
 
 
 def run(args: argparse.Namespace, env: Env) -> int:
@@ -80,11 +87,33 @@ def run(args: argparse.Namespace, env: Env) -> int:
             "leave out --events",
             ExitCode.USAGE,
         )
+    if args.statusline:
+        return _statusline(args, env)
     if args.check:
         return _check(args, env)
     installer = AGENTS[args.agent or DEFAULT_AGENT].installer
     assert installer is not None  # --agent's choices are the agents that have one
     return installer().run(args, env)
+
+
+def _statusline(args: argparse.Namespace, env: Env) -> int:
+    """`--statusline` is Claude Code's alone: it has the only status line to read limits from."""
+    from aitop.providers.claude_code.install import run_statusline
+
+    if args.events is not None:
+        raise AitopError(
+            "--events does not go with --statusline (the status line is not a hook)",
+            "leave out --events",
+            ExitCode.USAGE,
+        )
+    if args.agent not in (None, DEFAULT_AGENT):
+        raise AitopError(
+            f"--statusline is Claude Code's; {AGENTS[args.agent].title} has no status line"
+            " command to install",
+            "leave out --statusline",
+            ExitCode.USAGE,
+        )
+    return run_statusline(args, env)
 
 
 def agents_to_check(args: argparse.Namespace, environ: Mapping[str, str]) -> list[str]:

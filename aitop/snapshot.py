@@ -135,6 +135,8 @@ class SessionRow(Counts, frozen=True, kw_only=True):
     repeated_tool: str | None = None
     waiting_since_ts: float | None = None  # when the current wait began
     agent_cost_stale: bool = False  # requests were made after the agent wrote its total
+    agent_context_tokens: int | None = None  # the agent's own context fill, where it says
+    agent_context_limit: int | None = None
     now: Doing | None = None  # what it is doing right now
     timeline: list[TimelineEntry] = []  # newest first (batch --json: with --timeline)
 
@@ -160,6 +162,27 @@ class AgentRow(Counts, frozen=True, kw_only=True):
     sessions: int = 0  # in the table now
     active: int = 0
     estimated: bool = False
+
+
+class LimitRow(Struct, frozen=True, kw_only=True):
+    """One window of an agent's plan limit: the official figures the agent last passed on
+    (Codex from its rollouts, Claude Code from its status line), and the pace forecast."""
+
+    agent: str
+    window: str  # "5h", "7d": the window's length
+    used_pct: float  # 0..100, as the vendor said it
+    resets_at: str | None  # ISO 8601; None where the agent does not say
+    plan: str | None  # "plus", "pro"... where the agent says
+    seen_at: str  # ISO 8601: when these figures were current
+    # additions
+    window_minutes: int = 0
+    scope: str | None = None  # which of the agent's limits, where it has several
+    resets_at_ts: float | None = None
+    seen_at_ts: float = 0.0
+    stale: bool = False  # the window has reset since: these figures are not current
+    pct_per_hour: float | None = None  # the pace over the recent minutes; None: unknown
+    full_at: str | None = None  # when it fills at that pace (ISO 8601); None: not rising
+    full_at_ts: float | None = None
 
 
 class Alert(Struct, frozen=True):
@@ -242,3 +265,4 @@ class Snapshot(Struct, frozen=True):
     agents: list[AgentRow] = []
     alert_log: list[AlertLogEntry] = []  # newest first; the alerts still on included
     diagnostics: list[Diagnostic] = []
+    limits: list[LimitRow] = []  # plan limits, per agent and window

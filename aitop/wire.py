@@ -1,7 +1,10 @@
 """Frames on the socket: an optional `AITOP/1` envelope line, then the raw payload.
 
 The envelope carries what only the hook process knows (its `AITOP_TAG`, the agent it
-forwards for, the agent's pid for liveness); the monitor accepts bare payloads too.
+forwards for, the agent's pid for liveness, and what kind of payload follows: a hook
+event, or the input of the agent's status line); the monitor accepts bare payloads too.
+A monitor that predates a field skips it (unknown keys are ignored), so a newer forwarder
+never costs an older monitor its frames' envelopes.
 """
 
 from __future__ import annotations
@@ -19,12 +22,16 @@ MAX_FRAME = MAX_PAYLOAD + MAX_ENVELOPE
 
 AgentName = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9-]*$")]
 DEFAULT_AGENT = "claude-code"
+HOOK = "hook"  # a hook event's payload (the default: every older forwarder sends these)
+STATUSLINE = "statusline"  # the JSON an agent hands its status line command
 
 
 class Envelope(Struct, frozen=True):
     agent: AgentName = DEFAULT_AGENT
     pid: Annotated[int, Meta(ge=1, le=2**31 - 1)] | None = None
     tag: Annotated[str, Meta(max_length=64)] | None = None
+    # a kind this monitor does not know is the provider's to ignore, not a broken frame
+    kind: Annotated[str, Meta(max_length=32)] = HOOK
 
 
 BARE = Envelope()

@@ -15,8 +15,9 @@ _aitop() {
 
     local common="--socket --claude-dir --codex-home --config -h --help"
     local main_opts="--version -b --batch -n --iterations -d --delay --json --timeline --bell --no-backfill --print-config"
-    local install_opts="--agent --write --dry-run --check --uninstall --settings --events"
+    local install_opts="--agent --write --dry-run --check --uninstall --settings --events --statusline"
     local hook_opts="--agent"
+    local statusline_opts="--socket -h --help"
     local prices_opts="--update --json"
     local events="SessionStart SessionEnd UserPromptSubmit PreToolUse PostToolUse PostToolUseFailure Stop StopFailure SubagentStart SubagentStop PreCompact PostCompact Notification PostModelSwitch"
 
@@ -46,20 +47,24 @@ _aitop() {
     local command="" i
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
-            hook|install|prices|version) command=${words[i]}; break ;;
+            hook|statusline|install|prices|version) command=${words[i]}; break ;;
         esac
     done
 
     case $command in
         install) COMPREPLY=($(compgen -W "$install_opts $common" -- "$cur")) ;;
         hook) COMPREPLY=($(compgen -W "$hook_opts $common" -- "$cur")) ;;
+        statusline)
+            # after `--` comes the user's own status line command
+            for ((i = 1; i < cword; i++)); do [[ ${words[i]} == -- ]] && return; done
+            COMPREPLY=($(compgen -W "$statusline_opts --" -- "$cur")) ;;
         prices) COMPREPLY=($(compgen -W "$prices_opts $common" -- "$cur")) ;;
         version) COMPREPLY=($(compgen -W "$common" -- "$cur")) ;;
         *)
             if [[ $cur == -* ]]; then
                 COMPREPLY=($(compgen -W "$main_opts $common" -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "hook install prices version" -- "$cur"))
+                COMPREPLY=($(compgen -W "hook statusline install prices version" -- "$cur"))
             fi ;;
     esac
 }

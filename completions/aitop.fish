@@ -1,12 +1,13 @@
 # fish completion for aitop. Install: copy to ~/.config/fish/completions/aitop.fish
 
-set -l commands hook install prices version
+set -l commands hook statusline install prices version
 set -l events SessionStart SessionEnd UserPromptSubmit PreToolUse PostToolUse PostToolUseFailure Stop StopFailure SubagentStart SubagentStop PreCompact PostCompact Notification PostModelSwitch
 
 complete -c aitop -f
 
 # commands
 complete -c aitop -n "not __fish_seen_subcommand_from $commands" -a hook -d 'Forward one hook event from stdin to the monitor'
+complete -c aitop -n "not __fish_seen_subcommand_from $commands" -a statusline -d "Claude Code's status line: forward its input, print one line"
 complete -c aitop -n "not __fish_seen_subcommand_from $commands" -a install -d "Add aitop's hooks to an agent (Claude Code, Codex), or check them"
 complete -c aitop -n "not __fish_seen_subcommand_from $commands" -a prices -d 'Show the prices in use; --update fetches newer ones'
 complete -c aitop -n "not __fish_seen_subcommand_from $commands" -a version -d 'Print the version'
@@ -39,6 +40,7 @@ complete -c aitop -n $install -l check -d 'Check the hooks and the monitor'
 complete -c aitop -n $install -l uninstall -d "Remove aitop's hooks"
 complete -c aitop -n $install -l settings -r -F -d 'The settings file'
 complete -c aitop -n $install -l events -x -a "$events" -d 'Hook events to register'
+complete -c aitop -n $install -l statusline -d "Manage Claude Code's status line instead of the hooks"
 
 # aitop prices
 set -l prices "__fish_seen_subcommand_from prices"

@@ -214,3 +214,40 @@ def test_man_page_keys_are_the_keymap() -> None:
     text = MAN.read_text()
     keys = text[text.index(".SH KEYS\n") : text.index(".SH FILES")]
     assert keys.endswith(man_section()), "regenerate with aitop.ui.keymap.man_section()"
+
+
+def test_bash_completes_the_status_line() -> None:
+    assert _bash_complete(["aitop", "stat"]) == ["statusline"]
+    assert "--statusline" in _bash_complete(["aitop", "install", "--"])
+    assert set(_bash_complete(["aitop", "statusline", "-"])) >= {"--socket", "--"}
+    assert _bash_complete(["aitop", "statusline", "--", "-"]) == []  # the user's command
+
+
+README = ROOT / "README.md"
+
+
+def test_the_readme_has_plan_limits_and_their_json_fields() -> None:
+    from aitop.snapshot import LimitRow
+
+    text = README.read_text()
+    assert "\n## Plan limits\n" in text
+    listing = re.search(r'"limits": \[\{([^\]]*)\}\]', text)
+    assert listing is not None, "the README's snapshot listing has no limits"
+    fields = re.findall(r'"(\w+)"', listing.group(1))
+    assert fields == list(LimitRow.__struct_fields__)
+
+
+def test_the_limits_table_is_documented_with_its_defaults() -> None:
+    import tomllib
+
+    from aitop.limit_alerts import LimitSettings
+
+    text = README.read_text()
+    block = re.search(r"\n\[limits\][^\n]*\n((?:\w+ = [^\n]*\n)+)", text)
+    assert block is not None, "no [limits] table in the README's configuration"
+    documented = tomllib.loads(block.group(1))
+    assert documented == {
+        name: getattr(LimitSettings(), name) for name in LimitSettings.__struct_fields__
+    }
+    man = _man_text()
+    assert all(name in man for name in LimitSettings.__struct_fields__)

@@ -11,9 +11,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import msgspec
 import pytest
 
+from aitop import events as ev
+from aitop.aggregate import Aggregator
 from aitop.batch import to_text
+from aitop.limit_alerts import LimitAlerts
 from aitop.snapshot import Snapshot
 from aitop.ui.compare import compare
 from aitop.ui.render import list_rows, render
@@ -108,3 +112,35 @@ def test_no_sessions_tells_a_new_user_what_to_do(tmp_path: Path) -> None:
 
 def test_batch_text_shares_the_formatting(snap: Snapshot) -> None:
     _check("batch-160", to_text(snap, 160))
+
+
+def with_limits(snap: Snapshot) -> Snapshot:
+    """The fixture snapshot with plan limits: Claude Code's 5h window rising fast (its pace
+    alert), Codex's past 80 % on a Plus plan, and a Codex limit whose window has reset."""
+    now = snap.now
+    agg = Aggregator(PRICER, now - 3600)
+
+    def seen(agent: str, t: float, *windows: ev.LimitWindow, **kw: str) -> None:
+        agg.apply(ev.PlanLimits(ev.SessionInfo(agent, "s", t), windows, **kw), now)
+
+    for n, used in enumerate((22.0, 27.0, 32.0, 37.0)):
+        t = now - 900 + n * 300
+        seen("claude-code", t, ev.LimitWindow(300, used, now + 5160),
+             ev.LimitWindow(10_080, 15.0, now + 4 * 86_400 + 7200))  # fmt: skip
+    seen("codex", now - 60, ev.LimitWindow(300, 82.5, now + 3000),
+         ev.LimitWindow(10_080, 41.0, now + 6 * 86_400), plan="plus")  # fmt: skip
+    seen("codex", now - 7200, ev.LimitWindow(300, 64.0, now - 1800), scope="premium")
+    rows = agg.limit_rows(now)
+    found = [*snap.alerts, *LimitAlerts().update(rows, now)]
+    found.sort(key=lambda alert: alert.severity != "critical")
+    return msgspec.structs.replace(snap, limits=rows, alerts=found)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_plan_limits_in_the_header(snap: Snapshot, size: tuple[int, int]) -> None:
+    width, height = size
+    _check(f"limits-{width}x{height}", _frame(with_limits(snap), View(), width, height))
+
+
+def test_plan_limits_in_batch_text(snap: Snapshot) -> None:
+    _check("limits-batch-160", to_text(with_limits(snap), 160))

@@ -103,7 +103,8 @@ def list_rows(snap: Snapshot, view: View, width: int, height: int) -> int:
     """How many rows the current list shows (what PgUp/PgDn move by)."""
     if width < MIN_WIDTH or height < MIN_HEIGHT:
         return 1
-    layout = _layout(snap, view, width, height - 3, _list(snap, view, width).wanted)
+    body_h = height - len(_header(snap, view, width)) - 1
+    layout = _layout(snap, view, width, body_h, _list(snap, view, width).wanted)
     return max(1, layout.list_rows)
 
 
@@ -640,10 +641,29 @@ def _context_line(row: SessionRow, width: int) -> Line:
     if fill is None:
         return [Seg(pad("context", 9)), Seg("no request yet", "dim")]
     text = f" {fmt.percent(fill):>4}  {row.context_tokens:,} of {row.context_limit:,} tokens"
-    bar_w = max(10, min(50, width - 9 - len(text)))
+    own = agent_context_note(row)
+    bar_w = max(10, min(50, width - 9 - len(text) - len(own)))
     return fit(
-        [Seg(pad("context", 9)), Seg(fmt.bar(fill, bar_w), fill_role(fill)), Seg(text)], width
+        [
+            Seg(pad("context", 9)),
+            Seg(fmt.bar(fill, bar_w), fill_role(fill)),
+            Seg(text),
+            Seg(own, "dim"),
+        ],
+        width,
     )
+
+
+def agent_context_note(row: SessionRow) -> str:
+    """The agent's own word for its context (Claude Code's status line), where it differs
+    from aitop's or says what aitop cannot: `  agent: 264,252 of 1,000,000`."""
+    tokens, limit = row.agent_context_tokens, row.agent_context_limit
+    if tokens is None:
+        return ""
+    if tokens == row.context_tokens and limit in (None, row.context_limit):
+        return "  (the agent's own figure: the same)"
+    of = f" of {limit:,}" if limit else ""
+    return f"  (the agent's own: {tokens:,}{of})"
 
 
 def _cost_lines(row: SessionRow, width: int) -> list[Line]:

@@ -11,10 +11,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, NamedTuple, TypeVar
 
+from aitop.limit_alerts import pct, span
 from aitop.snapshot import (
     SPANS,
     AgentRow,
     Alert,
+    LimitRow,
     ModelRow,
     Series,
     SessionRow,
@@ -111,8 +113,71 @@ def header(snap: Snapshot, width: int, clock: str) -> list[Line]:
     backlog = snap.transcripts.backlog_bytes if snap.transcripts else 0
     if backlog:
         second.append(Seg(f", reading transcripts ({backlog / 1e6:,.0f} MB left)", "warn"))
-    second.append(Seg(f", prices of {snap.pricing_date}", "dim"))
-    return [fit(first, width), fit(second, width)]
+    if snap.limits:  # a subscription: its dollars are what the tokens would cost, not a bill
+        second.append(Seg(f", at API list prices of {snap.pricing_date}", "dim"))
+    else:
+        second.append(Seg(f", prices of {snap.pricing_date}", "dim"))
+    return [fit(first, width), fit(second, width), *limit_lines(snap.limits, snap.now, width)]
+
+
+# --- plan limits: one line per agent (and per limit, where an agent has several) -----------
+
+LIMIT_BAR_W = 8
+# for subscription users (the ones with plan limits) dollars are not what they pay
+API_PRICES_NOTE = "$ = API list prices, not your bill"
+
+
+def limit_lines(rows: Sequence[LimitRow], now: float, width: int) -> list[Line]:
+    """`claude 5h ███▋     37 % ↻ 1h26m full in 48m · 7d 15 % ↻ 4d 2h`, coloured by level;
+    figures from before their window reset are shown as such, never as current."""
+    groups: dict[tuple[str, str | None], list[LimitRow]] = {}
+    for row in rows:
+        groups.setdefault((row.agent, row.scope), []).append(row)
+    lines: list[Line] = []
+    for (agent, scope), group in groups.items():
+        name = fmt.agent(agent) + (f" {scope}" if scope else "")
+        group.sort(key=lambda row: row.window_minutes)
+        plan = next((row.plan for row in group if row.plan), None)
+        for detail in (2, 1, 0):  # the most that fits: bars, resets, forecasts
+            line: Line = [Seg(name.ljust(6), "label")]
+            for n, row in enumerate(group):
+                if n:
+                    line.append(Seg(" ·", "dim"))
+                line.extend(_limit_window(row, now, detail, first=n == 0))
+            if plan and detail:
+                line.append(Seg(f"  ({plan})", "dim"))
+            if width_of(line) <= width:
+                break
+        if not lines and width_of(line) + 3 + len(API_PRICES_NOTE) <= width:
+            line.append(Seg("   " + API_PRICES_NOTE, "dim"))
+        lines.append(fit(line, width))
+    return lines
+
+
+def _limit_window(row: LimitRow, now: float, detail: int, *, first: bool) -> Line:
+    out = [Seg(f" {row.window} ")]
+    if row.stale:
+        reset = row.resets_at_ts
+        ago = f"reset {fmt.age(now - reset)} ago" if reset is not None else "old figures"
+        return [*out, Seg(f"{ago}, was {pct(row.used_pct)}", "dim")]
+    role = limit_role(row.used_pct)
+    if first and detail >= 2:
+        out.append(Seg(fmt.bar(row.used_pct / 100, LIMIT_BAR_W), role))
+        out.append(Seg(" "))
+    out.append(Seg(pct(row.used_pct), role))
+    reset = row.resets_at_ts
+    if reset is not None and (first or detail >= 2):
+        out.append(Seg(f" ↻ {span(reset - now)}"))
+    full = row.full_at_ts
+    if full is not None and row.used_pct < 100 and detail >= 1:
+        soon = reset is not None and full < reset
+        out.append(Seg(f" full in {span(full - now)}", "warn" if soon else "dim"))
+    return out
+
+
+def limit_role(used_pct: float) -> str:
+    """By level: as a context window's fill (orange from 80 %, red from 95 %)."""
+    return fill_role(used_pct / 100)
 
 
 # --- the windows table (rows are metrics, columns 1m 5m 15m like load averages) --------
@@ -155,7 +220,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("cache write", lambda w, s: fmt.count(w.cache_write_tokens), rank=12,
            help="prompt tokens written to the cache"),
     Metric("cost", lambda w, s: fmt.usd(w.cost_usd), lambda w: "money", series="cost_usd",
-           rank=0, help="dollars spent, priced per request"),
+           rank=0, help="dollars at API list prices, per request (not a subscription's bill)"),
     Metric("$/hr", lambda w, s: fmt.usd(w.cost_usd * 3600 / s), rank=1,
            help="the window's spend extrapolated to an hour"),
     Metric("cache hit", lambda w, s: fmt.percent(w.cache_hit_rate),

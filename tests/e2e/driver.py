@@ -8,7 +8,9 @@ own every process: each gets a timeout, and each is stopped by its own id.
 
 * `ensure_claude()` installs the pinned version with npm into a cache directory
   (`$AITOP_CC_CACHE`, default `~/.cache/aitop-claude-code`) and reuses it afterwards.
-* `MockApi` runs `tests/fixtures/claude-code/mock_anthropic.py` and reads its request log.
+* `MockApi` runs `tests/fixtures/claude-code/mock_anthropic.py` (or its copy that sends a
+  Claude.ai login's rate-limit headers, `statusline/mock_anthropic_ratelimit.py`) and reads
+  its request log.
 * `Sandbox` is a temporary HOME: `.claude.json` pre-seeded (no onboarding, trusted
   project, approved key), `settings.json` = a permissions allow-list plus whatever
   `aitop install --write` merges in, and the allow-listed environment `claude` runs with.
@@ -30,7 +32,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -41,6 +43,11 @@ CC_PACKAGE = "@anthropic-ai/claude-code"
 CC_VERSION = "2.1.330"
 API_KEY = "mock-loopback-api-key-not-a-secret-0000000000000000"
 MOCK = FIXTURES / "mock_anthropic.py"
+# the same mock, plus the `anthropic-ratelimit-unified-*` headers of a Claude.ai login
+RATE_LIMIT_MOCK = FIXTURES / "statusline" / "mock_anthropic_ratelimit.py"
+# Claude Code takes any `sk-ant-oat01-` string as a Claude.ai login's token, unchecked; with
+# it, it calls only /v1/messages on the base URL (statusline/README.md)
+OAUTH_TOKEN = "sk-ant-oat01-mock-loopback-not-a-secret-000000"
 # what run_real_claude.sh allows: every tool a scenario uses runs without a dialog
 ALLOW = ("Bash", "Read", "Write", "Edit", "Agent", "Task", "Glob", "Grep")
 # Claude Code's PATH: enough for its Bash tool, and nothing that could hold an `aitop`,
@@ -180,14 +187,14 @@ def wait_until(check: Any, what: str, timeout: float, interval: float = 0.05) ->
 class MockApi:
     """`mock_anthropic.py` on 127.0.0.1, on a free port, logging every request."""
 
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, *, script: Path = MOCK, args: Sequence[str] = ()) -> None:
         self.log = work / "mock-requests.jsonl"
         port_file = work / "mock.port"
         self._stderr: IO[bytes] = (work / "mock.stderr").open("wb")
         self.process = subprocess.Popen(
             [
                 sys.executable,
-                str(MOCK),
+                str(script),
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -196,6 +203,7 @@ class MockApi:
                 str(port_file),
                 "--log",
                 str(self.log),
+                *args,
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -235,9 +243,11 @@ class Sandbox:
         idle_notification_ms: int = 60_000,
         allow: tuple[str, ...] = ALLOW,
         project: str = "project",
+        oauth: bool = False,
     ) -> None:
         self.root = root
         self.allow = allow  # the tools that run without a permission dialog
+        self.oauth = oauth  # a Claude.ai login (its plan limits reach the status line)
         self.home = private_dir(root / "home")
         self.claude_dir = private_dir(self.home / ".claude")
         self.projects_dir = self.claude_dir / "projects"
@@ -281,6 +291,17 @@ class Sandbox:
         self.settings.write_text(json.dumps({"permissions": permissions}, indent=2) + "\n")
         return self.run_aitop("install", "--write", "--settings", str(self.settings), *extra)
 
+    def install_statusline(self, users_own: str | None = None) -> subprocess.CompletedProcess[str]:
+        """`aitop install --statusline --write` over the settings, after the user's own
+        status line command (if any) was put there as a user would have."""
+        if users_own is not None:
+            settings = json.loads(self.settings.read_text())
+            settings["statusLine"] = {"type": "command", "command": users_own}
+            self.settings.write_text(json.dumps(settings, indent=2) + "\n")
+        return self.run_aitop(
+            "install", "--statusline", "--write", "--settings", str(self.settings)
+        )
+
     def run_aitop(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [*aitop_command(), *args],
@@ -303,7 +324,11 @@ class Sandbox:
             "PATH": SYSTEM_PATH,
             "LANG": "C.UTF-8",
             "ANTHROPIC_BASE_URL": api_url,
-            "ANTHROPIC_API_KEY": API_KEY,
+            **(
+                {"CLAUDE_CODE_OAUTH_TOKEN": OAUTH_TOKEN}
+                if self.oauth
+                else {"ANTHROPIC_API_KEY": API_KEY}
+            ),
             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
             "CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL": "1",
             "DISABLE_AUTOUPDATER": "1",
@@ -480,14 +505,21 @@ class Rig:
     starts its own aitop there), and Claude Code to run."""
 
     def __init__(
-        self, root: Path, binary: Path, *, monitor: bool = True, **sandbox_options: Any
+        self,
+        root: Path,
+        binary: Path,
+        *,
+        monitor: bool = True,
+        mock: Path = MOCK,
+        mock_args: Sequence[str] = (),
+        **sandbox_options: Any,
     ) -> None:
         self._stack = contextlib.ExitStack()
         try:
             self.sandbox = Sandbox(root, **sandbox_options)
             self.installed = self.sandbox.install_hooks()
             assert self.installed.returncode == 0, f"aitop install failed: {self.installed.stderr}"
-            self.api = MockApi(root)
+            self.api = MockApi(root, script=mock, args=mock_args)
             self._stack.callback(self.api.close)
             if monitor:
                 self.monitor = Monitor(self.sandbox.aitop_env())

@@ -73,6 +73,7 @@ from aitop.providers.claude_code.settings_file import (
 from aitop.providers.install.check import (
     Finding,
     Inspection,
+    monitor_finding,
     program_findings,
     socket_to_probe,
     tilde,
@@ -404,15 +405,65 @@ def run(args: argparse.Namespace, env: Env) -> int:
     loaded = load_settings(settings_path(args, env.environ))
     if args.uninstall:
         return _uninstall(loaded, write=args.write, env=env)
-    hook = choose_hook_command(
+    hook = _chosen_command(env, getattr(args, "socket", None))
+    return _install(loaded, hook, events, write=args.write, env=env)
+
+
+def _chosen_command(env: Env, socket_override: str | None) -> HookCommand:
+    return choose_hook_command(
         env.executable,
         sys.executable,
         env.environ.get("PATH", os.defpath),
         _temporary_dirs(),
         module_importable=_module_importable_elsewhere(),
-        socket_override=getattr(args, "socket", None),
+        socket_override=socket_override,
     )
-    return _install(loaded, hook, events, write=args.write, env=env)
+
+
+def run_statusline(args: argparse.Namespace, env: Env) -> int:
+    """`--statusline`: the status line rather than the hooks (statusline_install)."""
+    from aitop.providers.claude_code import statusline_install
+
+    path = settings_path(args, env.environ)
+    socket_override = getattr(args, "socket", None)
+    if args.check:
+        return _check_statusline(path, socket_override, env)
+    if args.uninstall:
+        return statusline_install.run_uninstall(path, write=args.write, env=env)
+    hook = _chosen_command(env, socket_override)
+    for warning in hook.warnings:
+        say(env, f"warning: {warning.replace('the hooks', 'the status line')}")
+    return statusline_install.run_install(path, hook.command, write=args.write, env=env)
+
+
+def _check_statusline(path: str, socket_given: str | None, env: Env) -> int:
+    from aitop.providers.claude_code import statusline_install
+
+    shown = tilde(path, env.environ)
+    findings: list[Finding] = []
+    try:
+        loaded = load_settings(path)
+    except AitopError as error:
+        findings.append(
+            Finding(
+                "problem",
+                f"{error.what}; fix it by hand (aitop never rewrites a file it cannot read)",
+            )
+        )
+    else:
+        findings += [
+            Finding(level, text)
+            for level, text in statusline_install.findings(
+                loaded.document, shown, _is_executable_file
+            )
+        ]
+    socket_path = os.path.abspath(socket_given) if socket_given else paths.socket_path(env.environ)
+    findings.append(monitor_finding(socket_path, env.environ))
+    for finding in findings:
+        print(finding.line(), file=env.stdout)
+    env.stdout.flush()
+    problems = any(f.level == "problem" for f in findings)
+    return int(ExitCode.FAILURE if problems else ExitCode.OK)
 
 
 def _apply(loaded: Loaded, result: Settings, changes: Changes, write: bool, env: Env) -> int:

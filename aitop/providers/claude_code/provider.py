@@ -14,8 +14,8 @@ import os
 
 from aitop import events as ev
 from aitop.log import log
-from aitop.providers.base import Decoded, LogStats
-from aitop.providers.claude_code import hooks
+from aitop.providers.base import Decoded, LogStats, Outcome
+from aitop.providers.claude_code import hooks, statusline
 from aitop.providers.claude_code.setup import Setup
 from aitop.providers.claude_code.transcript import (
     AGENT,
@@ -27,7 +27,7 @@ from aitop.providers.claude_code.transcript import (
 from aitop.providers.dirwatch import DirWatch
 from aitop.providers.follow import Queue
 from aitop.snapshot import Diagnostic
-from aitop.wire import Envelope
+from aitop.wire import HOOK, STATUSLINE, Envelope
 
 SESSION_FILES_DEPTH = 2  # projects/<project>/<session>.jsonl
 
@@ -51,7 +51,12 @@ class ClaudeCode:
     # --- hooks ----------------------------------------------------------------------
 
     def decode(self, payload: bytes, envelope: Envelope, now: float) -> Decoded:
-        decoded = hooks.decode(payload, envelope, now)
+        if envelope.kind == HOOK:
+            decoded = hooks.decode(payload, envelope, now)
+        elif envelope.kind == STATUSLINE:  # `aitop statusline`: limits and its own figures
+            decoded = statusline.decode(payload, envelope, now)
+        else:
+            return Decoded(Outcome.IGNORED, [], f"a frame of kind {envelope.kind!r}")
         for event in decoded.events:
             self._follow(event)
         return decoded

@@ -13,7 +13,7 @@ import os
 import msgspec
 
 from aitop import events as ev
-from aitop.providers.base import Decoded, LogStats
+from aitop.providers.base import Decoded, LogStats, Outcome
 from aitop.providers.codex import hooks
 from aitop.providers.codex.rollout import (
     AGENT,
@@ -27,7 +27,7 @@ from aitop.providers.dirwatch import DirWatch
 from aitop.providers.follow import Queue
 from aitop.providers.tail import ZSTD_SUFFIX
 from aitop.snapshot import Diagnostic
-from aitop.wire import Envelope
+from aitop.wire import HOOK, Envelope
 
 SESSIONS_DEPTH = 4  # sessions/YYYY/MM/DD/rollout-….jsonl
 ARCHIVED_DEPTH = 1  # archived_sessions/rollout-….jsonl
@@ -51,6 +51,8 @@ class Codex:
     # --- hooks ----------------------------------------------------------------------
 
     def decode(self, payload: bytes, envelope: Envelope, now: float) -> Decoded:
+        if envelope.kind != HOOK:  # Codex has no status line command: its limits are logged
+            return Decoded(Outcome.IGNORED, [], f"a frame of kind {envelope.kind!r}")
         decoded = hooks.decode(payload, envelope, now)
         if not decoded.events:
             return decoded

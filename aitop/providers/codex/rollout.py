@@ -20,6 +20,10 @@ proven against the mock's log of every response (tests/e2e/test_real_codex.py):
    `compacted` line is one compaction. A turn that failed ends in `task_complete.error`:
    an API error (per failed turn). Tool calls are the `item_completed` command and patch
    items, whose ids are the hooks' `tool_use_id`s, with their outcome and duration.
+6. Every `token_count` row (with `info` or without) carries `rate_limits`, the plan's
+   windows from the API's headers (primary: 300 minutes, secondary: 10080, as
+   `window_minutes` says): the plan limits, current at the line's time. They are
+   decoded on their own, so that a shape aitop does not expect costs them, not the usage.
 `decode_line` is pure: `aitop report` reads the same lines the same way.
 """
 
@@ -91,6 +95,26 @@ class _Settings(Struct):
     service_tier: Name | None = None
 
 
+class _RateWindow(Struct):
+    used_percent: Annotated[float, Meta(ge=0, le=1000)]
+    window_minutes: Annotated[int, Meta(ge=1, le=10_000_000)] | None = None
+    resets_at: Annotated[float, Meta(ge=0, le=1e11)] | None = None  # epoch seconds
+    resets_in_seconds: Annotated[float, Meta(ge=0, le=1e9)] | None = None  # older Codex
+
+
+class _RateLimits(Struct):
+    limit_id: Name | None = None
+    primary: _RateWindow | None = None
+    secondary: _RateWindow | None = None
+    plan_type: Name | None = None
+
+
+_rate_limits_decoder = msgspec.json.Decoder(_RateLimits)
+MAIN_LIMIT = "codex"  # the limit every Codex login has; others are named by their id
+# a window without its length: Codex's primary is the 5-hour one, its secondary the week
+DEFAULT_MINUTES = {"primary": 300, "secondary": 10_080}
+
+
 class Payload(Struct):
     """The fields aitop reads of every payload kind it uses (the rest is skipped)."""
 
@@ -117,6 +141,7 @@ class Payload(Struct):
     started_at_ms: EpochMillis | None = None
     completed_at_ms: EpochMillis | None = None
     thread_settings: _Settings | None = None
+    rate_limits: msgspec.Raw = msgspec.Raw()  # token_count's: decoded on its own
 
 
 class Line(Struct):
@@ -331,6 +356,7 @@ class RolloutReader:
     ) -> None:
         kind = payload.type
         if kind == "token_count":
+            self._limits(file, state, payload, when, out)
             info = payload.info
             if info is None:
                 return
@@ -355,6 +381,41 @@ class RolloutReader:
                 )
         elif kind == "item_completed" and payload.item is not None:
             self._tool(file, state, payload, when, out)
+
+    def _limits(
+        self, file: Followed, state: _State, payload: Payload, when: float, out: list[ev.Event]
+    ) -> None:
+        """Rule 6: the plan's windows as of this line."""
+        raw = bytes(payload.rate_limits)
+        if raw in (b"", b"null"):
+            return
+        try:
+            limits = _rate_limits_decoder.decode(raw)
+        except (msgspec.DecodeError, RecursionError):
+            self.stats.rejected_lines += 1
+            return
+        windows = []
+        for name, window in (("primary", limits.primary), ("secondary", limits.secondary)):
+            if window is None:
+                continue
+            resets = window.resets_at
+            if resets is None and window.resets_in_seconds is not None:
+                resets = when + window.resets_in_seconds
+            windows.append(
+                ev.LimitWindow(
+                    window.window_minutes or DEFAULT_MINUTES[name],
+                    min(100.0, window.used_percent),
+                    resets,
+                )
+            )
+        if not windows:
+            return
+        scope = limits.limit_id if limits.limit_id not in (None, MAIN_LIMIT) else None
+        out.append(
+            ev.PlanLimits(
+                self._info(file, state, when), tuple(windows), plan=limits.plan_type, scope=scope
+            )
+        )
 
     def _advance(
         self,

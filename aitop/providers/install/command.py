@@ -43,6 +43,7 @@ from aitop import paths
 
 AITOP = "aitop"
 HOOK = "hook"
+STATUSLINE = "statusline"  # the status line command has the same shape (statusline_install)
 _WHITESPACE = " \t\r\n"  # shlex's
 _CONTROL = frozenset(";&|<>()")  # unquoted, each ends the command the shell runs
 _INTERPRETERS = ("python", "pypy")
@@ -117,10 +118,11 @@ def _double_quoted(text: str, pos: int, value: list[str]) -> int:
     raise ValueError("No closing quotation")
 
 
-def aitop_index(values: Sequence[str]) -> int | None:
-    """Where `aitop` (any directory, or the module of `python -m aitop`) precedes `hook`."""
+def aitop_index(values: Sequence[str], subcommand: str = HOOK) -> int | None:
+    """Where `aitop` (any directory, or the module of `python -m aitop`) precedes `hook`
+    (or another `subcommand`)."""
     for index in range(len(values) - 1):
-        if os.path.basename(values[index]) == AITOP and values[index + 1] == HOOK:
+        if os.path.basename(values[index]) == AITOP and values[index + 1] == subcommand:
             return index
     return None
 
@@ -142,15 +144,16 @@ class AitopCommand:
         return self.words[self.hook + 1 : self.end]
 
 
-def parse(command: object) -> AitopCommand | None:
-    """The parts of an aitop hook command; None for anything else."""
+def parse(command: object, subcommand: str = HOOK) -> AitopCommand | None:
+    """The parts of an aitop hook command (or of another `subcommand`'s); None for
+    anything else. `hook` is then the subcommand's word."""
     if not isinstance(command, str):
         return None
     try:
         words = split_words(command)
     except ValueError:  # an unbalanced quote: not a command aitop wrote
         return None
-    index = aitop_index([w.value for w in words])
+    index = aitop_index([w.value for w in words], subcommand)
     if index is None:
         return None
     hook = index + 1

@@ -5,6 +5,7 @@ seconds, `-n` times or until SIGINT/SIGTERM."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from aitop.snapshot import Snapshot, to_json
@@ -40,15 +41,24 @@ def to_text(snapshot: Snapshot, width: int = DEFAULT_WIDTH) -> str:
 class BatchWriter:
     """Writes `count` frames (None: until stopped); returns False when done."""
 
-    def __init__(self, out: TextIO, *, json: bool, count: int | None, width: int) -> None:
+    def __init__(
+        self,
+        out: TextIO,
+        *,
+        json: bool,
+        count: int | None,
+        width: int,
+        encode: Callable[[Snapshot], bytes] | None = None,
+    ) -> None:
         self.out = out
         self.json = json
+        self.encode = encode or to_json
         self.left = count
         self.width = width
 
     def __call__(self, snapshot: Snapshot) -> bool:
         if self.json:
-            data = to_json(snapshot)
+            data = self.encode(snapshot)
             binary = getattr(self.out, "buffer", None)
             if binary is not None:
                 binary.write(data)

@@ -1,4 +1,4 @@
-"""config.toml: refresh interval, alert thresholds, bell, theme, model prices.
+"""config.toml: refresh interval, alert thresholds, bell, theme, model prices, metrics.
 
 Read with tomllib, validated with msgspec; a bad value is one clear line naming the
 key, never a traceback. A missing file is the defaults, unless `--config` named it.
@@ -32,6 +32,10 @@ class Config(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     theme: Theme = "default"
     alerts: Thresholds = Thresholds()
     pricing: PricingConfig = PricingConfig()
+    # `--metrics` for the monitor: "[HOST:]PORT" ("" or absent: none)
+    metrics: Annotated[str, Meta(max_length=300)] = ""
+    metrics_network: bool = False  # allow a metrics address other than loopback
+    metrics_sessions: bool = False  # per-session series in /metrics
 
 
 DEFAULT = Config()

@@ -141,8 +141,7 @@ def test_a_second_batch_attaches_and_standalone_refuses(env: dict[str, str]) -> 
         assert (second.returncode, second.stderr) == (0, "")
         head, frame = second.stdout.split("\n", 1)
         assert head == (
-            f"aitop -b: attached to the monitor on {env['AITOP_SOCKET']}"
-            f" (pid {first.process.pid})"
+            f"aitop -b: attached to the monitor on {env['AITOP_SOCKET']} (pid {first.process.pid})"
         )
         assert f"attached to monitor pid {first.process.pid}" in frame and "1 events" in frame
 

@@ -25,6 +25,7 @@ from aitop.errors import AitopError
 from aitop.export import MetricsServer, families, parse_address
 from aitop.pricing import PICO_PER_USD, Pricer
 from aitop.snapshot import Ingest, Snapshot, Transcripts
+
 from conftest import aitop_command
 from support import isolated_env, private_dir
 
@@ -99,12 +100,12 @@ def snapshot(extra_before_start: bool = True) -> Snapshot:
     agg.apply(ev.ApiError(_who("codex", "b", T0 + 3), 500), now)
     agg.apply(ev.Compacted(_who("claude-code", "a", T0 + 4)), now)
     agg.apply(ev.TurnCompleted(_who("claude-code", "a", T0 + 4)), now)
-    return agg.snapshot(
-        now,
-        ingest=Ingest(frames=12, rejected_peer=1, rejected_malformed=2, open_connections=3,
-                      viewers=2, viewers_dropped=1),  # fmt: skip
-        transcripts=Transcripts(files=4, lines=50, requests=5, backlog_bytes=1234),
-    )
+    ingest = Ingest(
+        frames=12, rejected_peer=1, rejected_malformed=2, open_connections=3, viewers=2,
+        viewers_dropped=1,
+    )  # fmt: skip
+    logs = Transcripts(files=4, lines=50, requests=5, backlog_bytes=1234)
+    return agg.snapshot(now, ingest=ingest, transcripts=logs)
 
 
 def exposition(snap: Snapshot | None, *, sessions: bool = False) -> str:

@@ -34,7 +34,9 @@ def dashboard() -> dict[str, Any]:
 
 def queries() -> list[str]:
     found = [t["expr"] for p in dashboard()["panels"] for t in p.get("targets", [])]
-    found += [v["query"]["query"] for v in dashboard()["templating"]["list"] if v["type"] == "query"]
+    found += [
+        v["query"]["query"] for v in dashboard()["templating"]["list"] if v["type"] == "query"
+    ]
     return found
 
 
@@ -78,7 +80,10 @@ def test_every_query_is_valid_promql(tmp_path: Path) -> None:
     rules = tmp_path / "rules.yml"
     lines = ["groups:", "  - name: dashboard", "    rules:"]
     for i, query in enumerate(queries()):
-        lines += [f"      - record: dashboard:query{i}", f"        expr: {json.dumps(promql(query))}"]
+        lines += [
+            f"      - record: dashboard:query{i}",
+            f"        expr: {json.dumps(promql(query))}",
+        ]
     rules.write_text("\n".join(lines) + "\n")
     result = subprocess.run(
         ["promtool", "check", "rules", str(rules)],

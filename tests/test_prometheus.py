@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from aitop.pricing import PICO_PER_USD
+
 from conftest import SESSIONS
 from support import Monitor, isolated_env, private_dir
 from test_replay_fixtures import FIELDS, _mock_expectations, _replay, _totals
@@ -138,8 +139,10 @@ def test_prometheus_scrapes_the_sessions_exact_tokens_and_cost(
             everything, gap = _totals(entry["all"]), _totals(entry["compaction"])  # type: ignore[arg-type]
             tokens = sum(everything[f] - gap[f] for f in FIELDS)  # what the API returned
             snap = monitor.wait_for(
-                lambda s: any(r["session_id"] == F1_ID and r["requests"] == 8 for r in s["sessions"])
-                and s["since_start"]["requests"] == 8
+                lambda s: (
+                    any(r["session_id"] == F1_ID and r["requests"] == 8 for r in s["sessions"])
+                    and s["since_start"]["requests"] == 8
+                )
             )
             row = next(r for r in snap["sessions"] if r["session_id"] == F1_ID)
             assert sum(row[f] for f in FIELDS) == tokens
@@ -188,7 +191,10 @@ def test_promtool_passes_the_per_session_exposition_too(place: tuple[Path, dict[
         _replay([F1], home, env, restamp=True)
         monitor.wait_for(lambda s: s["since_start"]["requests"] == 8)
         text = fetch(f"http://127.0.0.1:{port}/metrics")
-        assert f'aitop_session_requests{{agent="claude-code",project="project",session_id="{F1_ID}"}} 8.0' in text
+        assert (
+            f'aitop_session_requests{{agent="claude-code",project="project",session_id="{F1_ID}"}} 8.0'
+            in text
+        )
         lint = subprocess.run(
             ["promtool", "check", "metrics"], input=text, capture_output=True, text=True,
             timeout=60, check=False,

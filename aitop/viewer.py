@@ -31,7 +31,7 @@ CONNECT_TIMEOUT_S = 0.5
 HELLO_TIMEOUT_S = 3.0  # a monitor answers at once; something that does not is no monitor
 RECV_SIZE = 1 << 20
 MAX_LINE = 256 << 20  # a snapshot of 1,000 sessions is a few MB: anything longer is broken
-# a frame when the monitor's newest snapshot is at least this share of -d after the last
+# a frame when the monitor's newest snapshot came at least this share of -d after the last
 # one shown: ticks are not exactly -d apart, and `-d` equal to the monitor's must show each
 DUE_SHARE = 0.9
 
@@ -166,15 +166,18 @@ class Viewer(Loop):
             disarm_watchdog()
 
     def _run(self, interval: float, on_tick: Callable[[Snapshot], bool]) -> None:
-        shown: float | None = None  # the monitor's time of the last snapshot shown
+        every = interval * DUE_SHARE
+        shown: float | None = None  # when the last snapshot was shown (monotonic)
         self._drain()  # what arrived with the hello
         while not self.stopping:
-            snap = self._take()
-            if snap is not None and (shown is None or snap.now - shown >= interval * DUE_SHARE):
-                shown = snap.now
-                self.redraw_requested = False
-                if not on_tick(snap):
-                    return
+            due = None if shown is None else shown + every
+            if self._newest is not None and (due is None or time.monotonic() >= due):
+                snap = self._take()  # only now decoded: a line a slower -d skips costs little
+                if snap is not None:
+                    shown = time.monotonic()
+                    self.redraw_requested = False
+                    if not on_tick(snap):
+                        return
                 continue
             if self.redraw_requested and self.latest is not None:
                 self.redraw_requested = False
@@ -183,7 +186,12 @@ class Viewer(Loop):
                 continue
             if self.ended is not None:
                 return
-            for key, mask in self.selector.select(None if self.sock is not None else 0.0):
+            timeout = None  # until the monitor sends, a key, a signal
+            if self._newest is not None and due is not None:
+                timeout = max(0.0, due - time.monotonic())  # a line waits to be due
+            if self.sock is None:
+                timeout = 0.0
+            for key, mask in self.selector.select(timeout):
                 key.data(mask)
 
     def _take(self) -> Snapshot | None:

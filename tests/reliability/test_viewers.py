@@ -58,6 +58,7 @@ def test_batch_json_attaches_to_the_live_screen_and_returns_its_sessions() -> No
             for payload in hooks:
                 assert run_hook(payload, env).returncode == 0
             screen.wait_text("Sessions 1")
+            screen.wait_text(f"{len(hooks)} events")  # each one is in the monitor's latest
 
             result = batch(env, "--json", "-n", "3")
             assert (result.returncode, result.stderr) == (0, "")

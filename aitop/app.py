@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import msgspec
@@ -26,7 +25,7 @@ from aitop.config import Config
 from aitop.env import Env
 from aitop.events import Event
 from aitop.log import log
-from aitop.loop import STOP_GRACE_S, STOP_SIGNALS, Loop, StopNow, disarm_watchdog
+from aitop.loop import STOP_GRACE_S, STOP_SIGNALS, Consumer, Loop, StopNow, disarm_watchdog
 from aitop.pricing import Pricer
 from aitop.providers.base import LogStats, Outcome, Provider, Where
 from aitop.providers.registry import AGENTS
@@ -43,7 +42,7 @@ BACKFILL_S = 3.0  # at start-up, read this long before the first frame
 BACKFILL_WINDOW_S = 900.0  # at start-up, read the transcripts written in the last 15 min
 PID_CHECK_S = 2.0
 DISCOVER_S = 1.0  # look for transcripts no hook told us about (cheap: see dirwatch)
-__all__ = ["STOP_GRACE_S", "STOP_SIGNALS", "Monitor", "Options", "StopNow"]
+__all__ = ["STOP_GRACE_S", "STOP_SIGNALS", "Consumer", "Monitor", "Options", "StopNow"]
 
 
 @dataclass
@@ -156,16 +155,17 @@ class Monitor(Loop):
 
     # --- the loop -------------------------------------------------------------------
 
-    def run(self, interval: float, on_tick: Callable[[Snapshot], bool]) -> None:
-        """Tick every `interval` seconds (and whenever a redraw is asked for) until
-        `on_tick` returns False or a stop signal arrives."""
+    def run(self, interval: float, *consumers: Consumer) -> None:
+        """Tick every `interval` seconds, and hand each tick's snapshot (and one whenever
+        a redraw is asked for) to every consumer, until one of them returns False, `stop`
+        is called or a stop signal arrives. The viewers on the socket get each tick's."""
         self.interval = interval
         try:
-            self._run(interval, on_tick)
+            self._run(interval, consumers)
         finally:
             disarm_watchdog()
 
-    def _run(self, interval: float, on_tick: Callable[[Snapshot], bool]) -> None:
+    def _run(self, interval: float, consumers: tuple[Consumer, ...]) -> None:
         next_tick = self.env.monotonic()
         while not self.stopping:
             mono = self.env.monotonic()
@@ -180,7 +180,7 @@ class Monitor(Loop):
                 snap = self.latest = self.snapshot()
                 if ticked and len(self.viewers):  # viewers get ticks, not redraws
                     self.viewers.publish(self.json_line(snap))
-                if not on_tick(snap):
+                if not all([consume(snap) for consume in consumers]):  # each sees it
                     return
                 continue
             wake = next_tick

@@ -23,6 +23,8 @@ from aitop.snapshot import Snapshot
 STOP_GRACE_S = 1.0  # after a stop signal the loop has this long to end by itself
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
+Consumer = Callable[[Snapshot], bool]  # a tick's snapshot; False: stop the loop
+
 
 class StopNow(KeyboardInterrupt):
     """Raised by the stop watchdog in whatever the loop was doing: the `finally`s on the
@@ -37,6 +39,15 @@ class Loop:
         self.on_signal: Callable[[int], None] | None = None  # the screen hooks SIGWINCH here
         self._wake_r = self._wake_w = -1
         self._old_handlers: dict[int, object] = {}
+
+    def stop(self) -> None:
+        """End the loop at its next turn (the screen's `q`, a batch's last frame)."""
+        self.stopping = True
+
+    def request_redraw(self) -> None:
+        """Hand the consumers a snapshot now, without waiting for the next tick (a key, a
+        resize): the figures are not advanced, only shown."""
+        self.redraw_requested = True
 
     def install_signals(self) -> None:
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -100,7 +111,11 @@ class Source(Protocol):
 
     def open(self) -> None: ...
 
-    def run(self, interval: float, on_tick: Callable[[Snapshot], bool]) -> None: ...
+    def run(self, interval: float, *consumers: Consumer) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def request_redraw(self) -> None: ...
 
     def close(self) -> None: ...
 

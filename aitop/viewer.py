@@ -14,14 +14,13 @@ import os
 import selectors
 import socket
 import time
-from collections.abc import Callable
 from typing import NamedTuple
 
 import msgspec
 
 from aitop.errors import AitopError
 from aitop.log import log
-from aitop.loop import Loop, disarm_watchdog
+from aitop.loop import Consumer, Loop, disarm_watchdog
 from aitop.peercred import peer_uid
 from aitop.pricing import Pricer
 from aitop.snapshot import Snapshot, from_json
@@ -156,16 +155,17 @@ class Viewer(Loop):
 
     # --- the loop -------------------------------------------------------------------
 
-    def run(self, interval: float, on_tick: Callable[[Snapshot], bool]) -> None:
-        """Hand each new snapshot to `on_tick`, at most one per `interval` (the monitor's
-        ticks set the pace: a viewer can only go slower), and the latest again whenever a
-        redraw is asked for, until `on_tick` returns False, a stop, or the stream ends."""
+    def run(self, interval: float, *consumers: Consumer) -> None:
+        """Hand each new snapshot to every consumer, at most one per `interval` (the
+        monitor's ticks set the pace: a viewer can only go slower), and the latest again
+        whenever a redraw is asked for, until one returns False, `stop`, a stop signal, or
+        the end of the stream."""
         try:
-            self._run(interval, on_tick)
+            self._run(interval, lambda snap: all([consume(snap) for consume in consumers]))
         finally:
             disarm_watchdog()
 
-    def _run(self, interval: float, on_tick: Callable[[Snapshot], bool]) -> None:
+    def _run(self, interval: float, on_tick: Consumer) -> None:
         every = interval * DUE_SHARE
         shown: float | None = None  # when the last snapshot was shown (monotonic)
         self._drain()  # what arrived with the hello

@@ -249,7 +249,9 @@ def _monitor(args: argparse.Namespace, env: Env) -> int:
 
     setup(paths.log_path(env.environ), env.environ)
     socket_path = os.path.abspath(paths.socket_path(env.environ, args.socket))
-    metrics = _metrics_address(args, config)  # a bad address is refused before anything starts
+    metrics = _metrics_address(
+        args, config, config_path
+    )  # a bad address is refused before anything starts
     source, attached = _source(args, env, config, socket_path)
     exporter: MetricsServer | None = None
     try:
@@ -284,13 +286,20 @@ def _monitor(args: argparse.Namespace, env: Env) -> int:
     return int(ExitCode.OK)
 
 
-def _metrics_address(args: argparse.Namespace, config: Config) -> tuple[str, int] | None:
-    text = args.metrics if args.metrics is not None else config.metrics
+def _metrics_address(
+    args: argparse.Namespace, config: Config, config_path: str
+) -> tuple[str, int] | None:
+    given = args.metrics is not None
+    text = args.metrics if given else config.metrics
     if not text:
         return None
     from aitop.export import parse_address
 
-    return parse_address(text, network=args.metrics_network or config.metrics_network)
+    return parse_address(
+        text,
+        network=args.metrics_network or config.metrics_network,
+        where="--metrics" if given else f"{config_path}: metrics =",
+    )
 
 
 def _source(

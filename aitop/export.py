@@ -50,25 +50,26 @@ PATHS = ("/metrics", "/")
 # --- the address ---------------------------------------------------------------------
 
 
-def parse_address(text: str, *, network: bool = False) -> tuple[str, int]:
+def parse_address(text: str, *, network: bool = False, where: str = "--metrics") -> tuple[str, int]:
     """`PORT`, `HOST:PORT` or `[IPv6]:PORT` → (host, port); a bare port is on loopback.
     An address that is not loopback is refused unless `network` says it is meant: it
-    serves what the agents cost to every host that can reach it."""
+    serves what the agents cost to every host that can reach it. `where` names where the
+    address was given, for the error."""
     host, sep, port_text = text.rpartition(":")
     if not sep:
         host, port_text = "127.0.0.1", text
     host = host.removeprefix("[").removesuffix("]")
     if not port_text.isdigit() or not 0 < int(port_text) < 65536 or not host:
         raise AitopError(
-            f"--metrics {text}: expected PORT or HOST:PORT (a port from 1 to 65535)",
+            f"{where} {text}: expected PORT or HOST:PORT (a port from 1 to 65535)",
             "for example: aitop --metrics 127.0.0.1:9464",
             ExitCode.USAGE,
         )
     if not network and not _loopback(host):
         raise AitopError(
-            f"--metrics {text} is not a loopback address: every host that can reach it"
+            f"{where} {text} is not a loopback address: every host that can reach it"
             " could read what your agents cost, and on what",
-            "add --metrics-network if that is meant (see README, Teams),"
+            "add --metrics-network (metrics_network = true) if that is meant (see README, Teams),"
             f" or use 127.0.0.1:{port_text}",
             ExitCode.USAGE,
         )

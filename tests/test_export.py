@@ -55,7 +55,7 @@ def test_an_address_open_to_the_network_must_be_asked_for(text: str) -> None:
     with pytest.raises(AitopError) as refused:
         parse_address(text)
     assert "is not a loopback address: every host that can reach it" in refused.value.what
-    assert refused.value.todo.startswith("add --metrics-network if that is meant")
+    assert refused.value.todo.startswith("add --metrics-network (metrics_network = true) if")
     host, port = parse_address(text, network=True)
     assert port == int(text.rsplit(":", 1)[1]) and host
 
@@ -298,8 +298,9 @@ def test_a_network_address_without_consent_is_refused_before_anything_starts(
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr == (
         "aitop: error: --metrics 0.0.0.0:9464 is not a loopback address: every host that can"
-        " reach it could read what your agents cost, and on what; add --metrics-network if"
-        " that is meant (see README, Teams), or use 127.0.0.1:9464\n"
+        " reach it could read what your agents cost, and on what; add --metrics-network"
+        " (metrics_network = true) if that is meant (see README, Teams), or use"
+        " 127.0.0.1:9464\n"
     )
     assert not Path(env["AITOP_SOCKET"]).exists()
 
@@ -317,6 +318,19 @@ def test_prometheus_client_is_imported_only_for_metrics(env: dict[str, str]) -> 
         )  # fmt: skip
         assert (result.returncode, result.stderr) == (0, imported + "\n")
         assert json.loads(result.stdout)["attached"] is False
+
+
+def test_a_bad_address_in_the_config_names_the_file(env: dict[str, str], tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('metrics = "0.0.0.0:9464"\n')
+    result = subprocess.run(
+        [*aitop_command(), "-b", "-n", "1", "--config", str(config)],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        f"aitop: error: {config}: metrics = 0.0.0.0:9464 is not a loopback address"
+    )
 
 
 def test_metrics_from_the_config(env: dict[str, str], tmp_path: Path) -> None:

@@ -64,6 +64,7 @@ TEMPLATE = json.loads(
 )
 CLIENT_TIMEOUT_S = 30  # one connect or send; a blocking connect waits while the backlog is full
 START_TIMEOUT_S = 60  # the monitor's first snapshot
+WARM_S = 3.0  # the monitor's uptime before the clients start, with viewers or without
 
 
 def frames(client: int, count: int, transcript: str) -> list[bytes]:
@@ -388,6 +389,14 @@ def aitop_round(
         # the first snapshot comes once it listens
         wait_until(latest.first.is_set, START_TIMEOUT_S, "the monitor's first snapshot", alive)
         attached = attach_viewers(viewers, env, latest, alive) if viewers else []
+        # the same start for both kinds of round: the monitor up for WARM_S, whatever
+        # attaching viewers took (a monitor still starting up would weigh on one kind only)
+        wait_until(
+            lambda: latest.snapshot.get("uptime_s", 0) >= WARM_S,
+            START_TIMEOUT_S,
+            "the monitor to warm up",
+            alive,
+        )
         try:
             cpu = cpu_seconds(monitor.pid)
             elapsed = run_clients(str(sock), batches, latest.received, alive, "the monitor")

@@ -66,7 +66,7 @@ class Monitor(Loop):
         self._wall0 = env.wall_clock()
         self.start = self.now()
         self.pricer = Pricer.load(options.config.pricing.models)
-        self.aggregator = Aggregator(self.pricer, self.start)
+        self.aggregator = Aggregator(self.pricer, self.start, privacy=options.config.privacy)
         self.alert_log = AlertLog()
         self.providers: dict[str, Provider] = {
             name: agent.make(Where(options.agent_dirs[name], options.socket_path, env.environ))
@@ -145,9 +145,11 @@ class Monitor(Loop):
         )
 
     def json_line(self, snap: Snapshot) -> bytes:
-        """The snapshot as one JSON line, encoded once for `-b --json` and every viewer."""
+        """The snapshot as viewers get it (timelines included, so that a second screen
+        shows what this one does): one JSON line, encoded once for every viewer (and for
+        `-b --json --timeline`)."""
         if self._line is None or self._line[0] is not snap:
-            self._line = (snap, to_json(snap))
+            self._line = (snap, to_json(snap, timelines=True))
         return self._line[1]
 
     def _latest_line(self) -> bytes | None:

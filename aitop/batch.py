@@ -50,11 +50,14 @@ class BatchWriter:
         json: bool,
         count: int | None,
         width: int,
+        timelines: bool = False,
         encode: Callable[[Snapshot], bytes] | None = None,
     ) -> None:
+        """`encode`: a snapshot's line made already (the monitor's, for its viewers too)."""
         self.out = out
         self.json = json
-        self.encode = encode or to_json
+        self.timelines = timelines
+        self.encode = encode or (lambda snap: to_json(snap, timelines=timelines))
         self.left = count
         self.width = width
 

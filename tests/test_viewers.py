@@ -17,9 +17,12 @@ import pytest
 
 from aitop.errors import AitopError
 from aitop.server import Server
+from aitop.snapshot import from_json, to_json
 from aitop.viewer import Refused, connect
 from aitop.viewers import Viewers
 from aitop.watch import WATCH_REQUEST, Control, control_line, parse_control
+
+from ui_support import fixture_snapshot
 
 HELLO = control_line(Control(watching=1, pid=4242, version="0.1.0", interval=1.0))
 
@@ -189,6 +192,15 @@ def test_a_viewer_of_another_user_is_refused_before_it_can_ask(tmp_path: Path) -
 
 
 # --- the viewer's side ---------------------------------------------------------------------
+
+
+def test_a_snapshot_line_reads_back_to_the_very_snapshot(tmp_path: Path) -> None:
+    """A viewer's figures are the monitor's exactly: every field, every float to the bit,
+    timelines, windows, alerts, the agents' rows and the since-start splits."""
+    snap = fixture_snapshot(tmp_path)
+    assert snap.sessions and snap.since_start_by is not None and snap.alerts
+    assert any(row.timeline for row in snap.sessions)
+    assert from_json(to_json(snap, timelines=True)) == snap
 
 
 def test_nothing_on_the_socket_is_no_monitor(tmp_path: Path) -> None:

@@ -104,7 +104,7 @@ def _read_hello(sock: socket.socket, path: str) -> tuple[Hello, bytes] | None:
     if control.refused is not None:
         raise Refused(
             f"the monitor on {path} refused this viewer: {control.refused}",
-            "close a viewer you no longer need, or run: aitop --standalone --socket OTHER",
+            "close a viewer you no longer need (a monitor serves 16 at once)",
         )
     if control.watching != STREAM_VERSION or control.pid is None:
         return None

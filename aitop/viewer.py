@@ -28,7 +28,7 @@ from aitop.watch import STREAM_VERSION, WATCH_REQUEST, Control, is_control, pars
 
 CONNECT_TIMEOUT_S = 0.5
 HELLO_TIMEOUT_S = 3.0  # a monitor answers at once; something that does not is no monitor
-RECV_SIZE = 1 << 20
+RECV_SIZE = 1 << 16  # under malloc's mmap threshold: a recv costs no mmap and munmap
 MAX_LINE = 256 << 20  # a snapshot of 1,000 sessions is a few MB: anything longer is broken
 # a frame when the monitor's newest snapshot came at least this share of -d after the last
 # one shown: ticks are not exactly -d apart, and `-d` equal to the monitor's must show each

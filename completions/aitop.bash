@@ -15,7 +15,7 @@ _aitop() {
 
     local common="--socket --claude-dir --codex-home --config -h --help"
     local main_opts="--version -b --batch -n --iterations -d --delay --json --timeline --bell --no-backfill --standalone --metrics --metrics-network --metrics-sessions --print-config"
-    local install_opts="--write --dry-run --check --uninstall --settings --events"
+    local install_opts="--agent --write --dry-run --check --uninstall --settings --events"
     local hook_opts="--agent"
     local prices_opts="--update --json"
     local events="SessionStart SessionEnd UserPromptSubmit PreToolUse PostToolUse PostToolUseFailure Stop StopFailure SubagentStart SubagentStop PreCompact PostCompact Notification PostModelSwitch"
@@ -27,7 +27,10 @@ _aitop() {
         --claude-dir|--codex-home)
             COMPREPLY=($(compgen -d -- "$cur"))
             return ;;
-        -n|--iterations|-d|--delay|--agent|--metrics)
+        --agent)
+            COMPREPLY=($(compgen -W "claude-code codex" -- "$cur"))
+            return ;;
+        -n|--iterations|-d|--delay|--metrics)
             return ;;
         --update)
             # an optional URL: LiteLLM's own table when none is given

@@ -1,9 +1,11 @@
 """Every agent aitop knows, in one place: its name on the wire, how the screen calls it,
-where its files are (the option, the environment variables, the default), and how to
-make its provider. Adding an agent is a package under `aitop/providers/` and one entry
-here; the monitor, the command line and the screen read this table, nothing else.
+where its files are (the option, the environment variables, the default), how to make
+its provider, and its `aitop install` module. Adding an agent is a package under
+`aitop/providers/` and one entry here; the monitor, the command line and the screen read
+this table, nothing else.
 
-Providers are imported only when made, so that parsing the command line stays cheap.
+Providers and installers are imported only when used, so that parsing the command line
+stays cheap.
 """
 
 from __future__ import annotations
@@ -11,10 +13,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aitop import paths
 from aitop.errors import AitopError, ExitCode
 from aitop.providers.base import Provider, Where
+
+if TYPE_CHECKING:
+    from aitop.providers.install import Installer
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,8 @@ class Agent:
     default: Callable[[Mapping[str, str]], str]  # else this, from the environment
     default_shown: str  # the same, as the help says it ("~/.claude")
     make: Callable[[Where], Provider]  # its provider, from that directory
+    # its `aitop install` module (None: aitop cannot install its hooks yet)
+    installer: Callable[[], Installer] | None = None
 
     @property
     def dest(self) -> str:
@@ -75,6 +83,18 @@ def _codex(where: Where) -> Provider:
     return Codex(where.directory)
 
 
+def _claude_code_installer() -> Installer:
+    from aitop.providers.claude_code import install
+
+    return install
+
+
+def _codex_installer() -> Installer:
+    from aitop.providers.codex import install
+
+    return install
+
+
 AGENTS: dict[str, Agent] = {
     "claude-code": Agent(
         name="claude-code",
@@ -87,6 +107,7 @@ AGENTS: dict[str, Agent] = {
         default=lambda environ: os.path.join(paths.home(environ), ".claude"),
         default_shown="~/.claude",
         make=_claude_code,
+        installer=_claude_code_installer,
     ),
     "codex": Agent(
         name="codex",
@@ -99,6 +120,7 @@ AGENTS: dict[str, Agent] = {
         default=lambda environ: os.path.join(paths.home(environ), ".codex"),
         default_shown="~/.codex",
         make=_codex,
+        installer=_codex_installer,
     ),
 }
 

@@ -23,16 +23,20 @@ from aitop.activity import BUSY, IDLE, Activity, request_ms
 from aitop.pricing import PICO_PER_USD, Pricer
 from aitop.snapshot import (
     AgentRow,
+    AgentTotals,
     Counts,
     Doing,
     Ingest,
     LimitRow,
     ModelRow,
+    ModelTotals,
     Series,
     SessionRow,
+    SinceStartBy,
     Snapshot,
     SubagentRow,
     ToolRow,
+    ToolTotals,
     Transcripts,
     Window,
     Windows,
@@ -78,6 +82,10 @@ MAX_TOOL_NAMES = 500
 MAX_TRACKED_CALLS = 20_000
 DURATIONS_KEPT = 1024  # p50/p95 over each tool's most recent calls
 OTHER_TOOLS = "(other)"
+# (agent, model) pairs counted since start: past it, new pairs count as their agent's
+# "(other)" (model names come from logs; a metric label must not grow without end)
+MAX_MODEL_PAIRS = 500
+OTHER_MODELS = "(other)"
 UNKNOWN_TOOL = "(unknown)"
 
 Deltas = list[tuple[int, int]]
@@ -212,10 +220,19 @@ class ToolStats:
 class _Call:
     """One tool call, known by its tool_use_id to the hooks and to the transcript."""
 
-    __slots__ = ("finished", "has_duration", "name", "overall", "own", "repeat_counted")
+    __slots__ = (
+        "finished",
+        "has_duration",
+        "label",
+        "name",
+        "overall",
+        "own",
+        "repeat_counted",
+    )
 
-    def __init__(self, name: str, overall: ToolStats, own: ToolStats) -> None:
+    def __init__(self, name: str, label: str, overall: ToolStats, own: ToolStats) -> None:
         self.name = name
+        self.label = label  # its row's name in the Tools tab: the name, or "(other)"
         self.overall = overall  # its tool's row in the Tools tab
         self.own = own  # and in its session's detail
         self.finished = False
@@ -317,6 +334,10 @@ class Aggregator:
         self.limits: dict[LimitKey, lim.Track] = {}
         self.ring = Ring(start)
         self.since_start = [0] * WIDTH
+        # the same, by agent, (agent, model) and (agent, tool): by the events' own times
+        self.since_start_agents: dict[str, list[int]] = {}
+        self.since_start_models: dict[tuple[str, str], list[int]] = {}
+        self.since_start_tools: dict[tuple[str, str], list[int]] = {}  # [calls, errors]
         self.sessions: dict[SessionKey, SessionState] = {}
         self.models: dict[str, list[int]] = {}
         self.estimated_models: set[str] = set()
@@ -456,8 +477,14 @@ class Aggregator:
                 session.ring = Ring(self.ring.head)
             session.ring.add(when, deltas)
         if when >= self.start:
+            since_start = self.since_start
             for field, amount in deltas:
-                self.since_start[field] += amount
+                since_start[field] += amount
+            by_agent = self.since_start_agents.get(session.agent)
+            if by_agent is None:
+                by_agent = self.since_start_agents[session.agent] = [0] * WIDTH
+            for field, amount in deltas:
+                by_agent[field] += amount
         totals = session.totals
         for field, amount in deltas:
             totals[field] += amount
@@ -552,6 +579,10 @@ class Aggregator:
             model_totals = self.models[event.model] = [0] * WIDTH
         for field, amount in deltas:
             model_totals[field] += amount
+        if when >= self.start:
+            by_model = self._since_start_model(session.agent, event.model)
+            for field, amount in deltas:
+                by_model[field] += amount
         if self.pricer.resolve(event.model, event.vendor).estimated:
             session.cost_estimated = True
             self.estimated_models.add(event.model)
@@ -593,6 +624,8 @@ class Aggregator:
                 self._count(session, event.session.time, [(TOOL_ERRORS, 1)], event.subagent_id)
                 call.overall.errors += 1
                 call.own.errors += 1
+                if event.session.time >= self.start:
+                    self._since_start_tool(session.agent, call.label)[1] += 1
         if event.duration_ms is not None and not call.has_duration:
             call.has_duration = True
             call.overall.add_duration(event.duration_ms)
@@ -612,16 +645,51 @@ class Aggregator:
         if call is not None:
             return call
         name = name or UNKNOWN_TOOL
-        call = _Call(
-            name, self._tool_stats(self.tools, name), self._tool_stats(session.tools, name, 256)
-        )
+        overall = self._tool_stats(self.tools, name)
+        label = name if self.tools.get(name) is overall else OTHER_TOOLS
+        call = _Call(name, label, overall, self._tool_stats(session.tools, name, 256))
         self._calls[key] = call
         if len(self._calls) > MAX_TRACKED_CALLS:  # the oldest: its reports are long in
             self._calls.popitem(last=False)
         self._count(session, when, [(TOOL_CALLS, 1)], sub)
+        if when >= self.start:
+            self._since_start_tool(session.agent, label)[0] += 1
         call.overall.calls += 1
         call.own.calls += 1
         return call
+
+    def _since_start_model(self, agent: str, model: str) -> list[int]:
+        pairs = self.since_start_models
+        totals = pairs.get((agent, model))
+        if totals is None:
+            if len(pairs) >= MAX_MODEL_PAIRS:
+                model = OTHER_MODELS
+                totals = pairs.get((agent, model))
+            if totals is None:
+                totals = pairs[(agent, model)] = [0] * WIDTH
+        return totals
+
+    def _since_start_tool(self, agent: str, label: str) -> list[int]:
+        totals = self.since_start_tools.get((agent, label))
+        if totals is None:  # labels are bounded: MAX_TOOL_NAMES and "(other)" per agent
+            totals = self.since_start_tools[(agent, label)] = [0, 0]
+        return totals
+
+    def since_start_by(self) -> SinceStartBy:
+        return SinceStartBy(
+            agents=[
+                AgentTotals(agent=agent, **counts_of(totals))
+                for agent, totals in sorted(self.since_start_agents.items())
+            ],
+            models=[
+                ModelTotals(agent=agent, model=model, **counts_of(totals))
+                for (agent, model), totals in sorted(self.since_start_models.items())
+            ],
+            tools=[
+                ToolTotals(agent=agent, tool=tool, calls=calls, errors=errors)
+                for (agent, tool), (calls, errors) in sorted(self.since_start_tools.items())
+            ],
+        )
 
     @staticmethod
     def _tool_stats(
@@ -800,6 +868,7 @@ class Aggregator:
             socket=socket,
             agents=agents,
             limits=self.limit_rows(now),
+            since_start_by=self.since_start_by(),
         )
 
     def _latency(self, model: str, fraction: float) -> float | None:

@@ -14,15 +14,11 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
-import selectors
-import signal
-from collections.abc import Callable
 from dataclasses import dataclass
-from types import FrameType
 
 import msgspec
 
-from aitop import alerts
+from aitop import __version__, alerts
 from aitop.aggregate import Aggregator
 from aitop.alert_log import AlertLog
 from aitop.config import Config
@@ -30,12 +26,15 @@ from aitop.env import Env
 from aitop.events import Event
 from aitop.limit_alerts import LimitAlerts
 from aitop.log import log
+from aitop.loop import STOP_GRACE_S, STOP_SIGNALS, Consumer, Loop, StopNow, disarm_watchdog
 from aitop.pricing import Pricer
 from aitop.providers.base import LogStats, Outcome, Provider, Where
 from aitop.providers.registry import AGENTS
 from aitop.server import Counters, Server
-from aitop.snapshot import Ingest, Snapshot, Transcripts
+from aitop.snapshot import Ingest, Snapshot, Transcripts, to_json
 from aitop.surrogates import printable
+from aitop.viewers import Viewers
+from aitop.watch import STREAM_VERSION, Control, control_line
 from aitop.wire import MAX_PAYLOAD, MalformedFrame, split_frame
 
 SLICE_S = 0.03  # the longest the loop reads transcripts before serving sockets again
@@ -44,16 +43,7 @@ BACKFILL_S = 3.0  # at start-up, read this long before the first frame
 BACKFILL_WINDOW_S = 900.0  # at start-up, read the transcripts written in the last 15 min
 PID_CHECK_S = 2.0
 DISCOVER_S = 1.0  # look for transcripts no hook told us about (cheap: see dirwatch)
-STOP_GRACE_S = 1.0  # after a stop signal the loop has this long to end by itself
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-Consumer = Callable[[Snapshot], bool]  # a tick's snapshot; False: stop the monitor
-
-
-class StopNow(KeyboardInterrupt):
-    """Raised by the stop watchdog in whatever the loop was doing: the `finally`s on the
-    way out restore the terminal and remove the socket."""
+__all__ = ["STOP_GRACE_S", "STOP_SIGNALS", "Consumer", "Monitor", "Options", "StopNow"]
 
 
 @dataclass
@@ -65,8 +55,12 @@ class Options:
     discover_s: float = DISCOVER_S  # on its own clock, whatever the refresh interval
 
 
-class Monitor:
+class Monitor(Loop):
+    """The one monitor of a socket: it owns all state, and serves its snapshots to the
+    screen or batch mode in this process and to the viewers on the socket."""
+
     def __init__(self, options: Options, env: Env) -> None:
+        super().__init__()
         self.options = options
         self.env = env
         self._mono0 = env.monotonic()
@@ -88,17 +82,22 @@ class Monitor:
             if name in options.agent_dirs
         }
         self.counters = Counters()
-        self.selector = selectors.DefaultSelector()
         self.server = Server(
             options.socket_path, self._on_frame, clock=env.monotonic, counters=self.counters
         )
-        self.stopping = False
-        self.redraw_requested = False
-        self._wake_r = self._wake_w = -1
-        self._old_handlers: dict[int, object] = {}
+        self.viewers = Viewers(self.selector, hello=self._hello, latest=self._latest_line)
+        self.server.watch(self.viewers)
+        self.interval = 1.0
+        self.latest: Snapshot | None = None  # read by the metrics thread: never changed
+        self._line: tuple[Snapshot, bytes] | None = None  # the latest one's JSON line
         self._next_pid_check = 0.0
         self._next_discovery = env.monotonic() + options.discover_s
-        self.on_signal: Callable[[int], None] | None = None  # the screen hooks SIGWINCH here
+        self._listening = False
+        self._closed = False
+
+    @property
+    def starting(self) -> str:
+        return "aitop: starting, reading the last 15 minutes of transcripts…"
 
     def now(self) -> float:
         """Wall-clock seconds that never jump: the monotonic clock, anchored once."""
@@ -106,10 +105,16 @@ class Monitor:
 
     # --- lifetime -------------------------------------------------------------------
 
+    def listen(self) -> None:
+        """Take the socket (its checks, its lock: one monitor per socket)."""
+        if not self._listening:
+            _raise_fd_limit()
+            self.server.open(self.selector)
+            self._listening = True
+
     def open(self) -> None:
-        _raise_fd_limit()
-        self.server.open(self.selector)
-        self._install_signals()
+        self.listen()
+        self.install_signals()
         log.info("listening on %s", self.options.socket_path)
         if self.options.backfill:
             for name, provider in self.providers.items():
@@ -125,73 +130,50 @@ class Monitor:
                 self._read_logs(deadline)
 
     def close(self) -> None:
-        _disarm_watchdog()
-        self.server.close()
+        if self._closed:
+            return
+        self._closed = True
+        disarm_watchdog()
+        self.server.close("the monitor stopped")  # its viewers are told
         for provider in self.providers.values():
             provider.close()
-        self._restore_signals()
-        with contextlib.suppress(KeyError, ValueError):
-            self.selector.unregister(self._wake_r)
-        for fd in (self._wake_r, self._wake_w):
-            if fd >= 0:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self._wake_r = self._wake_w = -1
-        self.selector.close()
+        self.close_loop()
         log.info("stopped")
 
-    def _install_signals(self) -> None:
-        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        self.selector.register(self._wake_r, selectors.EVENT_READ, self._on_wake)
-        signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
-        for signum in (*STOP_SIGNALS, signal.SIGWINCH):
-            self._old_handlers[signum] = signal.signal(signum, self._on_signal)
-        self._old_handlers[signal.SIGALRM] = signal.signal(signal.SIGALRM, _stop_now)
+    # --- viewers --------------------------------------------------------------------
 
-    def _restore_signals(self) -> None:
-        for signum, handler in self._old_handlers.items():
-            with contextlib.suppress(ValueError, TypeError):
-                signal.signal(signum, handler)  # type: ignore[arg-type]
-        self._old_handlers.clear()
-        with contextlib.suppress(ValueError):
-            signal.set_wakeup_fd(-1)
+    def _hello(self) -> bytes:
+        return control_line(
+            Control(
+                watching=STREAM_VERSION,
+                pid=os.getpid(),
+                version=__version__,
+                interval=self.interval,
+            )
+        )
 
-    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        # only set flags: the loop, woken through the wake-up fd, does the work
-        if signum in STOP_SIGNALS:
-            if self.stopping:  # asked twice: the user means it
-                raise StopNow
-            self.stopping = True
-            # if the loop does not get back to look at the flag in time (a bug, a
-            # file system that hangs), the watchdog ends it where it stands
-            signal.setitimer(signal.ITIMER_REAL, STOP_GRACE_S)
-        elif self.on_signal is not None:
-            self.on_signal(signum)
+    def json_line(self, snap: Snapshot) -> bytes:
+        """The snapshot as viewers get it (timelines included, so that a second screen
+        shows what this one does): one JSON line, encoded once for every viewer (and for
+        `-b --json --timeline`)."""
+        if self._line is None or self._line[0] is not snap:
+            self._line = (snap, to_json(snap, timelines=True))
+        return self._line[1]
 
-    def _on_wake(self, _mask: int) -> None:
-        with contextlib.suppress(OSError):
-            while os.read(self._wake_r, 512):
-                pass
+    def _latest_line(self) -> bytes | None:
+        return None if self.latest is None else self.json_line(self.latest)
 
     # --- the loop -------------------------------------------------------------------
-
-    def stop(self) -> None:
-        """End the loop at its next turn (the screen's `q`, a batch's last frame)."""
-        self.stopping = True
-
-    def request_redraw(self) -> None:
-        """Hand the consumers a snapshot now, without waiting for the next tick (a key, a
-        resize): the figures are not advanced, only shown."""
-        self.redraw_requested = True
 
     def run(self, interval: float, *consumers: Consumer) -> None:
         """Tick every `interval` seconds, and hand each tick's snapshot (and one whenever
         a redraw is asked for) to every consumer, until one of them returns False, `stop`
-        is called or a stop signal arrives."""
+        is called or a stop signal arrives. The viewers on the socket get each tick's."""
+        self.interval = interval
         try:
             self._run(interval, consumers)
         finally:
-            _disarm_watchdog()
+            disarm_watchdog()
 
     def _run(self, interval: float, consumers: tuple[Consumer, ...]) -> None:
         next_tick = self.env.monotonic()
@@ -201,10 +183,13 @@ class Monitor:
                 self._discover(mono)
             if mono >= next_tick or self.redraw_requested:
                 self.redraw_requested = False
-                if mono >= next_tick:
+                ticked = mono >= next_tick
+                if ticked:
                     self._tick()
                     next_tick = max(next_tick + interval, mono + interval * 0.5)
-                snap = self.snapshot()
+                snap = self.latest = self.snapshot()
+                if ticked and len(self.viewers):  # viewers get ticks, not redraws
+                    self.viewers.publish(self.json_line(snap))
                 if not all([consume(snap) for consume in consumers]):  # each sees it
                     return
                 continue
@@ -325,6 +310,9 @@ class Monitor:
                 rejected_overload=c.rejected_overload,
                 open_connections=self.server.open_connections,
                 internal_errors=c.internal_errors,
+                viewers=len(self.viewers),
+                viewers_dropped=self.viewers.counters.dropped,
+                viewers_refused=self.viewers.counters.refused,
             ),
             transcripts=Transcripts(
                 files=stats.files,
@@ -342,7 +330,7 @@ class Monitor:
         diagnostics = [
             note for provider in self.providers.values() for note in provider.diagnostics(c.frames)
         ]
-        snap = msgspec.structs.replace(snap, diagnostics=diagnostics)
+        snap = msgspec.structs.replace(snap, diagnostics=diagnostics, monitor_pid=os.getpid())
         found = alerts.evaluate(snap, self.options.config.alerts)
         found += self.limit_alerts.update(snap.limits, snap.now)
         found.sort(key=lambda alert: alert.severity != alerts.CRITICAL)
@@ -354,15 +342,6 @@ def _sum_stats(a: LogStats, b: LogStats) -> LogStats:
     return LogStats(
         **{field: getattr(a, field) + getattr(b, field) for field in LogStats.__struct_fields__}
     )
-
-
-def _stop_now(_signum: int, _frame: FrameType | None) -> None:
-    raise StopNow
-
-
-def _disarm_watchdog() -> None:
-    with contextlib.suppress(ValueError):  # not the main thread: never armed there
-        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def _alive(pid: int) -> bool:

@@ -5,43 +5,15 @@ seconds, `-n` times or until SIGINT/SIGTERM."""
 from __future__ import annotations
 
 import time
-from typing import Any, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
-import msgspec
-import orjson
-
-from aitop.snapshot import Snapshot
-from aitop.surrogates import printable
+from aitop.snapshot import Snapshot, to_json
 from aitop.ui import sections
 from aitop.ui.sections import plain
 from aitop.ui.sort import DEFAULT_SORT, sort_rows
 
 DEFAULT_WIDTH = 200
-
-
-def to_json(snapshot: Snapshot, *, timelines: bool = False) -> bytes:
-    """One line. Sessions' timelines only when asked (`--timeline`): a log of `aitop -b
-    --json -d 1 >> file` would otherwise repeat them every second."""
-    data = msgspec.to_builtins(snapshot)
-    if not timelines:
-        for row in data["sessions"]:
-            row.pop("timeline", None)
-    try:
-        return orjson.dumps(data) + b"\n"
-    except orjson.JSONEncodeError:
-        # a string that is not Unicode (a file name's undecodable byte, as a lone
-        # surrogate) slipped through: written escaped, never at the cost of the line
-        return orjson.dumps(_printable(data)) + b"\n"
-
-
-def _printable(value: Any) -> Any:
-    if isinstance(value, str):
-        return printable(value)
-    if isinstance(value, list):
-        return [_printable(item) for item in value]
-    if isinstance(value, dict):
-        return {printable(key): _printable(item) for key, item in value.items()}
-    return value
 
 
 def to_text(snapshot: Snapshot, width: int = DEFAULT_WIDTH) -> str:
@@ -72,17 +44,26 @@ class BatchWriter:
     """Writes `count` frames (None: until stopped); returns False when done."""
 
     def __init__(
-        self, out: TextIO, *, json: bool, count: int | None, width: int, timelines: bool = False
+        self,
+        out: TextIO,
+        *,
+        json: bool,
+        count: int | None,
+        width: int,
+        timelines: bool = False,
+        encode: Callable[[Snapshot], bytes] | None = None,
     ) -> None:
+        """`encode`: a snapshot's line made already (the monitor's, for its viewers too)."""
         self.out = out
         self.json = json
         self.timelines = timelines
+        self.encode = encode or (lambda snap: to_json(snap, timelines=timelines))
         self.left = count
         self.width = width
 
     def __call__(self, snapshot: Snapshot) -> bool:
         if self.json:
-            data = to_json(snapshot, timelines=self.timelines)
+            data = self.encode(snapshot)
             binary = getattr(self.out, "buffer", None)
             if binary is not None:
                 binary.write(data)

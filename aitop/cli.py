@@ -2,6 +2,8 @@
 
     aitop [options]                      the live screen
     aitop -b [-n N] [-d SECS] [--json]   batch mode, like top -b
+    (both attach to the monitor running on the socket, if one is; --standalone: never)
+    aitop --metrics [HOST:]PORT          also serve /metrics for Prometheus
     aitop hook                           forward one hook event (run by the agent)
     aitop statusline [-- CMD]            Claude Code's status line: forward, print one line
     aitop install [...]                  wire aitop's hooks into an agent (Claude Code, Codex)
@@ -17,12 +19,18 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from aitop import __version__, paths
 from aitop.env import Env
 from aitop.errors import AitopError, ExitCode
 from aitop.providers.registry import AGENTS
+
+if TYPE_CHECKING:
+    from aitop.config import Config
+    from aitop.export import MetricsServer
+    from aitop.loop import Source
+    from aitop.viewer import Attachment
 
 PROG = "aitop"
 
@@ -112,6 +120,31 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="read transcripts only when a hook names them: no start-up read of the last"
         " 15 minutes, no discovery of sessions that no hook announced",
+    )
+    parser.add_argument(
+        "--standalone",
+        action="store_true",
+        help="run a monitor of its own even when one runs on the socket (which then refuses it:"
+        " one monitor per socket); by default -b and the screen attach to a running monitor",
+    )
+    parser.add_argument(
+        "--metrics",
+        metavar="[HOST:]PORT",
+        help="serve /metrics (Prometheus text and OpenMetrics) on this address; loopback"
+        " (127.0.0.1) unless a host is given, and only with --metrics-network if it is not"
+        " loopback (default: 'metrics' in the config)",
+    )
+    parser.add_argument(
+        "--metrics-network",
+        action="store_true",
+        help="allow --metrics on an address other than loopback: every host that can reach"
+        " it can read what your agents cost",
+    )
+    parser.add_argument(
+        "--metrics-sessions",
+        action="store_true",
+        help="add per-session series to /metrics (one series per session: many sessions"
+        " make many series)",
     )
     parser.add_argument(
         "--print-config", action="store_true", help="print the effective configuration and exit"
@@ -256,41 +289,141 @@ def _monitor(args: argparse.Namespace, env: Env) -> int:
     if args.iterations is not None and not args.batch:
         raise AitopError("-n needs -b", "run: aitop -b -n N", ExitCode.USAGE)
 
-    from aitop.app import Monitor, Options
     from aitop.log import setup
+
+    setup(paths.log_path(env.environ), env.environ)
+    socket_path = os.path.abspath(paths.socket_path(env.environ, args.socket))
+    metrics = _metrics_address(
+        args, config, config_path
+    )  # a bad address is refused before anything starts
+    source, attached = _source(args, env, config, socket_path)
+    exporter: MetricsServer | None = None
+    try:
+        if metrics is not None and (attached is False or args.metrics is not None):
+            # the config's address is the monitor's: a viewer serves only when asked to
+            from aitop.export import MetricsServer
+
+            host, port = metrics
+            exporter = MetricsServer(
+                host,
+                port,
+                lambda: source.latest,
+                sessions=args.metrics_sessions or config.metrics_sessions,
+            )
+            exporter.start()
+        interval = args.delay or config.refresh
+        if args.batch:
+            _batch(args, env, source, attached, socket_path, interval)
+        else:
+            from aitop.ui.screen import run_screen
+
+            run_screen(
+                source, env, interval=interval, bell=args.bell or config.bell, theme=config.theme
+            )
+    finally:
+        if exporter is not None:
+            exporter.close()
+        source.close()
+    ended = getattr(source, "ended", None)
+    if ended is not None and not source.stopping:
+        raise ended  # the monitor stopped or went: the viewer did not end by itself
+    return int(ExitCode.OK)
+
+
+def _metrics_address(
+    args: argparse.Namespace, config: Config, config_path: str
+) -> tuple[str, int] | None:
+    given = args.metrics is not None
+    text = args.metrics if given else config.metrics
+    if not text:
+        return None
+    from aitop.export import parse_address
+
+    return parse_address(
+        text,
+        network=args.metrics_network or config.metrics_network,
+        where="--metrics" if given else f"{config_path}: metrics =",
+    )
+
+
+def _source(
+    args: argparse.Namespace, env: Env, config: Config, socket_path: str
+) -> tuple[Source, bool]:
+    """The monitor running on the socket, attached to; else a monitor of this process's
+    own, listening already. (source, attached)"""
+    from aitop.viewer import connect
+
+    if not args.standalone:
+        found = connect(socket_path)
+        if found is not None:
+            return _viewer(socket_path, found, config), True
+    from aitop.app import Monitor, Options
+    from aitop.server import AlreadyRunning
 
     agent_dirs = {}
     for name, agent in AGENTS.items():
         given = getattr(args, agent.dest, None)
         agent_dirs[name] = agent.directory(env.environ, given)
         agent.check_directory(agent_dirs[name], given=given is not None)
-    setup(paths.log_path(env.environ), env.environ)
+    if not args.batch:
+        from aitop.ui.screen import check_terminal
+
+        check_terminal(env)  # before the socket is taken
     options = Options(
-        socket_path=os.path.abspath(paths.socket_path(env.environ, args.socket)),
+        socket_path=socket_path,
         agent_dirs=agent_dirs,
         config=config,
         backfill=not args.no_backfill,
     )
-    interval = args.delay or config.refresh
     monitor = Monitor(options, env)
-    if args.batch:
-        from aitop.batch import DEFAULT_WIDTH, BatchWriter
+    try:
+        monitor.listen()
+    except AlreadyRunning:
+        monitor.close()
+        found = None if args.standalone else connect(socket_path)
+        if found is None:
+            raise
+        return _viewer(socket_path, found, config), True  # one started a moment ago
+    except BaseException:
+        monitor.close()
+        raise
+    return monitor, False
 
-        width = _columns(env, DEFAULT_WIDTH)
-        writer = BatchWriter(
-            env.stdout, json=args.json, count=args.iterations, width=width, timelines=args.timeline
-        )
-        monitor.open()
-        try:
-            monitor.run(interval, writer)
-        finally:
-            monitor.close()
-        return int(ExitCode.OK)
-    from aitop.ui.screen import run_screen
 
-    return run_screen(
-        monitor, env, interval=interval, bell=args.bell or config.bell, theme=config.theme
+def _viewer(socket_path: str, found: Attachment, config: Config) -> Source:
+    from aitop.pricing import Pricer
+    from aitop.viewer import Viewer
+
+    return Viewer(socket_path, found, Pricer.load(config.pricing.models))
+
+
+def _batch(
+    args: argparse.Namespace,
+    env: Env,
+    source: Source,
+    attached: bool,
+    socket_path: str,
+    interval: float,
+) -> None:
+    from aitop.batch import DEFAULT_WIDTH, BatchWriter
+
+    width = _columns(env, DEFAULT_WIDTH)
+    # with --timeline, the monitor's own line is the one its viewers get: encoded once
+    encode = getattr(source, "json_line", None) if args.timeline else None
+    writer = BatchWriter(
+        env.stdout,
+        json=args.json,
+        count=args.iterations,
+        width=width,
+        timelines=args.timeline,
+        encode=encode,
     )
+    if not args.json:  # the first line says whose numbers these are (JSON: "attached")
+        pid = getattr(getattr(source, "hello", None), "pid", os.getpid())
+        what = "attached to the monitor" if attached else "running its own monitor"
+        print(f"aitop -b: {what} on {socket_path} (pid {pid})", file=env.stdout, flush=True)
+    source.open()
+    source.run(interval, writer)
 
 
 def _columns(env: Env, default: int) -> int:

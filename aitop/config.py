@@ -1,5 +1,5 @@
 """config.toml: refresh interval, alert thresholds, plan limit alerts, bell, theme, model
-prices.
+prices, metrics.
 
 Read with tomllib, validated with msgspec; a bad value is one clear line naming the
 key, never a traceback. A missing file is the defaults, unless `--config` named it.
@@ -36,6 +36,10 @@ class Config(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     alerts: Thresholds = Thresholds()
     limits: LimitSettings = LimitSettings()
     pricing: PricingConfig = PricingConfig()
+    # `--metrics` for the monitor: "[HOST:]PORT" ("" or absent: none)
+    metrics: Annotated[str, Meta(max_length=300)] = ""
+    metrics_network: bool = False  # allow a metrics address other than loopback
+    metrics_sessions: bool = False  # per-session series in /metrics
 
 
 DEFAULT = Config()

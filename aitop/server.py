@@ -6,7 +6,8 @@ under a restrictive umask), one live instance (an exclusive lock, and a live soc
 is never deleted), the peer's uid checked on every connection, and per connection a
 size cap, a deadline, a bound on how many may be open and one budget for the bytes
 they hold together, so slow or idle clients can neither starve real hooks nor grow
-the monitor's memory. A frame ends when the client half-closes.
+the monitor's memory. A frame ends when the client half-closes; a connection whose
+first bytes are the watch request, and then wait, becomes a viewer (aitop/viewers.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from collections.abc import Callable
 
 from aitop.errors import AitopError
 from aitop.peercred import peer_uid
+from aitop.viewers import Viewers
+from aitop.watch import WATCH_REQUEST
 from aitop.wire import MAX_FRAME
 
 DEADLINE_S = 2.0
@@ -66,6 +69,10 @@ class Counters:
         self.rejected_overload = 0
 
 
+class AlreadyRunning(AitopError):
+    """Another monitor holds this socket's lock."""
+
+
 class _Connection:
     __slots__ = ("buffer", "deadline", "sock")
 
@@ -74,6 +81,8 @@ class _Connection:
         self.deadline = deadline
         self.buffer = bytearray()
 
+
+_DONE, _WAITING, _WATCHING = object(), object(), object()  # what _read found
 
 STATE_DIR_NAME = ".aitop"  # aitop's own directory: only aitop's files are in it
 
@@ -162,8 +171,13 @@ class Server:
         self._identity: tuple[int, int] | None = None
         self._selector: selectors.BaseSelector | None = None
         self._open: OrderedDict[int, _Connection] = OrderedDict()  # oldest first
+        self.viewers: Viewers | None = None  # see `watch`
 
     # --- lifetime -----------------------------------------------------------------
+
+    def watch(self, viewers: Viewers) -> None:
+        """Accept viewers: connections that ask to watch are handed to `viewers`."""
+        self.viewers = viewers
 
     def open(self, selector: selectors.BaseSelector) -> None:
         directory = os.path.dirname(os.path.abspath(self.path))
@@ -237,9 +251,9 @@ class Server:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            raise AitopError(
+            raise AlreadyRunning(
                 f"another aitop is already running on {self.path}",
-                "use that one, or start this one with its own --socket",
+                "leave out --standalone to attach to it, or give this one its own --socket",
             ) from None
         self._lock_fd = fd
 
@@ -279,9 +293,11 @@ class Server:
             probe.close()
         os.unlink(self.path)
 
-    def close(self) -> None:
+    def close(self, why: str = "the monitor stopped") -> None:
         for conn in list(self._open.values()):
             self._drop(conn)
+        if self.viewers is not None:
+            self.viewers.close(why)
         if self._listener is not None:
             if self._selector is not None:
                 with contextlib.suppress(KeyError, ValueError):
@@ -348,7 +364,11 @@ class Server:
             self.counters.rejected_overload += 1
             self._drop(oldest)
         conn = _Connection(sock, self.clock() + self.deadline_s)
-        if self._read(conn):  # the hook writes right after connecting: often complete
+        state = self._read(conn)  # the hook writes right after connecting: often complete
+        if state is _WATCHING:
+            self._hand_over(conn)
+            return
+        if state is _DONE:
             self._release(conn)
             sock.close()
             return
@@ -357,28 +377,42 @@ class Server:
         self._selector.register(sock, selectors.EVENT_READ, lambda _m: self._on_readable(conn))
 
     def _on_readable(self, conn: _Connection) -> None:
-        if self._read(conn):
+        state = self._read(conn)
+        if state is _DONE:
             self._drop(conn)
+        elif state is _WATCHING:
+            self._open.pop(conn.sock.fileno(), None)
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.unregister(conn.sock)  # type: ignore[union-attr]
+            self._hand_over(conn)
 
-    def _read(self, conn: _Connection) -> bool:
-        """Read what is there; True when the connection is finished with."""
+    def _read(self, conn: _Connection) -> object:
+        """Read what is there: _DONE when the connection is finished with, _WAITING for
+        more, _WATCHING when it asked to watch (and waits for snapshots)."""
         while True:
             try:
                 chunk = conn.sock.recv(RECV_SIZE, socket.MSG_DONTWAIT)  # no fcntl per client
             except BlockingIOError:
-                return False
+                if conn.buffer == WATCH_REQUEST and self.viewers is not None:
+                    return _WATCHING
+                return _WAITING
             except OSError:
-                return True
+                return _DONE
             if not chunk:
                 self._deliver(bytes(conn.buffer))
-                return True
+                return _DONE
             conn.buffer += chunk
             self._buffered += len(chunk)
             if len(conn.buffer) > self.max_frame:
                 self.counters.rejected_oversize += 1
-                return True
+                return _DONE
             if self._buffered > self.max_buffered:
                 self._shed(keep=conn)
+
+    def _hand_over(self, conn: _Connection) -> None:
+        self._release(conn)
+        assert self.viewers is not None
+        self.viewers.add(conn.sock)
 
     def _shed(self, keep: _Connection) -> None:
         """Over the memory budget: drop the oldest connections that hold bytes (the
@@ -416,7 +450,10 @@ class Server:
         return next(iter(self._open.values())).deadline
 
     def expire(self) -> None:
-        """Close connections past their deadline (all share one, so oldest first)."""
+        """Close connections past their deadline (all share one, so oldest first); then
+        the viewers get their turn, after the hooks of this wake-up."""
+        if self.viewers is not None:
+            self.viewers.flush()
         now = self.clock()
         while self._open:
             conn = next(iter(self._open.values()))

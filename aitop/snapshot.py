@@ -6,7 +6,13 @@ is not. Money is in US dollars here; inside the aggregator it is exact pico-doll
 
 from __future__ import annotations
 
+from typing import Any
+
+import msgspec
+import orjson
 from msgspec import Struct
+
+from aitop.surrogates import printable
 
 
 class Counts(Struct, frozen=True, kw_only=True):
@@ -185,6 +191,39 @@ class LimitRow(Struct, frozen=True, kw_only=True):
     full_at_ts: float | None = None
 
 
+class AgentTotals(Counts, frozen=True, kw_only=True):
+    """One agent's counters since aitop started."""
+
+    agent: str
+
+
+class ModelTotals(Counts, frozen=True, kw_only=True):
+    """One agent's requests to one model since aitop started: requests, tokens, cost."""
+
+    agent: str
+    model: str
+
+
+class ToolTotals(Struct, frozen=True, kw_only=True):
+    """One agent's calls of one tool since aitop started."""
+
+    agent: str
+    tool: str
+    calls: int = 0
+    errors: int = 0
+
+
+class SinceStartBy(Struct, frozen=True):
+    """`since_start`, split by agent, by (agent, model) and by (agent, tool): counted by
+    each event's own time from aitop's start, so they only ever grow (what OpenMetrics
+    counters need), unlike the `agents` and `models` rows, which take in whatever is read
+    of a session's past at once."""
+
+    agents: list[AgentTotals] = []
+    models: list[ModelTotals] = []
+    tools: list[ToolTotals] = []
+
+
 class Alert(Struct, frozen=True):
     id: str  # stable while the condition lasts: a new id is a new alert
     severity: str  # "warning" or "critical"
@@ -224,6 +263,9 @@ class Ingest(Struct, frozen=True):
     rejected_overload: int = 0
     open_connections: int = 0
     internal_errors: int = 0
+    viewers: int = 0  # attached now (aitop -b, other screens: see DESIGN, "Viewers")
+    viewers_dropped: int = 0  # fell too far behind, or stalled
+    viewers_refused: int = 0  # asked to watch when the viewers were at their bound
 
 
 class Transcripts(Struct, frozen=True):
@@ -266,3 +308,41 @@ class Snapshot(Struct, frozen=True):
     alert_log: list[AlertLogEntry] = []  # newest first; the alerts still on included
     diagnostics: list[Diagnostic] = []
     limits: list[LimitRow] = []  # plan limits, per agent and window
+    since_start_by: SinceStartBy | None = None
+    attached: bool = False  # read from a running monitor over its socket, not made here
+    monitor_pid: int = 0  # the process that runs the monitor
+
+
+def to_json(snapshot: Snapshot, *, timelines: bool = False) -> bytes:
+    """One line of `aitop -b --json`, and (with timelines) what a monitor sends its
+    viewers. Sessions' timelines only when asked (`--timeline`): a log of `aitop -b --json
+    -d 1 >> file` would otherwise repeat them every second."""
+    data = msgspec.to_builtins(snapshot)
+    if not timelines:
+        for row in data["sessions"]:
+            row.pop("timeline", None)
+    try:
+        return orjson.dumps(data) + b"\n"
+    except orjson.JSONEncodeError:
+        # a string that is not Unicode (a file name's undecodable byte, as a lone
+        # surrogate) slipped through: written escaped, never at the cost of the line
+        return orjson.dumps(_printable(data)) + b"\n"
+
+
+def _printable(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, list):
+        return [_printable(item) for item in value]
+    if isinstance(value, dict):
+        return {printable(key): _printable(item) for key, item in value.items()}
+    return value
+
+
+_decoder = msgspec.json.Decoder(Snapshot)
+
+
+def from_json(line: bytes) -> Snapshot:
+    """A snapshot line back into the Snapshot it was made from (a viewer's side);
+    raises msgspec.DecodeError for anything else."""
+    return _decoder.decode(line)

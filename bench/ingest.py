@@ -3,13 +3,21 @@ per second the real monitor (`aitop -b`) receives, decodes and aggregates, with 
 lost; and the same clients against a bare accept-read-discard server in Python, the
 ceiling on this machine. Targets: ratio ≥ 0.5, and ≥ 5,000 frames/s.
 
+Then the same monitor again with `--viewers` real `aitop -b --json` viewers attached to
+it (each sent every snapshot, 50 a second at the monitor's `-d 0.02`, and reading them):
+target ≥ 0.9 × the rate without viewers, each round's runs side by side, in turns first.
+On a machine others use too, wall-clock rates swing from run to run; the monitor's own
+CPU time per 1000 frames, with viewers and without, is the steadier figure of what
+viewers cost it.
+
 Each frame is a real PostToolUse payload (its own tool_use_id) behind an `AITOP/1`
 envelope, naming a transcript that exists, as a live session's hooks do.
 
 Every wait has a deadline, and a client, server thread or monitor that dies ends the run
 at once with one `bench: error:` line and exit status 1.
 
-    python bench/ingest.py [--clients 2] [--frames 10000] [--rounds 5] [--time-limit 900]
+    python bench/ingest.py [--clients 2] [--frames 10000] [--rounds 5] [--viewers 4]
+                           [--time-limit 900]
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from _common import (
     ROOT,
@@ -56,6 +64,7 @@ TEMPLATE = json.loads(
 )
 CLIENT_TIMEOUT_S = 30  # one connect or send; a blocking connect waits while the backlog is full
 START_TIMEOUT_S = 60  # the monitor's first snapshot
+WARM_S = 3.0  # the monitor's uptime before the clients start, with viewers or without
 
 
 def frames(client: int, count: int, transcript: str) -> list[bytes]:
@@ -296,9 +305,68 @@ def bare_round(path: str, batches: list[list[bytes]]) -> float:
         os.unlink(path)
 
 
+class Viewer:
+    """A real `aitop -b --json` attached to the monitor, its output read and dropped on a
+    thread (as a consumer would read it); `ready` once its first line is out, that is once
+    it has started up and shows frames."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [aitop_script(), "-b", "--json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self.ready = threading.Event()
+        self.lines = 0
+        threading.Thread(target=self._read, daemon=True, name="viewer-reader").start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for _line in self.process.stdout:
+            self.lines += 1
+            self.ready.set()
+
+
+def attach_viewers(
+    count: int, env: dict[str, str], latest: Latest, alive: Callable[[], None]
+) -> list[Viewer]:
+    """`count` viewers, attached (the monitor counts them) and started up."""
+    viewers = [Viewer(env) for _ in range(count)]
+
+    def all_alive() -> None:
+        alive()
+        for viewer in viewers:
+            if viewer.process.poll() is not None:
+                fail(f"a viewer exited with status {viewer.process.returncode}")
+
+    wait_until(
+        lambda: (
+            latest.snapshot["ingest"].get("viewers", 0) == count
+            and all(v.ready.is_set() for v in viewers)
+        ),
+        START_TIMEOUT_S,
+        f"{count} viewers to attach and start",
+        all_alive,
+    )
+    return viewers
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Round(NamedTuple):
+    elapsed: float  # seconds for every frame to be received
+    cpu: float  # the monitor's CPU seconds meanwhile
+    snapshot: dict[str, Any]  # its last
+
+
 def aitop_round(
-    sock: Path, home: Path, batches: list[list[bytes]], stderr_path: Path
-) -> tuple[float, dict[str, Any]]:
+    sock: Path, home: Path, batches: list[list[bytes]], stderr_path: Path, viewers: int = 0
+) -> Round:
     env = {"HOME": str(home), "PATH": os.environ["PATH"], "AITOP_SOCKET": str(sock)}
     with stderr_path.open("w") as stderr:
         monitor = subprocess.Popen(
@@ -320,10 +388,36 @@ def aitop_round(
 
         # the first snapshot comes once it listens
         wait_until(latest.first.is_set, START_TIMEOUT_S, "the monitor's first snapshot", alive)
-        elapsed = run_clients(str(sock), batches, latest.received, alive, "the monitor")
-        return elapsed, latest.snapshot
+        attached = attach_viewers(viewers, env, latest, alive) if viewers else []
+        # the same start for both kinds of round: the monitor up for WARM_S, whatever
+        # attaching viewers took (a monitor still starting up would weigh on one kind only)
+        wait_until(
+            lambda: latest.snapshot.get("uptime_s", 0) >= WARM_S,
+            START_TIMEOUT_S,
+            "the monitor to warm up",
+            alive,
+        )
+        try:
+            cpu = cpu_seconds(monitor.pid)
+            elapsed = run_clients(str(sock), batches, latest.received, alive, "the monitor")
+            cpu = cpu_seconds(monitor.pid) - cpu
+            ingest = latest.snapshot["ingest"]
+            if ingest.get("viewers", 0) != viewers or ingest.get("viewers_dropped"):
+                fail(f"the viewers did not stay attached all along: {ingest}")
+            if total_of(batches) - ingest["frames"] or any(
+                v for k, v in ingest.items() if k.startswith("rejected")
+            ):
+                fail(f"the monitor lost or rejected frames: {ingest}")
+            return Round(elapsed, cpu, latest.snapshot)
+        finally:
+            for viewer in attached:
+                stop(viewer.process)
     finally:
         stop(monitor)
+
+
+def total_of(batches: list[list[bytes]]) -> int:
+    return sum(len(batch) for batch in batches)
 
 
 def main() -> None:
@@ -331,10 +425,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--frames", type=int, default=10_000, help="per client and round")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--viewers", type=int, default=4, help="viewers attached (0: none)")
     add_time_limit(parser, 900)
     args = parser.parse_args()
-    if min(args.clients, args.frames, args.rounds) < 1:
-        parser.error("--clients, --frames and --rounds must be at least 1")
+    if min(args.clients, args.frames, args.rounds) < 1 or args.viewers < 0:
+        parser.error("--clients, --frames and --rounds must be at least 1, --viewers 0 or more")
     with time_limit(args.time_limit):
         measure(args)
 
@@ -353,28 +448,46 @@ def measure(args: argparse.Namespace) -> None:
         run_dir = Path(tmp) / "run"
         run_dir.mkdir(mode=0o700)
 
-        aitop_rates, bare_rates = [], []
+        aitop_rates, bare_rates, viewed_rates = [], [], []
+        cpu_plain, cpu_viewed = [], []
+        sock, stderr = run_dir / "aitop.sock", Path(tmp) / "monitor.stderr"
         for round_ in range(args.rounds):
             batches = [
                 frames(c + 100 * round_, args.frames, str(transcript)) for c in range(args.clients)
             ]
             bare_rates.append(total / bare_round(str(run_dir / "bare.sock"), batches))
-            elapsed, snapshot = aitop_round(
-                run_dir / "aitop.sock", home, batches, Path(tmp) / "monitor.stderr"
+            # with and without viewers side by side, in turns first, so drift in the
+            # machine's load weighs on both alike
+            order = [0, args.viewers] if round_ % 2 == 0 else [args.viewers, 0]
+            runs = {
+                n: aitop_round(sock, home, batches, stderr, viewers=n) for n in dict.fromkeys(order)
+            }
+            plain = runs[0]
+            aitop_rates.append(total / plain.elapsed)
+            cpu_plain.append(plain.cpu)
+            emit(f"round {round_ + 1}: frames received / sent", f"{total} / {total}")
+            emit(
+                f"round {round_ + 1}: tool calls counted",
+                plain.snapshot["since_start"]["tool_calls"],
             )
-            aitop_rates.append(total / elapsed)
-            ingest = snapshot["ingest"]
-            emit(f"round {round_ + 1}: frames received / sent", f"{ingest['frames']} / {total}")
-            emit(f"round {round_ + 1}: tool calls counted", snapshot["since_start"]["tool_calls"])
             emit(
                 f"round {round_ + 1}: aitop / bare frames/s",
                 f"{aitop_rates[-1]:.0f} / {bare_rates[-1]:.0f}"
                 f" = {aitop_rates[-1] / bare_rates[-1]:.3f}",
             )
-            if total - ingest["frames"] or any(
-                v for k, v in ingest.items() if k.startswith("rejected")
-            ):
-                fail(f"the monitor lost or rejected frames: {ingest}")
+            if args.viewers:
+                viewed = runs[args.viewers]
+                viewed_rates.append(total / viewed.elapsed)
+                cpu_viewed.append(viewed.cpu)
+                emit(
+                    f"round {round_ + 1}: with {args.viewers} viewers / without frames/s",
+                    f"{viewed_rates[-1]:.0f} / {aitop_rates[-1]:.0f}"
+                    f" = {viewed_rates[-1] / aitop_rates[-1]:.3f}",
+                )
+                emit(
+                    f"round {round_ + 1}: monitor CPU ms per 1000 frames, with / without",
+                    f"{1e6 * viewed.cpu / total:.1f} / {1e6 * plain.cpu / total:.1f}",
+                )
 
     emit("clients", args.clients)
     emit("frames per round", total)
@@ -386,6 +499,16 @@ def measure(args: argparse.Namespace) -> None:
         "ratio aitop / bare, median of rounds",
         median([a / b for a, b in zip(aitop_rates, bare_rates, strict=True)]),
     )
+    if args.viewers:
+        emit(f"aitop monitor with {args.viewers} viewers frames/s, median", median(viewed_rates))
+        emit(
+            f"monitor CPU ms per 1000 frames with {args.viewers} viewers / without, medians",
+            f"{1e6 * median(cpu_viewed) / total:.1f} / {1e6 * median(cpu_plain) / total:.1f}",
+        )
+        emit(
+            f"ratio with {args.viewers} viewers / without, median of rounds",
+            median([v / a for v, a in zip(viewed_rates, aitop_rates, strict=True)]),
+        )
     emit("frames lost", 0)
 
 

@@ -14,7 +14,7 @@ _aitop() {
     fi
 
     local common="--socket --claude-dir --codex-home --config -h --help"
-    local main_opts="--version -b --batch -n --iterations -d --delay --json --timeline --bell --no-backfill --print-config"
+    local main_opts="--version -b --batch -n --iterations -d --delay --json --timeline --bell --no-backfill --standalone --metrics --metrics-network --metrics-sessions --print-config"
     local install_opts="--agent --write --dry-run --check --uninstall --settings --events --statusline"
     local hook_opts="--agent"
     local statusline_opts="--socket -h --help"
@@ -31,7 +31,7 @@ _aitop() {
         --agent)
             COMPREPLY=($(compgen -W "claude-code codex" -- "$cur"))
             return ;;
-        -n|--iterations|-d|--delay)
+        -n|--iterations|-d|--delay|--metrics)
             return ;;
         --update)
             # an optional URL: LiteLLM's own table when none is given

@@ -29,6 +29,10 @@ complete -c aitop -n $main -l json -d 'With -b: one JSON snapshot per line'
 complete -c aitop -n $main -l timeline -d "With -b --json: each session's timeline too"
 complete -c aitop -n $main -l bell -d 'Ring the bell and notify on a new alert'
 complete -c aitop -n $main -l no-backfill -d 'Read transcripts only when a hook names them'
+complete -c aitop -n $main -l standalone -d 'Run a monitor of its own, never attach to a running one'
+complete -c aitop -n $main -l metrics -x -d 'Serve /metrics for Prometheus on [HOST:]PORT'
+complete -c aitop -n $main -l metrics-network -d 'Allow --metrics on an address other than loopback'
+complete -c aitop -n $main -l metrics-sessions -d 'Add per-session series to /metrics'
 complete -c aitop -n $main -l print-config -d 'Print the effective configuration and exit'
 
 # aitop install

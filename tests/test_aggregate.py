@@ -13,8 +13,10 @@ from aitop.aggregate import (
     ENDED_KEPT_FOR,
     INPUT,
     MAX_ARCHIVED,
+    MAX_MODEL_PAIRS,
     MAX_SESSIONS,
     MAX_TOOL_NAMES,
+    OTHER_MODELS,
     OTHER_TOOLS,
     REQUESTS,
     RING,
@@ -30,6 +32,7 @@ from aitop.aggregate import (
 )
 from aitop.batch import to_json
 from aitop.pricing import PICO_PER_USD, Pricer
+from aitop.snapshot import Counts
 
 T0 = 1_795_381_000.0
 PRICER = Pricer.load()
@@ -619,6 +622,105 @@ def test_snapshot_is_independent_of_the_number_of_events() -> None:
     assert agg.ring.sums(900)[INPUT] == 100 * inside
     assert agg.sessions[("claude-code", "s1")].totals[REQUESTS] == 20_000
     assert agg.sessions[("claude-code", "s1")].totals[TOOL_CALLS] == 0
+
+
+# --- since start, by agent, model and tool: what OpenMetrics counters are made of ----------
+
+
+FIELDS_NO_COST = tuple(f for f in Counts.__struct_fields__ if f != "cost_usd")
+
+
+def _pico(usd: float) -> int:
+    return round(usd * PICO_PER_USD)
+
+
+events_after_and_before_start = st.lists(
+    st.tuples(
+        st.sampled_from(["request", "grow", "tool", "tool-error", "api-error", "compaction"]),
+        st.integers(-600, 600),  # seconds from the start: before it, read from a log
+        st.sampled_from(["claude-code", "codex"]),
+        st.sampled_from([MODEL, "claude-haiku-5-5", "gpt-6.1-sol"]),
+        st.integers(0, 20_000),
+    ),
+    max_size=40,
+)
+
+
+@given(events_after_and_before_start)
+def test_since_start_by_agent_model_and_tool_only_grows_and_adds_up(
+    steps: list[tuple[str, int, str, str, int]],
+) -> None:
+    """Counted by each event's own time from the start, so nothing a log says of the past
+    moves them (a resumed session's history jumps the `agents` and `models` rows, not these),
+    they never go down, and they add up to `since_start`, to the token and the pico-dollar."""
+    agg = Aggregator(PRICER, T0)
+    now = T0 + 600
+    before: dict[tuple[str, ...], tuple[float, ...]] = {}
+    grown: dict[tuple[str, str], ev.Usage] = {}
+    for i, (kind, offset, agent, model, n) in enumerate(steps):
+        who = ev.SessionInfo(agent=agent, session_id=f"s{i % 3}", time=T0 + offset)
+        if kind == "request":
+            usage = ev.Usage(input_tokens=n, output_tokens=n // 3, cache_read_tokens=2 * n)
+            agg.apply(ev.Request(who, model=model, usage=usage), now)
+        elif kind == "grow":  # the same request again, grown: only the difference counts
+            key = (agent, model)
+            old = grown.get(key)
+            new = ev.Usage(input_tokens=10, output_tokens=n + (old.output_tokens if old else 0))
+            agg.apply(ev.Request(who, model=model, usage=new, previous=old), now)
+            grown[key] = new
+        elif kind in ("tool", "tool-error"):
+            agg.apply(ev.ToolStarted(who, f"t{i}", "Bash"), now)
+            agg.apply(ev.ToolFinished(who, f"t{i}", "Bash", ok=kind == "tool"), now)
+        elif kind == "api-error":
+            agg.apply(ev.ApiError(who, 500), now)
+        else:
+            agg.apply(ev.Compacted(who), now)
+        by = agg.snapshot(now).since_start_by
+        assert by is not None
+        values: dict[tuple[str, ...], tuple[float, ...]] = {}
+        for row in by.agents:
+            values[("agent", row.agent)] = (
+                *(getattr(row, f) for f in FIELDS_NO_COST),
+                row.cost_usd,
+            )
+        for mrow in by.models:
+            values[("model", mrow.agent, mrow.model)] = (
+                mrow.requests, mrow.input_tokens, mrow.output_tokens, mrow.cache_read_tokens,
+                mrow.cache_write_tokens, mrow.cost_usd,
+            )  # fmt: skip
+        for trow in by.tools:
+            values[("tool", trow.agent, trow.tool)] = (trow.calls, trow.errors)
+        for key, old_values in before.items():  # monotonic: no series shrinks or goes
+            assert all(a >= b for a, b in zip(values[key], old_values, strict=True)), key
+        before = values
+    snap = agg.snapshot(now)
+    by = snap.since_start_by
+    assert by is not None
+    total = snap.since_start
+    for field in FIELDS_NO_COST:
+        assert sum(getattr(row, field) for row in by.agents) == getattr(total, field)
+    for field in ("requests", "input_tokens", "output_tokens", "cache_read_tokens"):
+        assert sum(getattr(row, field) for row in by.models) == getattr(total, field)
+    assert sum(_pico(row.cost_usd) for row in by.models) == _pico(total.cost_usd)
+    assert sum(t.calls for t in by.tools) == total.tool_calls
+    assert sum(t.errors for t in by.tools) == total.tool_errors
+    after = [s for s in steps if s[1] >= 0]
+    assert total.api_errors == sum(1 for s in after if s[0] == "api-error")
+    assert total.tool_calls == sum(1 for s in after if s[0] in ("tool", "tool-error"))
+
+
+def test_model_labels_since_start_are_bounded() -> None:
+    """Model names come from logs: past the bound, new ones count as the agent's "(other)",
+    so a metric's label set cannot grow without end (and nothing is lost)."""
+    agg = Aggregator(PRICER, T0)
+    for i in range(MAX_MODEL_PAIRS + 30):
+        agg.apply(request(T0 + 1, model=f"made-up-{i}", out=1), T0 + 1)
+    by = agg.snapshot(T0 + 1).since_start_by
+    assert by is not None
+    assert len(by.models) == MAX_MODEL_PAIRS + 1
+    other = next(row for row in by.models if row.model == OTHER_MODELS)
+    assert other.requests == 30
+    assert sum(row.requests for row in by.models) == MAX_MODEL_PAIRS + 30
 
 
 @given(

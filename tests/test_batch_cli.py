@@ -129,20 +129,40 @@ def test_signals_end_batch_cleanly_and_remove_the_socket(env: dict[str, str], si
     assert not Path(env["AITOP_SOCKET"]).exists()
 
 
-def test_a_second_monitor_refuses_and_the_first_keeps_working(env: dict[str, str]) -> None:
+def test_a_second_batch_attaches_and_standalone_refuses(env: dict[str, str]) -> None:
+    """Like `top -b` beside `top`: a second `aitop -b` reads the running monitor (its
+    first line says so); `--standalone` insists on a monitor of its own and is refused."""
     with Monitor(env, "--no-backfill") as first:
         first.wait_listening()
-        second = run(env, "-b", "-n", "1", "--no-backfill")
-        assert second.returncode == 1
-        assert second.stderr == (
-            f"aitop: error: another aitop is already running on {env['AITOP_SOCKET']};"
-            " use that one, or start this one with its own --socket\n"
-        )
         payload = json.dumps({"session_id": "s1", "hook_event_name": "Stop"}).encode()
         assert run_hook(payload, env).returncode == 0
-        snap = first.wait_for(lambda s: s["ingest"]["frames"] == 1)
+        first.wait_for(lambda s: s["ingest"]["frames"] == 1)
+        second = run(env, "-b", "-n", "1", "--no-backfill")
+        assert (second.returncode, second.stderr) == (0, "")
+        head, frame = second.stdout.split("\n", 1)
+        assert head == (
+            f"aitop -b: attached to the monitor on {env['AITOP_SOCKET']} (pid {first.process.pid})"
+        )
+        assert f"attached to monitor pid {first.process.pid}" in frame and "1 events" in frame
+
+        standalone = run(env, "-b", "-n", "1", "--no-backfill", "--standalone")
+        assert standalone.returncode == 1
+        assert standalone.stderr == (
+            f"aitop: error: another aitop is already running on {env['AITOP_SOCKET']};"
+            " leave out --standalone to attach to it, or give this one its own --socket\n"
+        )
+        assert run_hook(payload, env).returncode == 0
+        snap = first.wait_for(lambda s: s["ingest"]["frames"] == 2)
         assert [row["session_id"] for row in snap["sessions"]] == ["s1"]
         assert first.stop() == 0
+
+
+def test_with_no_monitor_batch_runs_its_own_and_says_so(env: dict[str, str]) -> None:
+    result = run(env, "-b", "-n", "1", "--no-backfill")
+    head = result.stdout.split("\n", 1)[0]
+    assert head.startswith(f"aitop -b: running its own monitor on {env['AITOP_SOCKET']} (pid ")
+    line = json.loads(run(env, "-b", "--json", "-n", "1", "--no-backfill").stdout)
+    assert line["attached"] is False and line["monitor_pid"] > 0
 
 
 def test_a_socket_directory_open_to_others_is_refused(tmp_path: Path, home: Path) -> None:

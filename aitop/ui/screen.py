@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, TextIO
 
 from aitop import paths
-from aitop.app import Monitor
 from aitop.env import Env
 from aitop.errors import AitopError, ExitCode
 from aitop.log import log
+from aitop.loop import Source
 from aitop.snapshot import Alert, Snapshot
 from aitop.ui import theme as themes
 from aitop.ui.compare import Comparison, compare
@@ -45,15 +45,11 @@ SYNCHRONIZED_OUTPUT = 2026  # DEC private mode: the terminal shows a frame at on
 
 
 def run_screen(
-    monitor: Monitor, env: Env, *, interval: float, bell: bool = False, theme: str = "default"
+    monitor: Source, env: Env, *, interval: float, bell: bool = False, theme: str = "default"
 ) -> int:
-    """Run the live screen until q, F10, Ctrl-C or a stop signal; the exit code."""
-    if not (_is_tty(env.stdout) and _is_tty(env.stdin)):
-        raise AitopError(
-            "the live screen needs a terminal",
-            "for plain text frames run: aitop -b",
-            ExitCode.USAGE,
-        )
+    """Run the live screen until q, F10, Ctrl-C or a stop signal; the exit code. `monitor`
+    is the monitor itself, or a viewer attached to the one running on the socket."""
+    check_terminal(env)
     term = _terminal(env.stdout)
     scheme = themes.choose(theme, env.environ, term.number_of_colors)
     dumb = env.environ.get("TERM", "") == "dumb"
@@ -61,6 +57,15 @@ def run_screen(
     screen.log_path = paths.log_path(env.environ)
     screen.run()
     return int(ExitCode.OK)
+
+
+def check_terminal(env: Env) -> None:
+    if not (_is_tty(env.stdout) and _is_tty(env.stdin)):
+        raise AitopError(
+            "the live screen needs a terminal",
+            "for plain text frames run: aitop -b",
+            ExitCode.USAGE,
+        )
 
 
 def _is_tty(stream: TextIO) -> bool:
@@ -305,7 +310,7 @@ class _StderrToLog:
 class Screen:
     def __init__(
         self,
-        monitor: Monitor,
+        monitor: Source,
         term: Terminal,
         scheme: Mapping[str, str],
         *,
@@ -338,7 +343,7 @@ class Screen:
         try:
             with terminal_mode(self.term, self.dumb):
                 sys.stderr = _StderrToLog()
-                self._notice("aitop: starting, reading the last 15 minutes of transcripts…")
+                self._notice(monitor.starting)
                 self._probe()
                 monitor.open()
                 if keyboard is not None:

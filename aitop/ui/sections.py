@@ -108,6 +108,8 @@ def header(snap: Snapshot, width: int, clock: str) -> list[Line]:
         Seg(f", {len(snap.sessions)} sessions"),
     ]
     second: Line = [Seg("socket "), *socket_state]
+    if snap.attached:  # a viewer: the numbers are the monitor's, read over the socket
+        second[:0] = [Seg(f"attached to monitor pid {snap.monitor_pid}", "good"), Seg(", ")]
     second.append(Seg(f", {ingest.frames:,} events"))
     second.append(Seg(f", {fmt.usd(snap.since_start.cost_usd)} since start"))
     backlog = snap.transcripts.backlog_bytes if snap.transcripts else 0

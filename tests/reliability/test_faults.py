@@ -92,7 +92,7 @@ def test_a_second_monitor_refuses_and_the_first_keeps_working() -> None:
         env = where.env()
         with monitor(env, "--no-backfill") as first:
             inode = where.socket.lstat().st_ino
-            second = run_aitop(env, "-b", "-n", "1", "--no-backfill")
+            second = run_aitop(env, "-b", "-n", "1", "--no-backfill", "--standalone")
             assert_refused(second, "already running", str(where.socket))
             assert where.socket.lstat().st_ino == inode
             assert_silent_success(hook(tool_call("s", "toolu_after"), env))

@@ -1,5 +1,5 @@
 """Another user: a client run as `nobody` is rejected and counted, and its frame never
-reaches the aggregates. The socket is 0600 from creation: a second process watching
+reaches the aggregates; a viewer run as `nobody` gets not one byte. The socket is 0600 from creation: a second process watching
 the path during start-up never sees it more open."""
 
 from __future__ import annotations
@@ -77,6 +77,46 @@ def test_another_user_is_rejected_counted_and_never_reaches_the_aggregates(tool:
         snap = settle(mon, counts(frames=1, rejected_peer=1))
         row = session(snap, "owner")
         assert row is not None and row["tool_calls"] == 1
+
+
+WATCHER_CLIENT = """
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+got = b""
+try:
+    s.sendall(b'AITOP/1 {"watch":1}\\n')
+    s.settimeout(10)
+    while chunk := s.recv(65536):
+        got += chunk
+except (BrokenPipeError, ConnectionResetError):
+    pass  # the monitor hung up first: the peer check needs no request
+print(len(got), flush=True)
+"""
+
+
+@pytest.mark.skipif(not is_root(), reason="needs root to run a client as another user (nobody)")
+@pytest.mark.skipif(not os.access(SYSTEM_PYTHON, os.X_OK), reason=f"needs {SYSTEM_PYTHON}")
+def test_a_viewer_of_another_user_is_refused_and_sees_nothing() -> None:
+    """Watching is asked on the same socket as hooks, and the same peer check comes first:
+    another user's viewer is closed before it can ask, and gets not one byte."""
+    if shutil.which("setpriv") is None:
+        pytest.skip("needs setpriv")
+    with place() as where, monitor(where.env(), "--no-backfill") as mon:
+        for path in (where.base, where.run):
+            path.chmod(0o711)
+        where.socket.chmod(0o666)
+        send(where.socket, tool_call("owner", "toolu_owner"))
+        result = subprocess.run(
+            [*_as_nobody("setpriv"), SYSTEM_PYTHON, "-c", WATCHER_CLIENT, str(where.socket)],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        assert (result.returncode, result.stdout) == (0, b"0\n"), result.stderr
+        snap = settle(mon, counts(frames=1, rejected_peer=1))
+        assert snap["ingest"]["viewers"] == 0
+        assert [a["id"] for a in snap["alerts"] if a["severity"] == "critical"] == ["rejected_peer"]
 
 
 # --- the socket's mode, watched from outside ---------------------------------------------

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -93,7 +94,13 @@ class Followed:
 
 
 class Reader(Protocol):
-    """An agent's reading of its log lines into events (with its own dedup)."""
+    """An agent's reading of its log lines into events (with its own dedup).
+
+    A reader may say which lines can matter to it: `markers`, byte strings of which a line
+    must hold one (e.g. `b'"assistant"'`). The tailer then finds those lines in each slice
+    (a regular expression over the slice, in C) and hands the reader only them: the large
+    lines that cannot matter are neither split out nor decoded. A reader without
+    `markers` gets every line."""
 
     def follow(self, file: Followed) -> None:
         """A file is followed from its start: set up its `state`."""
@@ -114,14 +121,23 @@ class Tailer:
         reader: Reader,
         max_line: int = MAX_LINE,
         home_of: Callable[[str], str] | None = None,
+        *,
+        count_lines: bool = True,
     ) -> None:
         """`home_of`: the agent directory a log path is in, for paths refused only for
         being outside the roots (the agent writes elsewhere: a user's mismatched
-        setting); they are counted by that directory in `outside`."""
+        setting); they are counted by that directory in `outside`. `count_lines`: count
+        every line read in `stats.lines` (the report, which shows no such count, spares
+        itself the pass)."""
         self.roots = tuple(os.path.abspath(root) for root in roots)
         self.suffixes = suffixes
         self.reader = reader
         self.max_line = max_line
+        self.count_lines = count_lines
+        markers: tuple[bytes, ...] = getattr(reader, "markers", ())
+        self._wanted = (
+            re.compile(b"|".join(re.escape(marker) for marker in markers)) if markers else None
+        )
         self.home_of = home_of
         self.outside: dict[str, int] = {}
         self.stats = TailStats()
@@ -329,7 +345,8 @@ class Tailer:
         self._reject(file.path)
 
     def _lines(self, file: Followed, data: bytes) -> list[bytes]:
-        """The complete lines `data` ends, counted; long ones skipped and counted."""
+        """The complete lines `data` ends (only those holding a marker of the reader's, if
+        it has markers), counted; long ones skipped and counted."""
         start = 0
         if file.skipping:
             end = data.find(b"\n")
@@ -341,16 +358,45 @@ class Tailer:
         if last < start:
             self._keep_partial(file, data[start:])
             return []
-        head = file.partial + data[start:last] if file.partial else data[start:last]
+        if self.count_lines:
+            self.stats.lines += data.count(b"\n", start, last + 1)
+        if self._wanted is None:
+            head = file.partial + data[start:last] if file.partial else data[start:last]
+            lines = head.split(b"\n")
+        else:
+            lines = self._candidates(file.partial, data, start, last, self._wanted)
         file.partial = b""
-        lines = head.split(b"\n")
-        self.stats.lines += len(lines)
         if any(len(line) > self.max_line for line in lines):
             kept = [line for line in lines if len(line) <= self.max_line]
             self.stats.long_lines += len(lines) - len(kept)
             lines = kept
         self._keep_partial(file, data[last + 1 :])
         return lines
+
+    @staticmethod
+    def _candidates(
+        partial: bytes, data: bytes, start: int, last: int, wanted: re.Pattern[bytes]
+    ) -> list[bytes]:
+        """The lines of `partial + data[start:last]` that hold a marker, in order: found by
+        searching the slice itself, so that only those lines are ever copied out."""
+        found: list[bytes] = []
+        pos = start
+        if partial:  # the first line began in an earlier slice
+            end = data.find(b"\n", start)
+            first = partial + data[start:end]
+            if wanted.search(first):
+                found.append(first)
+            pos = end + 1
+        search, rfind, find = wanted.search, data.rfind, data.find
+        while pos <= last:
+            match = search(data, pos, last)
+            if match is None:
+                break
+            line_start = rfind(b"\n", pos, match.start()) + 1 or pos
+            line_end = find(b"\n", match.end(), last + 1)
+            found.append(data[line_start:line_end])
+            pos = line_end + 1
+        return found
 
     def _keep_partial(self, file: Followed, tail: bytes) -> None:
         if len(file.partial) + len(tail) > self.max_line:

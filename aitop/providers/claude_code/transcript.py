@@ -92,13 +92,9 @@ class Line(Struct):
 _line_decoder = msgspec.json.Decoder(Line)
 
 # A line can matter only if it holds one of these; everything else (the large
-# api-request-shape and file-history-snapshot lines among them) is skipped unparsed.
-_MARKERS = (b'"assistant"', b'"tool_result"', b'"cost-state"', b'"compact_boundary"')
-
-
-def _may_matter(line: bytes) -> bool:
-    return any(marker in line for marker in _MARKERS)
-
+# api-request-shape and file-history-snapshot lines among them) is skipped unparsed: the
+# tailer hands the reader only the lines that hold one (see tail.Reader).
+MARKERS = (b'"assistant"', b'"tool_result"', b'"cost-state"', b'"compact_boundary"')
 
 def usage_of(raw: _Usage) -> ev.Usage:
     cache = raw.cache_creation
@@ -146,6 +142,8 @@ class _State:
 class TranscriptReader:
     """Claude Code's transcript lines into events: a `tail.Reader`."""
 
+    markers = MARKERS
+
     def __init__(self, agent: str = AGENT) -> None:
         self.agent = agent
         self.stats = ReaderStats()
@@ -156,14 +154,14 @@ class TranscriptReader:
         file.state = _State()
 
     def lines(self, file: Followed, lines: list[bytes], now: float) -> list[ev.Event]:
+        """`lines`: the lines of `file` that hold a marker, in order."""
         out: list[ev.Event] = []
         for raw in lines:
-            if _may_matter(raw):
-                line = decode_line(raw)
-                if line is None:
-                    self.stats.rejected_lines += 1
-                else:
-                    self._line(file, line, now, out)
+            line = decode_line(raw)
+            if line is None:
+                self.stats.rejected_lines += 1
+            else:
+                self._line(file, line, now, out)
         return out
 
     # --- one line ---------------------------------------------------------------------

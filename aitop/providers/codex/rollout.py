@@ -125,8 +125,9 @@ class Line(Struct):
 _line_decoder = msgspec.json.Decoder(Line)
 
 # A line can matter only if it holds one of these; the large ones (response items with
-# the conversation, compactions' replacement history) are mostly skipped unparsed.
-_MARKERS = (
+# the conversation, compactions' replacement history) are mostly skipped unparsed: the
+# tailer hands the reader only the lines that hold one (see tail.Reader).
+MARKERS = (
     b'"session_meta"',
     b'"turn_context"',
     b'"token_usage_record"',
@@ -141,10 +142,6 @@ _MARKERS = (
 # The hooks' names for what these items are (PreToolUse's tool_name), so that a call
 # reported by both is one row in the Tools tab.
 TOOL_NAMES = {"CommandExecution": "Bash", "FileChange": "apply_patch"}
-
-
-def _may_matter(line: bytes) -> bool:
-    return any(marker in line for marker in _MARKERS)
 
 
 def decode_line(raw: bytes) -> Line | None:
@@ -223,6 +220,8 @@ class _State:
 class RolloutReader:
     """Codex's rollout lines into events: a `tail.Reader`."""
 
+    markers = MARKERS
+
     def __init__(self) -> None:
         self.stats = ReaderStats()
         self.dedup = Dedup()
@@ -232,10 +231,9 @@ class RolloutReader:
         file.state = _State(file.session_id)
 
     def lines(self, file: Followed, lines: list[bytes], now: float) -> list[ev.Event]:
+        """`lines`: the lines of `file` that hold a marker, in order."""
         out: list[ev.Event] = []
         for raw in lines:
-            if not _may_matter(raw):
-                continue
             line = decode_line(raw)
             if line is None or line.payload is None:
                 self.stats.rejected_lines += 1

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from aitop import paths
 from aitop.errors import AitopError, ExitCode
-from aitop.providers.base import Provider, Where
+from aitop.providers.base import History, Provider, Where
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,9 @@ class Agent:
     default: Callable[[Mapping[str, str]], str]  # else this, from the environment
     default_shown: str  # the same, as the help says it ("~/.claude")
     make: Callable[[Where], Provider]  # its provider, from that directory
+    # its logs as history (`aitop report`, the budgets), from that directory; an agent
+    # without one is named in the report as not read
+    history: Callable[[str], History] | None = None
 
     @property
     def dest(self) -> str:
@@ -75,6 +78,18 @@ def _codex(where: Where) -> Provider:
     return Codex(where.directory)
 
 
+def _claude_code_history(directory: str) -> History:
+    from aitop.providers.claude_code.history import ClaudeHistory
+
+    return ClaudeHistory(directory, paths.projects_dir(directory))
+
+
+def _codex_history(directory: str) -> History:
+    from aitop.providers.codex.history import CodexHistory
+
+    return CodexHistory(directory)
+
+
 AGENTS: dict[str, Agent] = {
     "claude-code": Agent(
         name="claude-code",
@@ -87,6 +102,7 @@ AGENTS: dict[str, Agent] = {
         default=lambda environ: os.path.join(paths.home(environ), ".claude"),
         default_shown="~/.claude",
         make=_claude_code,
+        history=_claude_code_history,
     ),
     "codex": Agent(
         name="codex",
@@ -99,6 +115,7 @@ AGENTS: dict[str, Agent] = {
         default=lambda environ: os.path.join(paths.home(environ), ".codex"),
         default_shown="~/.codex",
         make=_codex,
+        history=_codex_history,
     ),
 }
 

@@ -185,6 +185,12 @@ class Tailer:
                 self._behind.discard(path)
         self.stats.files = len(self._files)
 
+    def unwatch(self, path: str) -> None:
+        """Stop following `path` and forget it (read whole, it is done with)."""
+        self._files.pop(path, None)
+        self._behind.discard(path)
+        self.stats.files = len(self._files)
+
     def watched(self) -> list[str]:
         return list(self._files)
 
@@ -409,8 +415,12 @@ class Tailer:
 def _inflate(file: Followed, data: bytes) -> bytes:
     """Decompressed bytes of a .zst file, read a slice at a time."""
     if file.inflater is None:
-        import zstandard  # only where a compressed log is met: no start-up cost otherwise
-
+        try:
+            import zstandard  # only where a compressed log is met: no start-up cost otherwise
+        except ImportError:
+            raise OSError(
+                errno.ENOTSUP, "reading .zst needs the zstandard package (pip install zstandard)"
+            ) from None
         file.inflater = zstandard.ZstdDecompressor().decompressobj()
     try:
         out: bytes = file.inflater.decompress(data)

@@ -95,6 +95,8 @@ _line_decoder = msgspec.json.Decoder(Line)
 # api-request-shape and file-history-snapshot lines among them) is skipped unparsed: the
 # tailer hands the reader only the lines that hold one (see tail.Reader).
 MARKERS = (b'"assistant"', b'"tool_result"', b'"cost-state"', b'"compact_boundary"')
+USAGE_MARKERS = (b'"assistant"',)  # the lines that can hold usage: enough for spend alone
+
 
 def usage_of(raw: _Usage) -> ev.Usage:
     cache = raw.cache_creation
@@ -140,14 +142,19 @@ class _State:
 
 
 class TranscriptReader:
-    """Claude Code's transcript lines into events: a `tail.Reader`."""
+    """Claude Code's transcript lines into events: a `tail.Reader`.
 
-    markers = MARKERS
+    `usage_only` (the report, the budgets): only the lines that can hold usage, and only
+    the events that count spend; the same decoding, dedup and events otherwise."""
 
-    def __init__(self, agent: str = AGENT) -> None:
+    def __init__(
+        self, agent: str = AGENT, *, dedup: Dedup | None = None, usage_only: bool = False
+    ) -> None:
         self.agent = agent
         self.stats = ReaderStats()
-        self.dedup = Dedup()
+        self.dedup = Dedup() if dedup is None else dedup
+        self.usage_only = usage_only
+        self.markers = USAGE_MARKERS if usage_only else MARKERS
         self._once = Once()  # compaction and API-error line ids already counted
 
     def follow(self, file: Followed) -> None:
@@ -200,7 +207,7 @@ class TranscriptReader:
                 )
             return
         key = message.id + "\x1f" + (line.requestId or "") if message.id else None
-        if isinstance(message.content, list):
+        if isinstance(message.content, list) and not self.usage_only:
             # a response first counted from another file was copied here (resume, fork):
             # its tool calls happened there, once
             copied = key is not None and self.dedup.owner(key) not in (None, file.path)
@@ -282,9 +289,17 @@ class TranscriptReader:
         )
 
 
-def tailer(projects_dir: str, reader: TranscriptReader | None = None) -> Tailer:
+def tailer(
+    projects_dir: str, reader: TranscriptReader | None = None, *, count_lines: bool = True
+) -> Tailer:
     """A tailer of Claude Code's transcripts under `projects_dir`."""
-    return Tailer((projects_dir,), (".jsonl",), reader or TranscriptReader(), home_of=claude_dir_of)
+    return Tailer(
+        (projects_dir,),
+        (".jsonl",),
+        reader or TranscriptReader(),
+        home_of=claude_dir_of,
+        count_lines=count_lines,
+    )
 
 
 def decode_line(raw: bytes) -> Line | None:

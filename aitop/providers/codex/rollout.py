@@ -139,6 +139,15 @@ MARKERS = (
     b'"thread_settings_applied"',
     b'"compacted"',
 )
+# the lines that can hold usage, or say how to price it (model, service tier), or whose
+# thread it is: enough for spend alone
+USAGE_MARKERS = (
+    b'"session_meta"',
+    b'"turn_context"',
+    b'"token_usage_record"',
+    b'"token_count"',
+    b'"thread_settings_applied"',
+)
 # The hooks' names for what these items are (PreToolUse's tool_name), so that a call
 # reported by both is one row in the Tools tab.
 TOOL_NAMES = {"CommandExecution": "Bash", "FileChange": "apply_patch"}
@@ -218,13 +227,15 @@ class _State:
 
 
 class RolloutReader:
-    """Codex's rollout lines into events: a `tail.Reader`."""
+    """Codex's rollout lines into events: a `tail.Reader`.
 
-    markers = MARKERS
+    `usage_only` (the report, the budgets): only the lines that hold usage or say how to
+    price it; the same decoding, dedup and events otherwise."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, dedup: Dedup | None = None, usage_only: bool = False) -> None:
         self.stats = ReaderStats()
-        self.dedup = Dedup()
+        self.dedup = Dedup() if dedup is None else dedup
+        self.markers = USAGE_MARKERS if usage_only else MARKERS
         self._once = Once()
 
     def follow(self, file: Followed) -> None:
@@ -392,8 +403,10 @@ class RolloutReader:
         )
 
 
-def tailer(roots: tuple[str, ...], reader: RolloutReader | None = None) -> Tailer:
-    return Tailer(roots, SUFFIXES, reader or RolloutReader())
+def tailer(
+    roots: tuple[str, ...], reader: RolloutReader | None = None, *, count_lines: bool = True
+) -> Tailer:
+    return Tailer(roots, SUFFIXES, reader or RolloutReader(), count_lines=count_lines)
 
 
 _THREAD = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl")

@@ -5,13 +5,13 @@ seconds, `-n` times or until SIGINT/SIGTERM."""
 from __future__ import annotations
 
 import time
-from typing import Any, TextIO
+from typing import TextIO
 
 import msgspec
 import orjson
 
 from aitop.snapshot import Snapshot
-from aitop.surrogates import printable
+from aitop.surrogates import printable_data
 from aitop.ui import sections
 from aitop.ui.sections import plain
 from aitop.ui.sort import DEFAULT_SORT, sort_rows
@@ -26,17 +26,7 @@ def to_json(snapshot: Snapshot) -> bytes:
     except orjson.JSONEncodeError:
         # a string that is not Unicode (a file name's undecodable byte, as a lone
         # surrogate) slipped through: written escaped, never at the cost of the line
-        return orjson.dumps(_printable(data)) + b"\n"
-
-
-def _printable(value: Any) -> Any:
-    if isinstance(value, str):
-        return printable(value)
-    if isinstance(value, list):
-        return [_printable(item) for item in value]
-    if isinstance(value, dict):
-        return {printable(key): _printable(item) for key, item in value.items()}
-    return value
+        return orjson.dumps(printable_data(data)) + b"\n"
 
 
 def to_text(snapshot: Snapshot, width: int = DEFAULT_WIDTH) -> str:

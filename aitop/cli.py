@@ -5,6 +5,7 @@
     aitop hook                           forward one hook event (run by the agent)
     aitop install [...]                  wire aitop's hooks into Claude Code's settings
     aitop prices [--update [URL]] [--json]   the prices in use; fetch newer ones
+    aitop report [PERIOD] [...]          history from the agents' own logs
     aitop version
 
 Heavy modules are imported inside the commands that need them: start-up is a feature.
@@ -74,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="top for AI coding agents: live tokens, cost, cache, tools and alerts.",
-        epilog="Commands: hook, install, prices, version. 'aitop COMMAND --help' for each.",
+        epilog="Commands: hook, install, prices, report, version. 'aitop COMMAND --help' for each.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument(
@@ -145,6 +146,18 @@ def build_parser() -> argparse.ArgumentParser:
     prices_command.add_arguments(prices)
     _common(prices, suppress=True)
 
+    report = commands.add_parser(
+        "report",
+        help="what was spent, by day, week, month, session, project, model, agent or"
+        " 5-hour block, from the agents' own logs",
+        description="What the agents spent, from their own logs on this machine (aitop keeps"
+        " no history): the live monitor's parsers, dedup and prices, read on every core.",
+    )
+    from aitop import report_command
+
+    report_command.add_arguments(report)
+    _common(report, suppress=True)
+
     version = commands.add_parser("version", help="print the version")
     _common(version, suppress=True)
     return parser
@@ -193,6 +206,10 @@ def _run(args: argparse.Namespace, env: Env) -> int:
         from aitop import prices_command
 
         return prices_command.run(args, env)
+    if args.command == "report":
+        from aitop import report_command
+
+        return report_command.run(args, env)
     return _monitor(args, env)
 
 

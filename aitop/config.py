@@ -14,7 +14,9 @@ import msgspec
 from msgspec import Meta, Struct
 
 from aitop.alerts import Thresholds
+from aitop.budgets import Budgets
 from aitop.errors import AitopError, ExitCode
+from aitop.periods import WEEKDAYS, Weekday
 from aitop.pricing import ModelPrice
 
 
@@ -32,6 +34,8 @@ class Config(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     theme: Theme = "default"
     alerts: Thresholds = Thresholds()
     pricing: PricingConfig = PricingConfig()
+    week_start: Weekday = "monday"  # the first day of a week, for budgets and reports
+    budgets: Budgets = Budgets()
 
 
 DEFAULT = Config()
@@ -71,11 +75,25 @@ def parse(text: bytes, name: str) -> Config:
         raise AitopError(_toml_error(name, str(exc)), "fix the file", ExitCode.USAGE) from None
     try:
         _check_model_prices(data)
-        return msgspec.convert(data, Config)
+        config = msgspec.convert(data, Config)
     except msgspec.ValidationError as exc:
         raise AitopError(
             _validation_error(name, str(exc)), "fix or remove it", ExitCode.USAGE
         ) from None
+    _check_budget_agents(config, name)
+    return config
+
+
+def _check_budget_agents(config: Config, name: str) -> None:
+    from aitop.providers.registry import AGENTS
+
+    for agent in config.budgets.agents:
+        if agent not in AGENTS:
+            raise AitopError(
+                f"{name}: budgets.agents.{agent}: no such agent",
+                "use one of " + ", ".join(AGENTS),
+                ExitCode.USAGE,
+            )
 
 
 def _check_model_prices(data: dict[str, Any]) -> None:
@@ -121,7 +139,7 @@ def _validation_error(name: str, message: str) -> str:
     return f"{name}: {key}: {text}" if key else f"{name}: {text}"
 
 
-_CHOICES = {"theme": THEMES}
+_CHOICES = {"theme": THEMES, "week_start": WEEKDAYS}
 
 
 def to_dict(config: Config) -> dict[str, Any]:

@@ -157,6 +157,21 @@ class Diagnostic(Struct, frozen=True):
     message: str
 
 
+class BudgetRow(Struct, frozen=True, kw_only=True):
+    """A budget of config.toml's `[budgets]` and what its period has spent so far."""
+
+    period: str  # "daily", "weekly" or "monthly"
+    agent: str | None  # None: all agents together
+    start: str  # the period's first day (local), ISO 8601
+    spent_usd: float
+    limit_usd: float
+    counting: bool = False  # the logs since the period began are still being read
+
+    @property
+    def fraction(self) -> float:
+        return self.spent_usd / self.limit_usd if self.limit_usd else 0.0
+
+
 class Ingest(Struct, frozen=True):
     frames: int = 0
     rejected_peer: int = 0
@@ -209,3 +224,4 @@ class Snapshot(Struct, frozen=True):
     agents: list[AgentRow] = []
     alert_log: list[AlertLogEntry] = []  # newest first; the alerts still on included
     diagnostics: list[Diagnostic] = []
+    budgets: list[BudgetRow] = []  # each budget set, with its period's spend

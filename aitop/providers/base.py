@@ -146,6 +146,10 @@ class LogReader(Protocol):
         """(path, why) of the files that could not be read."""
         ...
 
+    def bytes_read(self) -> int:
+        """Bytes read from disk so far (compressed ones as they are on disk)."""
+        ...
+
 
 class History(Protocol):
     """An agent's logs as history: what `aitop report` and the budgets read, with the

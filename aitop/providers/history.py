@@ -38,3 +38,6 @@ class TailedLogs:
 
     def unreadable(self) -> list[tuple[str, str]]:
         return list(self._unreadable)
+
+    def bytes_read(self) -> int:
+        return self.tailer.stats.bytes_read

@@ -249,8 +249,8 @@ def compare(
     emit("codex total tokens: mock truth / aitop / ccusage",
          f"{truth['total']} / {our_total} / {their_total}")  # fmt: skip
     emit("codex input with cached: mock truth / aitop", f"{truth['input']} / {with_cached}")
-    emit("codex output: mock truth / aitop / ccusage",
-         f"{truth['output']} / {codex['output_tokens']} / {their_codex['output_tokens']}")  # fmt: skip
+    output = (truth["output"], codex["output_tokens"], their_codex["output_tokens"])
+    emit("codex output: mock truth / aitop / ccusage", " / ".join(map(str, output)))
     codex_exact = (
         our_total == truth["total"]
         and with_cached == truth["input"]

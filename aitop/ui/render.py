@@ -102,7 +102,8 @@ def list_rows(snap: Snapshot, view: View, width: int, height: int) -> int:
     """How many rows the current list shows (what PgUp/PgDn move by)."""
     if width < MIN_WIDTH or height < MIN_HEIGHT:
         return 1
-    layout = _layout(snap, view, width, height - 3, _list(snap, view, width).wanted)
+    chrome = len(header(snap, width, clock(snap.now))) + 1  # and the footer
+    layout = _layout(snap, view, width, height - chrome, _list(snap, view, width).wanted)
     return max(1, layout.list_rows)
 
 

@@ -451,9 +451,7 @@ def _label(kind: str, row: Row, labels: Mapping[str, str]) -> str:
 
 def _figures(totals: Totals) -> list[str]:
     c = totals.counts()
-    cost = totals.values[COST]
-    cents = (cost + PICO_PER_USD // 200) // (PICO_PER_USD // 100)  # rounded to the cent
-    money = f"{'≈' if totals.estimated else ''}${cents // 100:,}.{cents % 100:02d}"
+    money = ("≈" if totals.estimated else "") + _usd(totals.values[COST])
     return [
         f"{c['requests']:,}",
         f"{c['input_tokens']:,}",
@@ -462,6 +460,15 @@ def _figures(totals: Totals) -> list[str]:
         f"{c['cache_write_tokens']:,}",
         money,
     ]
+
+
+def _usd(pico: int) -> str:
+    """To the cent; below a cent, to a hundredth of one (so a cheap model is not $0.00)."""
+    if 0 < pico < PICO_PER_USD // 100:
+        tenths = (pico + PICO_PER_USD // 20_000) // (PICO_PER_USD // 10_000)
+        return f"${tenths // 10_000}.{tenths % 10_000:04d}"
+    cents = (pico + PICO_PER_USD // 200) // (PICO_PER_USD // 100)
+    return f"${cents // 100:,}.{cents % 100:02d}"
 
 
 def log_lines(logs: Iterable[LogNote], reading: Reading, zone: Zone) -> list[str]:
@@ -476,7 +483,8 @@ def log_lines(logs: Iterable[LogNote], reading: Reading, zone: Zone) -> list[str
             oldest = dt.datetime.fromtimestamp(note.oldest, zone.tz).date().isoformat()
             files = f"{note.files:,} log file{'' if note.files == 1 else 's'}"
             out.append(
-                f"  {note.title}: {files} in {note.directory}, the oldest written {oldest}."
+                f"  {note.title}: {files} in {note.directory}, the oldest last written on"
+                f" {oldest}."
                 f" {note.retention}."
             )
     if reading.unreadable:

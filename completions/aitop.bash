@@ -18,6 +18,9 @@ _aitop() {
     local install_opts="--write --dry-run --check --uninstall --settings --events"
     local hook_opts="--agent"
     local prices_opts="--update --json"
+    local report_opts="--since --until --tz --week-start --agent --breakdown --json --csv --workers"
+    local periods="daily weekly monthly session project model agent blocks"
+    local weekdays="monday tuesday wednesday thursday friday saturday sunday"
     local events="SessionStart SessionEnd UserPromptSubmit PreToolUse PostToolUse PostToolUseFailure Stop StopFailure SubagentStart SubagentStop PreCompact PostCompact Notification PostModelSwitch"
 
     case $prev in
@@ -27,7 +30,19 @@ _aitop() {
         --claude-dir|--codex-home)
             COMPREPLY=($(compgen -d -- "$cur"))
             return ;;
-        -n|--iterations|-d|--delay|--agent)
+        -n|--iterations|-d|--delay|--since|--until|--workers)
+            return ;;
+        --agent)
+            # the hook's --agent is free text; the report's is one of the agents
+            [[ " ${words[*]} " == *" report "* ]] &&
+                COMPREPLY=($(compgen -W "claude-code codex" -- "$cur"))
+            return ;;
+        --week-start)
+            COMPREPLY=($(compgen -W "$weekdays" -- "$cur"))
+            return ;;
+        --tz)
+            local zones=/usr/share/zoneinfo
+            [[ -d $zones ]] && COMPREPLY=($(cd "$zones" && compgen -f -- "$cur"))
             return ;;
         --update)
             # an optional URL: LiteLLM's own table when none is given
@@ -43,7 +58,7 @@ _aitop() {
     local command="" i
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
-            hook|install|prices|version) command=${words[i]}; break ;;
+            hook|install|prices|report|version) command=${words[i]}; break ;;
         esac
     done
 
@@ -51,12 +66,18 @@ _aitop() {
         install) COMPREPLY=($(compgen -W "$install_opts $common" -- "$cur")) ;;
         hook) COMPREPLY=($(compgen -W "$hook_opts $common" -- "$cur")) ;;
         prices) COMPREPLY=($(compgen -W "$prices_opts $common" -- "$cur")) ;;
+        report)
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "$report_opts $common" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "$periods" -- "$cur"))
+            fi ;;
         version) COMPREPLY=($(compgen -W "$common" -- "$cur")) ;;
         *)
             if [[ $cur == -* ]]; then
                 COMPREPLY=($(compgen -W "$main_opts $common" -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "hook install prices version" -- "$cur"))
+                COMPREPLY=($(compgen -W "hook install prices report version" -- "$cur"))
             fi ;;
     esac
 }

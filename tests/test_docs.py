@@ -179,6 +179,13 @@ def test_bash_completion_works() -> None:
     assert "--batch" not in _bash_complete(["aitop", "prices", "--"])
     # --update takes an optional URL: options still complete after it
     assert "--json" in _bash_complete(["aitop", "prices", "--update", "--"])
+    assert _bash_complete(["aitop", "rep"]) == ["report"]
+    assert _bash_complete(["aitop", "report", "w"]) == ["weekly"]
+    assert {"--since", "--breakdown", "--csv", "--tz"} <= set(
+        _bash_complete(["aitop", "report", "--"])
+    )
+    assert _bash_complete(["aitop", "report", "--agent", "c"]) == ["claude-code", "codex"]
+    assert _bash_complete(["aitop", "report", "--week-start", "s"]) == ["saturday", "sunday"]
 
 
 @pytest.mark.parametrize(("shell", "path"), [("zsh", ZSH), ("fish", FISH)])

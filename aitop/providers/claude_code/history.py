@@ -53,9 +53,7 @@ class ClaudeHistory:
         path = os.path.join(self.claude_dir, "settings.json")
         days = cleanup_period_days(path)
         setting = (
-            f"{DEFAULT_CLEANUP_DAYS} by default"
-            if days is None
-            else f"{days} in {path.replace(os.path.expanduser('~'), '~', 1)}"
+            f"{DEFAULT_CLEANUP_DAYS} by default" if days is None else f"{days} in its settings.json"
         )
         return (
             "Claude Code deletes transcripts older than its cleanupPeriodDays setting when"

@@ -1,7 +1,8 @@
 """Report: `aitop report daily --json` against ccusage 20 (Rust) `daily --json --offline`,
 side by side on one generated corpus, in interleaved rounds: wall time (medians, each
 round, the ratio), peak resident memory (the largest process of each command's tree, by
-wait4), and the totals: Claude Code's must agree exactly, overall and per model; Codex's
+wait4; aitop's also on a corpus a fifth the size, to show it does not grow with the
+bytes read), and the totals: Claude Code's must agree exactly, overall and per model; Codex's
 are checked against the ground truth of its captures (each captured session's mock
 logged every response it sent: tests/fixtures/codex/sessions/*/accounting.txt), which
 ccusage 20 undercounts where a session has subagents.
@@ -104,6 +105,27 @@ def make_codex_corpus(codex: Path, total_mb: int) -> tuple[int, int, Totals]:
     return size, copies, truth
 
 
+def make_home(home: Path, mb: int, files: int, codex_mb: int) -> tuple[int, int, int, Totals]:
+    """A home with both agents' logs; (Claude bytes, Codex bytes, copies, Codex truth)."""
+    claude_size = make_corpus(home / ".claude", mb, files)
+    codex_size, copies, truth = make_codex_corpus(home / ".codex", codex_mb)
+    return claude_size, codex_size, copies, truth
+
+
+def environment(home: Path, tmp: Path) -> dict[str, str]:
+    """Nobody's own files: a home, config and cache of the corpus's own."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "CLAUDE_CONFIG_DIR": str(home / ".claude"),
+        "CODEX_HOME": str(home / ".codex"),
+        "XDG_CONFIG_HOME": str(tmp / "config"),
+        "XDG_CACHE_HOME": str(tmp / "cache"),
+        "TZ": "UTC",
+        "LANG": "C.UTF-8",
+    }
+
+
 def timed(argv: list[str], env: dict[str, str], what: str) -> tuple[float, int, bytes]:
     """Wall seconds, the largest RSS (KiB) of the command's process tree, its stdout."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -162,25 +184,14 @@ def measure(args: argparse.Namespace) -> None:
     aitop = aitop_script()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
-        claude_size = make_corpus(home / ".claude", args.mb, args.files)
-        codex_size, copies, truth = make_codex_corpus(home / ".codex", args.codex_mb)
+        claude_size, codex_size, copies, truth = make_home(home, args.mb, args.files, args.codex_mb)
         emit(
             "corpus",
             f"{(claude_size + codex_size) / 1e6:.0f} MB: Claude Code {claude_size / 1e6:.0f} MB"
             f" in {args.files} transcripts, Codex {codex_size / 1e6:.0f} MB"
             f" ({copies} copies of the captured sessions)",
         )
-        # nobody's own files: a home, config and cache of the corpus's own
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(home),
-            "CLAUDE_CONFIG_DIR": str(home / ".claude"),
-            "CODEX_HOME": str(home / ".codex"),
-            "XDG_CONFIG_HOME": str(Path(tmp) / "config"),
-            "XDG_CACHE_HOME": str(Path(tmp) / "cache"),
-            "TZ": "UTC",
-            "LANG": "C.UTF-8",
-        }
+        env = environment(home, Path(tmp))
         ours_argv = [aitop, "report", "daily", "--json"]
         theirs_argv = [binary, "daily", "--json", "--offline"]
         ours_name = "aitop report daily --json"
@@ -198,6 +209,12 @@ def measure(args: argparse.Namespace) -> None:
         # the same files, per agent and per model (untimed)
         _, _, by_agent = timed([aitop, "report", "agent", "--json"], env, "aitop report agent")
         _, _, by_model = timed([aitop, "report", "model", "--json"], env, "aitop report model")
+    with tempfile.TemporaryDirectory() as tmp:  # a fifth of it, for aitop's memory alone
+        small = Path(tmp) / "home"
+        small_sizes = make_home(small, max(1, args.mb // 5), args.files, max(1, args.codex_mb // 5))
+        small_env = environment(small, Path(tmp))
+        timed(ours_argv, small_env, ours_name)
+        small_peak = min(timed(ours_argv, small_env, ours_name)[1] for _ in range(3))
     emit("rounds", args.rounds)
     for name in times:
         emit(f"{name}, each round", " ".join(f"{v:.3f}" for v in times[name]), "s")
@@ -210,6 +227,12 @@ def measure(args: argparse.Namespace) -> None:
     emit("aitop throughput", (claude_size + codex_size) / 1e6 / ours_s, "MB/s")
     for name in peaks:
         emit(f"{name}, peak RSS (largest process)", f"{max(peaks[name]) / 1024:.1f}", "MB")
+    small_mb = (small_sizes[0] + small_sizes[1]) / 1e6
+    big_peak = min(peaks[ours_name])
+    emit(
+        f"aitop peak RSS at {small_mb:.0f} MB / at {(claude_size + codex_size) / 1e6:.0f} MB",
+        f"{small_peak / 1024:.1f} / {big_peak / 1024:.1f} MB (ratio {big_peak / small_peak:.2f})",
+    )
     compare(outputs[ours_name], outputs[theirs_name], by_agent, by_model, truth)
 
 

@@ -321,3 +321,17 @@ def test_bad_dates_are_one_clear_error(text: str) -> None:
     with pytest.raises(AitopError) as caught:
         periods.parse_date(text, "--since")
     assert caught.value.line().startswith(f"aitop: error: --since: {text!r} is not a date")
+
+
+def test_every_agent_in_the_registry_is_in_the_report() -> None:
+    """An agent gets into `aitop report` and the budgets by being in the registry with a
+    history hook (its log files and its provider's reader): every one has one."""
+    missing = [name for name, agent in AGENTS.items() if agent.history is None]
+    assert not missing, f"{missing}: give their registry entries a history (providers/base.py)"
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, agent in AGENTS.items():
+            assert agent.history is not None
+            history = agent.history(tmp)
+            assert history.agent == name
+            assert history.log_files() == []
+            assert history.retention()

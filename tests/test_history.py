@@ -335,3 +335,22 @@ def test_every_agent_in_the_registry_is_in_the_report() -> None:
             assert history.agent == name
             assert history.log_files() == []
             assert history.retention()
+
+
+@settings(max_examples=25)
+@given(corpora(max_files=4), st.integers(1, 700))
+def test_slices_of_any_size_read_the_same(corpus: Corpus, budget: int) -> None:
+    """History reads into one reused buffer, a slice at a time: lines cut between slices,
+    and slices smaller than a line, give what one read of each whole file gives."""
+    from aitop.history import Reading
+    from aitop.providers.dedup import Dedup
+
+    with tempfile.TemporaryDirectory() as tmp:
+        shards, _, _ = _shards(corpus, Path(tmp))
+        whole = shards.read(1).cells
+        reading = Reading(shards.sources, shards.files, lambda _agent: Dedup(limit=None))
+        cells: dict[Any, Any] = {}
+        while not reading.done():
+            for _, events in reading.work(NOW, budget):
+                shards.tally.add(cells, events)
+    assert cells == whole

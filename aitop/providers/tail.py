@@ -34,6 +34,7 @@ from aitop import events as ev
 from aitop.log import log
 
 READ_CHUNK = 1 << 20
+Bytes = bytes | bytearray  # what a slice is read into
 MAX_LINE = 16 << 20  # an assistant line is at most ~1 MB (128k output tokens); skip longer
 MAX_FILES = 4096
 MAX_PARKED = 20_000  # files of sessions that left the table, kept to resume where they were
@@ -123,17 +124,21 @@ class Tailer:
         home_of: Callable[[str], str] | None = None,
         *,
         count_lines: bool = True,
+        reuse_buffer: bool = False,
     ) -> None:
         """`home_of`: the agent directory a log path is in, for paths refused only for
         being outside the roots (the agent writes elsewhere: a user's mismatched
         setting); they are counted by that directory in `outside`. `count_lines`: count
         every line read in `stats.lines` (the report, which shows no such count, spares
-        itself the pass)."""
+        itself the pass). `reuse_buffer`: read into one buffer kept for every read (the
+        report's whole-file reads of megabytes at a time: no fresh memory to fault in for
+        each slice)."""
         self.roots = tuple(os.path.abspath(root) for root in roots)
         self.suffixes = suffixes
         self.reader = reader
         self.max_line = max_line
         self.count_lines = count_lines
+        self._buffer: bytearray | None = bytearray() if reuse_buffer else None
         markers: tuple[bytes, ...] = getattr(reader, "markers", ())
         self._wanted = (
             re.compile(b"|".join(re.escape(marker) for marker in markers)) if markers else None
@@ -272,7 +277,7 @@ class Tailer:
             self._behind.discard(path)
             return []
         try:
-            data = self._read_bytes(file, budget)
+            data, end = self._read_bytes(file, budget)
         except OSError as exc:
             self._failed(file, exc, now)
             return []
@@ -282,30 +287,31 @@ class Tailer:
             self._behind.add(path)
         else:
             self._behind.discard(path)
-        if not data:
+        if not end:
             return []
-        lines = self._lines(file, data)
+        lines = self._lines(file, data, end)
         return self.reader.lines(file, lines, now) if lines else []
 
-    def _read_bytes(self, file: Followed, budget: int) -> bytes:
-        """The next bytes of the file (b"" when there are none, or when it was dropped as
-        unsafe); OSError when it cannot be read."""
+    def _read_bytes(self, file: Followed, budget: int) -> tuple[Bytes, int]:
+        """The next bytes of the file: `data[:end]` (end 0 when there are none, or when it
+        was dropped as unsafe); OSError when it cannot be read. With `reuse_buffer`, `data`
+        is the tailer's own buffer, good until the next read."""
         real = os.path.realpath(file.path)
         if not any(real.startswith(root + os.sep) for root in self._real()):
             self._drop_unsafe(file)
-            return b""
+            return b"", 0
         try:
             fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
         except FileNotFoundError:
             if file.identity is None and file.size_seen == 0:
-                return b""  # not written yet (a hook can name it first): not a problem
+                return b"", 0  # not written yet (a hook can name it first): not a problem
             raise
         compressed = file.path.endswith(ZSTD_SUFFIX)
         try:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
                 self._drop_unsafe(file)
-                return b""
+                return b"", 0
             identity = (info.st_dev, info.st_ino)
             if file.identity is not None and (
                 identity != file.identity or info.st_size < file.offset
@@ -317,15 +323,26 @@ class Tailer:
             file.size_seen = info.st_size
             want = min(budget // _ZSTD_SHARE if compressed else budget, info.st_size - file.offset)
             if want <= 0:
-                return b""
-            data = os.pread(fd, max(1, want), file.offset)
+                return b"", 0
+            data: Bytes
+            if self._buffer is not None and not compressed:
+                if len(self._buffer) < want:
+                    self._buffer = bytearray(want)
+                data = self._buffer
+                got = os.preadv(fd, [memoryview(data)[:want]], file.offset)
+            else:
+                data = os.pread(fd, max(1, want), file.offset)
+                got = len(data)
         finally:
             os.close(fd)
-        if not data:  # shorter than fstat said a moment ago: cut since; stat it anew
+        if not got:  # shorter than fstat said a moment ago: cut since; stat it anew
             file.size_seen = file.offset
-        file.offset += len(data)
-        self.stats.bytes_read += len(data)
-        return _inflate(file, data) if compressed else data
+        file.offset += got
+        self.stats.bytes_read += got
+        if compressed:
+            plain = _inflate(file, bytes(data))
+            return plain, len(plain)
+        return data, got
 
     def _failed(self, file: Followed, exc: OSError, now: float) -> None:
         first = file.problem is None
@@ -350,24 +367,24 @@ class Tailer:
         self.stats.files = len(self._files)
         self._reject(file.path)
 
-    def _lines(self, file: Followed, data: bytes) -> list[bytes]:
-        """The complete lines `data` ends (only those holding a marker of the reader's, if
-        it has markers), counted; long ones skipped and counted."""
+    def _lines(self, file: Followed, data: Bytes, end: int) -> list[bytes]:
+        """The complete lines `data[:end]` ends (only those holding a marker of the
+        reader's, if it has markers), counted; long ones skipped and counted."""
         start = 0
         if file.skipping:
-            end = data.find(b"\n")
-            if end < 0:
+            skipped = data.find(b"\n", 0, end)
+            if skipped < 0:
                 return []
             file.skipping = False
-            start = end + 1
-        last = data.rfind(b"\n")
+            start = skipped + 1
+        last = data.rfind(b"\n", start, end)
         if last < start:
-            self._keep_partial(file, data[start:])
+            self._keep_partial(file, bytes(data[start:end]))
             return []
         if self.count_lines:
             self.stats.lines += data.count(b"\n", start, last + 1)
         if self._wanted is None:
-            head = file.partial + data[start:last] if file.partial else data[start:last]
+            head = file.partial + bytes(data[start:last])
             lines = head.split(b"\n")
         else:
             lines = self._candidates(file.partial, data, start, last, self._wanted)
@@ -376,12 +393,12 @@ class Tailer:
             kept = [line for line in lines if len(line) <= self.max_line]
             self.stats.long_lines += len(lines) - len(kept)
             lines = kept
-        self._keep_partial(file, data[last + 1 :])
+        self._keep_partial(file, bytes(data[last + 1 : end]))
         return lines
 
     @staticmethod
     def _candidates(
-        partial: bytes, data: bytes, start: int, last: int, wanted: re.Pattern[bytes]
+        partial: bytes, data: Bytes, start: int, last: int, wanted: re.Pattern[bytes]
     ) -> list[bytes]:
         """The lines of `partial + data[start:last]` that hold a marker, in order: found by
         searching the slice itself, so that only those lines are ever copied out."""
@@ -394,14 +411,16 @@ class Tailer:
                 found.append(first)
             pos = end + 1
         search, rfind, find = wanted.search, data.rfind, data.find
+        lines = memoryview(data)  # a line is copied out of it once, as bytes
         while pos <= last:
             match = search(data, pos, last)
             if match is None:
                 break
             line_start = rfind(b"\n", pos, match.start()) + 1 or pos
             line_end = find(b"\n", match.end(), last + 1)
-            found.append(data[line_start:line_end])
+            found.append(lines[line_start:line_end].tobytes())
             pos = line_end + 1
+        lines.release()
         return found
 
     def _keep_partial(self, file: Followed, tail: bytes) -> None:

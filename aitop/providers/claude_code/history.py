@@ -47,7 +47,7 @@ class ClaudeHistory:
 
     def reader(self, dedup: Dedup) -> TailedLogs:
         reader = TranscriptReader(dedup=dedup, usage_only=True)
-        return TailedLogs(tailer(self.projects_dir, reader, count_lines=False))
+        return TailedLogs(tailer(self.projects_dir, reader, history=True))
 
     def retention(self) -> str:
         path = os.path.join(self.claude_dir, "settings.json")

@@ -290,7 +290,7 @@ class TranscriptReader:
 
 
 def tailer(
-    projects_dir: str, reader: TranscriptReader | None = None, *, count_lines: bool = True
+    projects_dir: str, reader: TranscriptReader | None = None, *, history: bool = False
 ) -> Tailer:
     """A tailer of Claude Code's transcripts under `projects_dir`."""
     return Tailer(
@@ -298,7 +298,9 @@ def tailer(
         (".jsonl",),
         reader or TranscriptReader(),
         home_of=claude_dir_of,
-        count_lines=count_lines,
+        # history (the report, the budgets) reads whole files once, and shows no line count
+        count_lines=not history,
+        reuse_buffer=history,
     )
 
 

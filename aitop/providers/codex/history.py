@@ -52,7 +52,7 @@ class CodexHistory:
 
     def reader(self, dedup: Dedup) -> TailedLogs:
         reader = RolloutReader(dedup=dedup, usage_only=True)
-        return TailedLogs(tailer((self.sessions_dir, self.archived_dir), reader, count_lines=False))
+        return TailedLogs(tailer((self.sessions_dir, self.archived_dir), reader, history=True))
 
     def retention(self) -> str:
         return "Codex keeps its rollouts (it compresses those idle for a week to .jsonl.zst)"

@@ -405,9 +405,16 @@ class RolloutReader:
 
 
 def tailer(
-    roots: tuple[str, ...], reader: RolloutReader | None = None, *, count_lines: bool = True
+    roots: tuple[str, ...], reader: RolloutReader | None = None, *, history: bool = False
 ) -> Tailer:
-    return Tailer(roots, SUFFIXES, reader or RolloutReader(), count_lines=count_lines)
+    return Tailer(
+        roots,
+        SUFFIXES,
+        reader or RolloutReader(),
+        # history (the report, the budgets) reads whole files once, and shows no line count
+        count_lines=not history,
+        reuse_buffer=history,
+    )
 
 
 _THREAD = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl")

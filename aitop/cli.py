@@ -146,20 +146,37 @@ def build_parser() -> argparse.ArgumentParser:
     prices_command.add_arguments(prices)
     _common(prices, suppress=True)
 
-    report = commands.add_parser(
-        "report",
-        help="what was spent, by day, week, month, session, project, model, agent or"
-        " 5-hour block, from the agents' own logs",
-        description="What the agents spent, from their own logs on this machine (aitop keeps"
-        " no history): the live monitor's parsers, dedup and prices, read on every core.",
-    )
-    from aitop import report_command
-
-    report_command.add_arguments(report)
-    _common(report, suppress=True)
+    report = commands.add_parser("report", help=REPORT_HELP, description=REPORT_DESCRIPTION)
+    _report_arguments(report, suppress=True)
 
     version = commands.add_parser("version", help="print the version")
     _common(version, suppress=True)
+    return parser
+
+
+REPORT_HELP = (
+    "what was spent, by day, week, month, session, project, model, agent or 5-hour block,"
+    " from the agents' own logs"
+)
+REPORT_DESCRIPTION = (
+    "What the agents spent, from their own logs on this machine (aitop keeps no history):"
+    " the live monitor's parsers, dedup and prices, read on every core."
+)
+
+
+def _report_arguments(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    from aitop import report_command
+
+    report_command.add_arguments(parser)
+    _common(parser, suppress=suppress)
+
+
+def _report_parser() -> argparse.ArgumentParser:
+    """`aitop report ...` alone: the same options as the full parser's `report`, without
+    building (and importing) every other command's; its time is spent reading instead."""
+    parser = _Parser(prog=f"{PROG} report", description=REPORT_DESCRIPTION)
+    _report_arguments(parser, suppress=False)
+    parser.set_defaults(command="report")
     return parser
 
 
@@ -171,7 +188,10 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
 
         return hook_main(args_list[1:])
     try:
-        args = build_parser().parse_args(args_list)
+        if args_list[:1] == ["report"]:
+            args = _report_parser().parse_args(args_list[1:])
+        else:
+            args = build_parser().parse_args(args_list)
         return _run(args, env)
     except AitopError as error:
         env.error(error.line())

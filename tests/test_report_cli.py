@@ -206,3 +206,22 @@ def test_no_logs_at_all_is_an_empty_report_that_says_so(tmp_path: Path) -> None:
     assert "Claude Code: no logs in ~/.claude" in out and "Codex: no logs in ~/.codex" in out
     document = report_json(tmp_path, "daily")
     assert document["rows"] == [] and document["totals"]["requests"] == 0
+
+
+def test_options_before_the_command_work_too(home: Path) -> None:
+    """`aitop --claude-dir D report` goes through the full parser, `aitop report` through
+    its own: the same options, the same figures."""
+    out, err = io.StringIO(), io.StringIO()
+    environ = {"HOME": "/nonexistent", "TZ": "UTC"}
+    env = Env(stdout=out, stderr=err, environ=environ, wall_clock=lambda: NOW)
+    argv = ["--claude-dir", str(home / ".claude"), "--codex-home", str(home / ".codex")]
+    assert main([*argv, "report", "--json"], env) == 0, err.getvalue()
+    before = json.loads(out.getvalue())
+    after = report_json(home)
+    assert before["rows"] == after["rows"] and before["totals"] == after["totals"]
+    from aitop.cli import _report_parser, build_parser
+
+    alone = _report_parser().format_help()
+    assert alone.startswith("usage: aitop report [-h]")
+    full = build_parser()._subparsers._group_actions[0].choices["report"]  # type: ignore[union-attr]
+    assert alone == full.format_help()

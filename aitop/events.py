@@ -167,6 +167,7 @@ class ToolStarted(Struct, frozen=True):
     name: str
     subagent_id: str | None = None
     input_digest: int | None = None  # same digest twice in a row = the same call again
+    summary: str | None = None  # its input in a few words: a command's first, a file's name
 
 
 class ToolFinished(Struct, frozen=True):
@@ -201,6 +202,7 @@ class Request(Struct, frozen=True):
     stop_reason: str | None = None
     vendor: str | None = None  # whose price list: "anthropic", "openai", "google"
     context_window: int | None = None  # the window the agent says the model has
+    started: float | None = None  # when it was sent, where the log says (its latency)
 
 
 class TurnCompleted(Struct, frozen=True):

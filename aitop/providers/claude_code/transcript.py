@@ -17,15 +17,16 @@ lines. The rules (DESIGN.md, "Accounting"), each with a test:
 from __future__ import annotations
 
 import os
-from datetime import datetime
 from typing import Annotated
 
 import msgspec
 from msgspec import Meta, Struct
 
 from aitop import events as ev
+from aitop.providers.claude_code.tools import ToolInput, summarize
 from aitop.providers.dedup import Dedup, Once
 from aitop.providers.tail import Followed, Tailer
+from aitop.providers.timestamps import parse_time
 from aitop.surrogates import printable, without_surrogates
 
 AGENT = "claude-code"
@@ -58,6 +59,7 @@ class _Block(Struct):
     type: Name = ""
     id: Id | None = None  # tool_use
     name: Name | None = None  # tool_use
+    input: ToolInput | None = None  # tool_use: only what names its target (tools.py)
     tool_use_id: Id | None = None  # tool_result
     is_error: bool | None = None  # tool_result
 
@@ -92,10 +94,17 @@ class Line(Struct):
 _line_decoder = msgspec.json.Decoder(Line)
 
 # A line can matter only if it holds one of these; everything else (the large
-# api-request-shape and file-history-snapshot lines among them) is skipped unparsed: the
-# tailer hands the reader only the lines that hold one (see tail.Reader).
-MARKERS = (b'"assistant"', b'"tool_result"', b'"cost-state"', b'"compact_boundary"')
+# api-request-shape and file-history-snapshot lines among them) is skipped unparsed.
+_MARKERS = (b'"assistant"', b'"tool_result"', b'"cost-state"', b'"compact_boundary"')
+_USER = b'"type":"user"'
+# The tailer hands the reader only the lines that hold one of these (see tail.Reader):
+# those that can matter, and the user lines whose time says when a request was sent.
+MARKERS = (*_MARKERS, _USER)
 USAGE_MARKERS = (b'"assistant"',)  # the lines that can hold usage: enough for spend alone
+
+
+def _may_matter(line: bytes) -> bool:
+    return any(marker in line for marker in _MARKERS)
 
 
 def usage_of(raw: _Usage) -> ev.Usage:
@@ -113,17 +122,6 @@ def usage_of(raw: _Usage) -> ev.Usage:
     )
 
 
-def parse_time(text: str | None, now: float) -> float:
-    """The line's own time, clamped to now; now when missing or unreadable."""
-    if not text:
-        return now
-    try:
-        when = datetime.fromisoformat(text).timestamp()
-    except (ValueError, OverflowError, OSError):
-        return now
-    return min(when, now)
-
-
 class ReaderStats(Struct):
     requests: int = 0
     duplicate_lines: int = 0
@@ -133,12 +131,14 @@ class ReaderStats(Struct):
 class _State:
     """What one transcript's earlier lines say about its later ones."""
 
-    __slots__ = ("cwd", "last_time", "open_calls")
+    __slots__ = ("cwd", "last_input", "last_time", "open_calls")
 
     def __init__(self) -> None:
         self.cwd: str | None = None
         self.last_time: float | None = None  # for lines that carry no timestamp
         self.open_calls: set[str] = set()  # tool calls started here, awaiting their result
+        self.last_input: str | None = None  # the timestamp of the latest user line: the
+        # prompt or the tool results the next request sends
 
 
 class TranscriptReader:
@@ -155,6 +155,7 @@ class TranscriptReader:
         self.dedup = Dedup() if dedup is None else dedup
         self.usage_only = usage_only
         self.markers = USAGE_MARKERS if usage_only else MARKERS
+        self.track_inputs = not usage_only  # when requests were sent: not spend
         self._once = Once()  # compaction and API-error line ids already counted
 
     def follow(self, file: Followed) -> None:
@@ -164,11 +165,17 @@ class TranscriptReader:
         """`lines`: the lines of `file` that hold a marker, in order."""
         out: list[ev.Event] = []
         for raw in lines:
-            line = decode_line(raw)
-            if line is None:
-                self.stats.rejected_lines += 1
-            else:
-                self._line(file, line, now, out)
+            if self.track_inputs and _USER in raw[:400]:
+                # its time only, without decoding a prompt (the key is early)
+                stamp = _timestamp(raw)
+                if stamp is not None:
+                    file.state.last_input = stamp
+            if _may_matter(raw):
+                line = decode_line(raw)
+                if line is None:
+                    self.stats.rejected_lines += 1
+                else:
+                    self._line(file, line, now, out)
         return out
 
     # --- one line ---------------------------------------------------------------------
@@ -216,7 +223,11 @@ class TranscriptReader:
                     state.open_calls.add(block.id)
                     out.append(
                         ev.ToolStarted(
-                            self._info(file, line, now), block.id, block.name, file.subagent_id
+                            self._info(file, line, now),
+                            block.id,
+                            block.name,
+                            file.subagent_id,
+                            summary=summarize(block.name, block.input),
                         )
                     )
         if message.usage is None or key is None or not message.model:
@@ -243,6 +254,7 @@ class TranscriptReader:
                 inference_geo=message.usage.inference_geo,
                 stop_reason=message.stop_reason,
                 vendor=VENDOR,
+                started=_sent(state.last_input, info.time) if previous is None else None,
             )
         )
         reason = message.stop_reason
@@ -287,6 +299,28 @@ class TranscriptReader:
             cwd=state.cwd,
             transcript_path=None if file.subagent_id else file.path,
         )
+
+
+_STAMP = b'"timestamp":"'
+
+
+def _timestamp(raw: bytes) -> str | None:
+    """A line's `timestamp`, read from its bytes."""
+    at = raw.find(_STAMP)
+    if at < 0:
+        return None
+    start = at + len(_STAMP)
+    end = raw.find(b'"', start, start + 40)
+    return raw[start:end].decode("ascii", "replace") if end > 0 else None
+
+
+def _sent(last_input: str | None, answered: float) -> float | None:
+    """When a request was sent: its inputs' line, written just before (Claude Code writes
+    the response's lines once its whole answer is in). None when unknown or unlikely."""
+    if last_input is None:
+        return None
+    sent = parse_time(last_input, answered)
+    return sent if sent <= answered else None
 
 
 def tailer(

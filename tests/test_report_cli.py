@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -225,3 +226,21 @@ def test_options_before_the_command_work_too(home: Path) -> None:
     assert alone.startswith("usage: aitop report [-h]")
     full = build_parser()._subparsers._group_actions[0].choices["report"]  # type: ignore[union-attr]
     assert alone == full.format_help()
+
+
+def test_a_file_that_cannot_be_read_is_named_and_the_rest_counted(
+    home: Path, tmp_path: Path
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("giving a file to another user needs root")
+    other = tmp_path / "home"
+    shutil.copytree(home, other)
+    victim = next((other / ".claude" / "projects").rglob("*.jsonl"))
+    os.chown(victim, 4242, 4242)  # another user's: aitop reads only the user's own files
+    document = report_json(other, "daily")
+    (unread,) = document["reading"]["unreadable"]
+    assert unread == {"path": str(victim), "why": "not a regular file of yours: left alone"}
+    assert 0 < document["totals"]["requests"] < report_json(home, "daily")["totals"]["requests"]
+    code, out, _ = run(other, "daily")
+    assert code == 0
+    assert f"1 file(s) could not be read and are not counted, e.g. {victim}" in out

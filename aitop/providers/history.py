@@ -31,7 +31,9 @@ class TailedLogs:
         events = tailer.read(path, now, budget)
         if tailer.is_behind(path):
             return events, False
-        if followed.problem is not None:
+        if tailer.followed(path) is None:  # dropped: not a regular file of this user's
+            self._unreadable.append((path, "not a regular file of yours: left alone"))
+        elif followed.problem is not None:
             self._unreadable.append((path, followed.problem))
         tailer.unwatch(path)
         return events, True

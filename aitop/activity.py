@@ -137,9 +137,7 @@ class Activity:
 
     def _request(self, event: ev.Request, when: float, cost_usd: float | None) -> None:
         usage = event.usage
-        took = None
-        if event.started is not None and when >= event.started:
-            took = (when - event.started) * 1000
+        took = request_ms(event)
         self._add(TimelineEntry(time=when, kind="request", name=event.model,
                                 tokens=usage.prompt_tokens + usage.output_tokens,
                                 cost_usd=cost_usd, duration_ms=took,
@@ -169,6 +167,18 @@ class Activity:
 
     def forget_timeline(self) -> None:
         self.timeline.clear()
+
+
+def request_ms(event: ev.Request) -> float | None:
+    """How long a request took, from sent to its whole answer, where its log can tell
+    (and the figures make sense: a response is not answered before it is sent)."""
+    if event.previous is not None or event.started is None or event.answered is None:
+        return None
+    took = event.answered - event.started
+    return took * 1000 if 0 <= took <= LATENCY_MAX_S else None
+
+
+LATENCY_MAX_S = 3600.0
 
 
 def _status(status: int | None) -> str | None:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from aitop import events as ev
-from aitop.activity import BUSY, IDLE, Activity
+from aitop.activity import BUSY, IDLE, Activity, request_ms
 from aitop.pricing import PICO_PER_USD, Pricer
 from aitop.snapshot import (
     AgentRow,
@@ -480,8 +480,9 @@ class Aggregator:
         if previous is None and event.stop_reason == "max_tokens":
             session.max_tokens_stops += 1
             session.max_tokens_at = max(when, session.max_tokens_at or when)
-        if previous is None and event.started is not None and when >= event.started:
-            self._tool_stats(self.latency, event.model).add_duration((when - event.started) * 1000)
+        took = request_ms(event)
+        if took is not None:
+            self._tool_stats(self.latency, event.model).add_duration(took)
         return cost
 
     def _tool_started(self, session: SessionState, event: ev.ToolStarted) -> None:

@@ -202,7 +202,10 @@ class Request(Struct, frozen=True):
     stop_reason: str | None = None
     vendor: str | None = None  # whose price list: "anthropic", "openai", "google"
     context_window: int | None = None  # the window the agent says the model has
-    started: float | None = None  # when it was sent, where the log says (its latency)
+    # how long it took, where the agent's log can tell: when it was sent, and when its
+    # whole answer was in (its lines written, as aitop saw them while it followed the file)
+    started: float | None = None
+    answered: float | None = None
 
 
 class TurnCompleted(Struct, frozen=True):

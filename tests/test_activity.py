@@ -193,18 +193,23 @@ def test_request_latency_per_model_where_the_log_says_when_it_was_sent() -> None
     for n, took in enumerate((1.0, 3.0, 2.0)):
         t = T0 + 10 * n
         usage = ev.Usage(input_tokens=100 + n, output_tokens=5)
-        agg.apply(ev.Request(info(t + took), "claude-opus-5-5", usage, started=t), t + took)
+        answered = ev.Request(info(t), "claude-opus-5-5", usage, started=t, answered=t + took)
+        agg.apply(answered, t + took)
     agg.apply(ev.Request(info(T0 + 50), "claude-opus-5-5", ev.Usage(1, 1)), T0 + 50)  # unknown
+    late = ev.Request(info(T0 + 60), "claude-opus-5-5", ev.Usage(2, 1), started=T0 + 61,
+                      answered=T0 + 60)  # fmt: skip
+    agg.apply(late, T0 + 61)  # answered before it was sent: no sense, no figure
     (model,) = agg.snapshot(T0 + 60).models
     assert (model.latency_p50_ms, model.latency_p95_ms) == (2000.0, 3000.0)
     (row,) = agg.snapshot(T0 + 60).sessions
     durations = [e.duration_ms for e in row.timeline if e.kind == "request"]
-    assert durations == [None, 2000.0, 3000.0, 1000.0]
+    assert durations == [None, None, 2000.0, 3000.0, 1000.0]
 
 
 def test_claude_code_requests_are_sent_when_their_inputs_were_written(tmp_path: Path) -> None:
-    """A response's lines are written once its whole answer is in; the user line before it
-    (the prompt, or the tool results) is when it was sent."""
+    """A request is sent when its `api-request` line (or its inputs) were written; when
+    it was answered only a live read can tell (its lines are written once the answer is
+    in, but stamped with its start): a first read of an old file says nothing."""
     source = next((SESSIONS / "F1-print-tools-subagent" / "claude-projects").glob("*/*.jsonl"))
     project = tmp_path / "projects" / "-p"
     project.mkdir(parents=True)
@@ -216,6 +221,15 @@ def test_claude_code_requests_are_sent_when_their_inputs_were_written(tmp_path: 
     assert events and all(e.started is not None for e in events)
     took = [e.session.time - e.started for e in events if e.started is not None]
     assert all(0 <= t < 30 for t in took), took
+    assert all(e.answered is None for e in events)  # read at first sight: not live
+    answer = next(
+        json.loads(line) for line in source.read_text().splitlines() if '"assistant"' in line
+    )
+    answer["message"]["id"], answer["requestId"] = "msg_new", "req_new"
+    with path.open("a") as out:  # the next response, written while aitop follows the file
+        out.write(json.dumps(answer) + "\n")
+    (new,) = [e for e in follow.read(str(path), 2e9, 1 << 30) if isinstance(e, ev.Request)]
+    assert new.answered == path.stat().st_mtime
 
 
 # --- summaries ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ lines. The rules (DESIGN.md, "Accounting"), each with a test:
 from __future__ import annotations
 
 import os
+import re
 from typing import Annotated
 
 import msgspec
@@ -96,10 +97,9 @@ _line_decoder = msgspec.json.Decoder(Line)
 # A line can matter only if it holds one of these; everything else (the large
 # api-request-shape and file-history-snapshot lines among them) is skipped unparsed.
 _MARKERS = (b'"assistant"', b'"tool_result"', b'"cost-state"', b'"compact_boundary"')
-_USER = b'"type":"user"'
 # The tailer hands the reader only the lines that hold one of these (see tail.Reader):
-# those that can matter, and the user lines whose time says when a request was sent.
-MARKERS = (*_MARKERS, _USER)
+# those that can matter, and those whose time says when a request was sent (_SENT).
+MARKERS = (*_MARKERS, b'"type":"user"', b'"type":"api-request"')
 USAGE_MARKERS = (b'"assistant"',)  # the lines that can hold usage: enough for spend alone
 
 
@@ -165,8 +165,8 @@ class TranscriptReader:
         """`lines`: the lines of `file` that hold a marker, in order."""
         out: list[ev.Event] = []
         for raw in lines:
-            if self.track_inputs and _USER in raw[:400]:
-                # its time only, without decoding a prompt (the key is early)
+            if self.track_inputs and _SENT.search(raw, 0, 400):
+                # its time only, without decoding it (the key is early)
                 stamp = _timestamp(raw)
                 if stamp is not None:
                     file.state.last_input = stamp
@@ -255,6 +255,9 @@ class TranscriptReader:
                 stop_reason=message.stop_reason,
                 vendor=VENDOR,
                 started=_sent(state.last_input, info.time) if previous is None else None,
+                # its lines are written once the whole answer is in: when aitop follows the
+                # file as it grows, the file's time then is when the answer was complete
+                answered=file.written if file.live and previous is None else None,
             )
         )
         reason = message.stop_reason
@@ -301,6 +304,9 @@ class TranscriptReader:
         )
 
 
+# a request is sent right after its `api-request` line, its inputs (a prompt, tool
+# results) in the `user` lines just before
+_SENT = re.compile(rb'"type":"(?:user|api-request)"')
 _STAMP = b'"timestamp":"'
 
 

@@ -244,3 +244,19 @@ def test_a_file_that_cannot_be_read_is_named_and_the_rest_counted(
     code, out, _ = run(other, "daily")
     assert code == 0
     assert f"1 file(s) could not be read and are not counted, e.g. {victim}" in out
+
+
+def test_compressed_rollouts_count_the_same(home: Path, tmp_path: Path) -> None:
+    """Codex compresses rollouts idle for a week to .jsonl.zst: the report reads them as
+    they are, and a plain twin (written back out to append to) wins over its .zst."""
+    import zstandard
+
+    other = tmp_path / "home"
+    shutil.copytree(home, other)
+    rollouts = sorted((other / ".codex" / "sessions").rglob("rollout-*.jsonl"))
+    for n, path in enumerate(rollouts):
+        packed = path.with_name(path.name + ".zst")
+        packed.write_bytes(zstandard.ZstdCompressor().compress(path.read_bytes()))
+        if n % 2:  # half of them: only the compressed file is left
+            path.unlink()
+    assert report_json(other, "session")["rows"] == report_json(home, "session")["rows"]

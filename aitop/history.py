@@ -182,15 +182,3 @@ def merge(into: Cells, cells: Cells) -> None:
             cell[FIRST] = values[FIRST]
         if values[LAST] > cell[LAST]:
             cell[LAST] = values[LAST]
-
-
-def read_all(
-    sources: Mapping[str, History], files: list[Entry], tally: Tally, now: float
-) -> tuple[Cells, Reading]:
-    """Every file in one reading, in this process: the reference the shards must equal."""
-    cells: Cells = {}
-    reading = Reading(sources, files, lambda _agent: Dedup(limit=None))
-    while not reading.done():
-        for _, events in reading.work(now, 1 << 30):
-            tally.add(cells, events)
-    return cells, reading

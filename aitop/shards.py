@@ -2,7 +2,7 @@
 
 The files are split into shards, each read in a process of its own by the same readers,
 each with its own dedup (`dedup.Linked`, which also records which files shared a
-request). One process reading every file (history.read_all) counts a request once, in
+request). One process reading every file (one shard) counts a request once, in
 the first file of the canonical order that holds it; a shard counts it once within
 itself. The two can differ only for a request that two shards saw.
 
@@ -35,7 +35,7 @@ from array import array
 from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
-from aitop.history import Cells, Entry, Reading, Tally, merge
+from aitop.history import SLICE_BYTES, Cells, Entry, Reading, Tally, merge
 from aitop.log import log
 from aitop.providers.base import History
 from aitop.providers.dedup import Dedup, Linked
@@ -151,7 +151,7 @@ class Shards:
         per_file: dict[int, Cells] = {}
         now = self.now
         while not reading.done():
-            for position, events in reading.work(now, 1 << 30):
+            for position, events in reading.work(now, SLICE_BYTES):
                 cells = per_file.get(position)
                 if cells is None:
                     cells = per_file[position] = {}

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import os
 import pickle
 import resource
@@ -127,6 +128,17 @@ class Shards:
     ) -> Outcome:
         """The cells of every file, read by `processes` processes (or along `shards`, for
         the tests; `fork=False` reads the shards one after another in this process)."""
+        # A reading makes no reference cycles worth collecting, and ends: the collector's
+        # passes over the dedup's keys cost it a sixth of its time for nothing.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._read(processes, shards, fork)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _read(self, processes: int, shards: list[list[int]] | None, fork: bool) -> Outcome:
         files = self.files
         if shards is None:
             total = sum(_file_weight(f.size, f.path) for _, f in files)

@@ -5,6 +5,7 @@ both agents; the reading split over processes equals one reading, however it is 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import tempfile
 from collections import defaultdict
@@ -179,6 +180,7 @@ def test_forked_processes_count_as_one_reading(corpus: Corpus) -> None:
         forked = shards.read(2, shards=split)
     assert forked.processes == 2
     assert forked.cells == one.cells
+    assert gc.isenabled()  # the reading's pause of the collector ends with it
 
 
 def test_requests_copied_into_files_read_by_two_processes_are_read_again(tmp_path: Path) -> None:

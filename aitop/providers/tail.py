@@ -149,6 +149,8 @@ class Tailer:
         self._wanted = (
             re.compile(b"|".join(re.escape(marker) for marker in markers)) if markers else None
         )
+        # one marker: found with bytes.find, about twice as fast as a regular expression
+        self._marker = markers[0] if len(markers) == 1 else None
         self.home_of = home_of
         self.outside: dict[str, int] = {}
         self.stats = TailStats()
@@ -396,7 +398,7 @@ class Tailer:
             head = file.partial + bytes(data[start:last])
             lines = head.split(b"\n")
         else:
-            lines = self._candidates(file.partial, data, start, last, self._wanted)
+            lines = self._candidates(file.partial, data, start, last, self._wanted, self._marker)
         file.partial = b""
         if any(len(line) > self.max_line for line in lines):
             kept = [line for line in lines if len(line) <= self.max_line]
@@ -407,7 +409,12 @@ class Tailer:
 
     @staticmethod
     def _candidates(
-        partial: bytes, data: Bytes, start: int, last: int, wanted: re.Pattern[bytes]
+        partial: bytes,
+        data: Bytes,
+        start: int,
+        last: int,
+        wanted: re.Pattern[bytes],
+        marker: bytes | None,
     ) -> list[bytes]:
         """The lines of `partial + data[start:last]` that hold a marker, in order: found by
         searching the slice itself, so that only those lines are ever copied out."""
@@ -419,16 +426,28 @@ class Tailer:
             if wanted.search(first):
                 found.append(first)
             pos = end + 1
-        search, rfind, find = wanted.search, data.rfind, data.find
+        rfind, find = data.rfind, data.find
         lines = memoryview(data)  # a line is copied out of it once, as bytes
-        while pos <= last:
-            match = search(data, pos, last)
-            if match is None:
-                break
-            line_start = rfind(b"\n", pos, match.start()) + 1 or pos
-            line_end = find(b"\n", match.end(), last + 1)
-            found.append(lines[line_start:line_end].tobytes())
-            pos = line_end + 1
+        if marker is not None:
+            size = len(marker)
+            while pos <= last:
+                at = find(marker, pos, last)
+                if at < 0:
+                    break
+                line_start = rfind(b"\n", pos, at) + 1 or pos
+                line_end = find(b"\n", at + size, last + 1)
+                found.append(lines[line_start:line_end].tobytes())
+                pos = line_end + 1
+        else:
+            search = wanted.search
+            while pos <= last:
+                match = search(data, pos, last)
+                if match is None:
+                    break
+                line_start = rfind(b"\n", pos, match.start()) + 1 or pos
+                line_end = find(b"\n", match.end(), last + 1)
+                found.append(lines[line_start:line_end].tobytes())
+                pos = line_end + 1
         lines.release()
         return found
 

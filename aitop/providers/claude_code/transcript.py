@@ -170,7 +170,8 @@ class TranscriptReader:
                 stamp = _timestamp(raw)
                 if stamp is not None:
                     file.state.last_input = stamp
-            if _may_matter(raw):
+            # history's lines all hold a marker that matters: no need to look again
+            if self.usage_only or _may_matter(raw):
                 line = decode_line(raw)
                 if line is None:
                     self.stats.rejected_lines += 1

@@ -3,7 +3,7 @@
     aitop [options]                      the live screen
     aitop -b [-n N] [-d SECS] [--json]   batch mode, like top -b
     aitop hook                           forward one hook event (run by the agent)
-    aitop install [...]                  wire aitop's hooks into Claude Code's settings
+    aitop install [...]                  wire aitop's hooks into an agent (Claude Code, Codex)
     aitop prices [--update [URL]] [--json]   the prices in use; fetch newer ones
     aitop report [PERIOD] [...]          history from the agents' own logs
     aitop version
@@ -130,11 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     install = commands.add_parser(
         "install",
-        help="add aitop's hooks to Claude Code's settings.json (or remove them)",
-        description="Print Claude Code's settings with aitop's hooks merged in;"
-        " --write writes them.",
+        help="add aitop's hooks to an agent's settings (or remove them, or check them)",
+        description="Print the agent's settings with aitop's hooks merged in (Claude Code's"
+        " settings.json by default, Codex's hooks.json with --agent codex); --write writes"
+        " them, and has Codex trust its hooks.",
     )
-    from aitop.providers.claude_code import install as install_command
+    from aitop import install_command
 
     install_command.add_arguments(install)
     _common(install, suppress=True)
@@ -224,7 +225,7 @@ def _run(args: argparse.Namespace, env: Env) -> int:
         print(f"{PROG} {__version__}", file=env.stdout)
         return int(ExitCode.OK)
     if args.command == "install":
-        from aitop.providers.claude_code import install as install_command
+        from aitop import install_command
 
         return install_command.run(args, env)
     if args.command == "prices":

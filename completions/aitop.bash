@@ -15,7 +15,7 @@ _aitop() {
 
     local common="--socket --claude-dir --codex-home --config -h --help"
     local main_opts="--version -b --batch -n --iterations -d --delay --json --timeline --bell --no-backfill --print-config"
-    local install_opts="--write --dry-run --check --uninstall --settings --events"
+    local install_opts="--agent --write --dry-run --check --uninstall --settings --events"
     local hook_opts="--agent"
     local prices_opts="--update --json"
     local report_opts="--since --until --tz --week-start --agent --breakdown --json --csv --workers"
@@ -33,9 +33,7 @@ _aitop() {
         -n|--iterations|-d|--delay|--since|--until|--workers)
             return ;;
         --agent)
-            # the hook's --agent is free text; the report's is one of the agents
-            [[ " ${words[*]} " == *" report "* ]] &&
-                COMPREPLY=($(compgen -W "claude-code codex" -- "$cur"))
+            COMPREPLY=($(compgen -W "claude-code codex" -- "$cur"))
             return ;;
         --week-start)
             COMPREPLY=($(compgen -W "$weekdays" -- "$cur"))

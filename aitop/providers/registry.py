@@ -1,9 +1,11 @@
 """Every agent aitop knows, in one place: its name on the wire, how the screen calls it,
-where its files are (the option, the environment variables, the default), and how to
-make its provider. Adding an agent is a package under `aitop/providers/` and one entry
-here; the monitor, the command line and the screen read this table, nothing else.
+where its files are (the option, the environment variables, the default), how to make
+its provider, and its `aitop install` module. Adding an agent is a package under
+`aitop/providers/` and one entry here; the monitor, the command line and the screen read
+this table, nothing else.
 
-Providers are imported only when made, so that parsing the command line stays cheap.
+Providers and installers are imported only when used, so that parsing the command line
+stays cheap.
 """
 
 from __future__ import annotations
@@ -11,10 +13,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aitop import paths
 from aitop.errors import AitopError, ExitCode
 from aitop.providers.base import History, Provider, Where
+
+if TYPE_CHECKING:
+    from aitop.providers.install import Installer
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,8 @@ class Agent:
     # its logs as history (`aitop report`, the budgets), from that directory; an agent
     # without one is named in the report as not read
     history: Callable[[str], History] | None = None
+    # its `aitop install` module (None: aitop cannot install its hooks yet)
+    installer: Callable[[], Installer] | None = None
 
     @property
     def dest(self) -> str:
@@ -90,6 +98,18 @@ def _codex_history(directory: str) -> History:
     return CodexHistory(directory)
 
 
+def _claude_code_installer() -> Installer:
+    from aitop.providers.claude_code import install
+
+    return install
+
+
+def _codex_installer() -> Installer:
+    from aitop.providers.codex import install
+
+    return install
+
+
 AGENTS: dict[str, Agent] = {
     "claude-code": Agent(
         name="claude-code",
@@ -103,6 +123,7 @@ AGENTS: dict[str, Agent] = {
         default_shown="~/.claude",
         make=_claude_code,
         history=_claude_code_history,
+        installer=_claude_code_installer,
     ),
     "codex": Agent(
         name="codex",
@@ -116,6 +137,7 @@ AGENTS: dict[str, Agent] = {
         default_shown="~/.codex",
         make=_codex,
         history=_codex_history,
+        installer=_codex_installer,
     ),
 }
 

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from aitop.pricing import PICO_PER_USD, Pricer
 from aitop.providers.claude_code.provider import ClaudeCode
 from aitop.providers.codex.provider import Codex
 
-from conftest import ROOT, SESSIONS
+from conftest import ROOT, SESSIONS, aitop_command
 
 CODEX_SESSIONS = ROOT / "tests" / "fixtures" / "codex" / "sessions"
 NOW = 1_900_000_000.0  # after every capture
@@ -260,3 +261,26 @@ def test_compressed_rollouts_count_the_same(home: Path, tmp_path: Path) -> None:
         if n % 2:  # half of them: only the compressed file is left
             path.unlink()
     assert report_json(other, "session")["rows"] == report_json(home, "session")["rows"]
+
+
+def test_the_installed_command_writes_all_of_it_and_says_how_it_ended(home: Path) -> None:
+    """The `aitop` script ends a report without the interpreter's teardown: its output is
+    whole, in a pipe too, and its exit status is the command's."""
+    environ = {"HOME": str(home), "TZ": "UTC", "PATH": os.environ.get("PATH", "")}
+    done = subprocess.run(
+        [*aitop_command(), "report", "session", "--json"],
+        env=environ, capture_output=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["rows"] == report_json(home, "session")["rows"]
+    bad = subprocess.run(
+        [*aitop_command(), "report", "--since", "yesterday"],
+        env=environ, capture_output=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 2 and bad.stdout == b""
+    assert bad.stderr.decode().startswith("aitop: error: --since: 'yesterday' is not a date")
+    head = subprocess.run(
+        f"{' '.join(aitop_command())} report session | head -1",
+        shell=True, env=environ, capture_output=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert head.stdout.decode().startswith("aitop report session:") and head.stderr == b""

@@ -75,33 +75,50 @@ def workers() -> int:
 
 
 def plan(files: Sequence[Entry], shards: int) -> list[list[int]]:
-    """Indices of `files` per shard, each in the canonical order, of even weight (bytes
-    to scan): whole groups, largest first, where they fit in a shard's share; the files
-    of the others one by one, largest first, each to the lightest shard."""
+    """Indices of `files` per shard, each in the canonical order, of even weight. Each
+    agent's files are shared out evenly on their own (a byte of one agent's logs does not
+    cost what a byte of another's does: other markers, other lines), to the shards that
+    are lightest overall first: whole groups, largest first, where they fit in a shard's
+    share of that agent's bytes; the files of the others one by one, largest first."""
     weights = [_file_weight(file.size, file.path) for _, file in files]
-    share = sum(weights) / max(1, shards) * (1 + SLACK)
-    groups: dict[tuple[str, str], list[int]] = {}
+    by_agent: dict[str, dict[str, list[int]]] = {}
     for index, (agent, file) in enumerate(files):
-        groups.setdefault((agent, file.group), []).append(index)
-    ordered = sorted(
-        groups.values(), key=lambda members: (-sum(weights[i] for i in members), members[0])
-    )
-    loads = [0] * shards
+        by_agent.setdefault(agent, {}).setdefault(file.group, []).append(index)
+    totals = [0] * shards
     out: list[list[int]] = [[] for _ in range(shards)]
+    for groups in by_agent.values():
+        _share_out(groups, weights, totals, out)
+    return [sorted(shard) for shard in out if shard]
+
+
+def _share_out(
+    groups: dict[str, list[int]], weights: list[int], totals: list[int], out: list[list[int]]
+) -> None:
+    """One agent's groups of files into the shards (`totals`: their weights so far)."""
+    shards = len(out)
+    loads = [0] * shards  # this agent's, in each shard
+
+    def put(shard: int, members: list[int], weight: int) -> None:
+        loads[shard] += weight
+        totals[shard] += weight
+        out[shard].extend(members)
+
+    def lightest() -> int:
+        return min(range(shards), key=lambda k: (loads[k], totals[k]))
+
+    share = sum(weights[i] for members in groups.values() for i in members) / shards
     loose: list[int] = []
-    for members in ordered:
+    for members in sorted(
+        groups.values(), key=lambda members: (-sum(weights[i] for i in members), members[0])
+    ):
         weight = sum(weights[i] for i in members)
-        lightest = loads.index(min(loads))
-        if loads[lightest] + weight <= share:
-            loads[lightest] += weight
-            out[lightest].extend(members)
+        shard = lightest()
+        if loads[shard] + weight <= share * (1 + SLACK):
+            put(shard, members, weight)
         else:
             loose.extend(members)
     for index in sorted(loose, key=lambda i: (-weights[i], i)):
-        lightest = loads.index(min(loads))
-        loads[lightest] += weights[index]
-        out[lightest].append(index)
-    return [sorted(shard) for shard in out if shard]
+        put(lightest(), [index], weights[index])
 
 
 def _file_weight(size: int, path: str) -> int:

@@ -356,3 +356,17 @@ def test_slices_of_any_size_read_the_same(corpus: Corpus, budget: int) -> None:
             for _, events in reading.work(NOW, budget):
                 shards.tally.add(cells, events)
     assert cells == whole
+
+
+def test_each_agent_is_shared_out_evenly() -> None:
+    """A byte of one agent's logs does not cost what another's does: each agent's files
+    are split evenly on their own, not only the bytes in all."""
+    from aitop.providers.base import LogFile
+
+    files = [("claude-code", LogFile(f"/c/p{i % 3}/{i}.jsonl", str(i), None, 50 << 20, i, f"p{i % 3}"))
+             for i in range(10)]  # fmt: skip
+    files += [("codex", LogFile(f"/x/{i}.jsonl", str(i), None, 150 << 10, 100 + i, "d"))
+              for i in range(220)]  # fmt: skip
+    for shard in plan(files, 2):
+        agents = [files[i][0] for i in shard]
+        assert agents.count("claude-code") == 5 and agents.count("codex") == 110

@@ -543,26 +543,11 @@ class Aggregator:
             found = session.subagents[sub] = _Subagent()
         return found
 
-    def _price(self, event: ev.Request, usage: ev.Usage) -> int:
-        return self.pricer.cost_pico(
-            event.model,
-            usage,
-            event.session.time,
-            event.speed,
-            event.inference_geo,
-            service_tier=event.service_tier,
-            vendor=event.vendor,
-        )
-
     def _request(self, session: SessionState, event: ev.Request) -> int:
         """Count it; what it cost (its growth's, for a request seen before)."""
         usage, previous = event.usage, event.previous
         when = event.session.time
-        cost = self._price(event, usage)
-        delta = usage
-        if previous is not None:
-            delta = usage.minus(previous)
-            cost -= self._price(event, previous)
+        delta, cost = priced(self.pricer, event)
         deltas: Deltas = [
             (INPUT, delta.input_tokens),
             (OUTPUT, delta.output_tokens),
@@ -954,6 +939,29 @@ class Aggregator:
             timeline=s.activity.entries(),
             **counts_of(s.totals),
         )
+
+
+def priced(pricer: Pricer, event: ev.Request) -> tuple[ev.Usage, int]:
+    """What a request event adds: its usage (all of it, or for a request seen before whose
+    usage grew, the growth) and its cost in pico-dollars. The one rule the live windows,
+    `aitop report` and the budgets all count by."""
+    usage, previous = event.usage, event.previous
+    cost = _price(pricer, event, usage)
+    if previous is None:
+        return usage, cost
+    return usage.minus(previous), cost - _price(pricer, event, previous)
+
+
+def _price(pricer: Pricer, event: ev.Request, usage: ev.Usage) -> int:
+    return pricer.cost_pico(
+        event.model,
+        usage,
+        event.session.time,
+        event.speed,
+        event.inference_geo,
+        service_tier=event.service_tier,
+        vendor=event.vendor,
+    )
 
 
 # Events that do not mean the user answered: the wait itself, the end of a turn (which

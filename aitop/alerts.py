@@ -13,7 +13,8 @@ from typing import Annotated
 
 from msgspec import Meta, Struct
 
-from aitop.snapshot import Alert, SessionRow, Snapshot
+from aitop.providers.registry import label
+from aitop.snapshot import Alert, BudgetRow, SessionRow, Snapshot
 
 Fraction = Annotated[float, Meta(ge=0, le=1)]
 Usd = Annotated[float, Meta(ge=0)]
@@ -43,6 +44,9 @@ class Thresholds(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
 
 
 MAX_TOKENS_RECENT_S = 300.0
+BUDGET_WARN_AT = 0.8  # of a budget: a warning; all of it: critical
+BUDGET_WORDS = {"daily": ("today", "daily"), "weekly": ("this week", "weekly"),
+                "monthly": ("this month", "monthly")}  # fmt: skip
 CRITICAL = "critical"
 WARNING = "warning"
 LIVE = ("active", "waiting")  # the statuses whose sessions can raise alerts
@@ -66,6 +70,7 @@ def evaluate(snapshot: Snapshot, limits: Thresholds) -> list[Alert]:
                     " (≈) from its family's price; add it under [pricing.models] in config.toml",
                 )
             )
+    found.extend(filter(None, (_budget_alert(row) for row in snapshot.budgets)))
     for note in snapshot.diagnostics:  # a provider's set-up problem, with its fix
         if note.severity in (WARNING, CRITICAL):
             found.append(Alert(note.id, note.severity, note.message))
@@ -125,6 +130,24 @@ def _window_alerts(snapshot: Snapshot, limits: Thresholds) -> list[Alert]:
                 )
             )
     return out
+
+
+def _budget_alert(row: BudgetRow) -> Alert | None:
+    """At 80 % of a budget, and again at 100 %: once per period each (the id names the
+    period, so the next day, week or month is a new alert and rings again)."""
+    fraction = row.fraction
+    if fraction < BUDGET_WARN_AT:
+        return None
+    over = fraction >= 1.0
+    when, kind = BUDGET_WORDS[row.period]
+    who = "all agents" if row.agent is None else label(row.agent)
+    spent = f"{when}'s spend ({who}) ${row.spent_usd:,.2f}"
+    limit = f"the {kind} budget of ${row.limit_usd:,.2f}"
+    return Alert(
+        f"budget:{row.period}:{row.agent or '*'}:{row.start}:{100 if over else 80}",
+        CRITICAL if over else WARNING,
+        f"{spent} is over {limit}" if over else f"{spent} is {fraction:.0%} of {limit}",
+    )
 
 
 def session_names(rows: Sequence[SessionRow]) -> dict[str, str]:

@@ -15,6 +15,7 @@ import contextlib
 import os
 import resource
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -36,6 +37,9 @@ from aitop.surrogates import printable
 from aitop.viewers import Viewers
 from aitop.watch import STREAM_VERSION, Control, control_line
 from aitop.wire import MAX_PAYLOAD, MalformedFrame, split_frame
+
+if TYPE_CHECKING:  # made only when budgets are set
+    from aitop.budget_watch import BudgetWatch
 
 SLICE_S = 0.03  # the longest the loop reads transcripts before serving sockets again
 SLICE_BYTES = 1 << 20
@@ -81,6 +85,7 @@ class Monitor(Loop):
             for name, agent in AGENTS.items()
             if name in options.agent_dirs
         }
+        self.budgets = self._budget_watch() if options.config.budgets.configured() else None
         self.counters = Counters()
         self.server = Server(
             options.socket_path, self._on_frame, clock=env.monotonic, counters=self.counters
@@ -102,6 +107,25 @@ class Monitor(Loop):
     def now(self) -> float:
         """Wall-clock seconds that never jump: the monotonic clock, anchored once."""
         return self._wall0 + (self.env.monotonic() - self._mono0)
+
+    def _budget_watch(self) -> BudgetWatch:
+        from aitop import periods
+        from aitop.budget_watch import BudgetWatch
+
+        config = self.options.config
+        sources = {
+            name: agent.history(self.options.agent_dirs[name])
+            for name, agent in AGENTS.items()
+            if agent.history is not None and name in self.options.agent_dirs
+        }
+        return BudgetWatch(
+            config.budgets,
+            periods.WEEKDAYS.index(config.week_start),
+            periods.zone(None, self.env.environ),
+            self.pricer,
+            sources,
+            self.start,
+        )
 
     # --- lifetime -------------------------------------------------------------------
 
@@ -196,7 +220,8 @@ class Monitor(Loop):
             wake = next_tick
             if self.options.backfill:
                 wake = min(wake, self._next_discovery)
-            timeout = 0.0 if self._pending() else max(0.0, wake - mono)
+            busy = self._pending() or (self.budgets is not None and self.budgets.pending())
+            timeout = 0.0 if busy else max(0.0, wake - mono)
             deadline = self.server.next_deadline()
             if deadline is not None:  # wake to close an idle client on time
                 timeout = max(0.0, min(timeout, deadline - mono))
@@ -204,6 +229,7 @@ class Monitor(Loop):
                 key.data(mask)
             self.server.expire()
             self._read_transcripts()
+            self._count_budgets()
 
     def _pending(self) -> bool:
         return any(provider.pending() for provider in self.providers.values())
@@ -221,6 +247,21 @@ class Monitor(Loop):
             share = max(1, SLICE_BYTES // len(busy))
             for provider in busy:
                 self._apply(provider.work(self.now(), share))
+
+    def _count_budgets(self) -> None:
+        """A slice of the start-up reading of the budgets' periods, when the live logs
+        have nothing left to read: it never holds up a frame or a hook."""
+        budgets = self.budgets
+        if budgets is None or not budgets.pending() or self._pending():
+            return
+        deadline = self.env.monotonic() + SLICE_S
+        try:
+            while budgets.pending() and self.env.monotonic() < deadline:
+                budgets.work(self.now())
+        except Exception:  # a bug must cost the budgets' history, never the monitor
+            self.counters.internal_errors += 1
+            log.exception("internal error counting the budgets' history; counting stopped")
+            budgets.counting = False
 
     def _discover(self, mono: float) -> None:
         """Sessions no hook announced, on a clock of its own: with `-d 60` a session is
@@ -290,6 +331,12 @@ class Monitor(Loop):
             except Exception:  # a bug must cost one event, never the monitor
                 self.counters.internal_errors += 1
                 log.exception("internal error on %r", event)
+        if self.budgets is not None:
+            try:
+                self.budgets.live(events)
+            except Exception:
+                self.counters.internal_errors += 1
+                log.exception("internal error counting spend for the budgets")
 
     # --- reading --------------------------------------------------------------------
 
@@ -330,7 +377,10 @@ class Monitor(Loop):
         diagnostics = [
             note for provider in self.providers.values() for note in provider.diagnostics(c.frames)
         ]
-        snap = msgspec.structs.replace(snap, diagnostics=diagnostics, monitor_pid=os.getpid())
+        budgets = [] if self.budgets is None else self.budgets.rows(snap.now)
+        snap = msgspec.structs.replace(
+            snap, diagnostics=diagnostics, monitor_pid=os.getpid(), budgets=budgets
+        )
         found = alerts.evaluate(snap, self.options.config.alerts)
         found += self.limit_alerts.update(snap.limits, snap.now)
         found.sort(key=lambda alert: alert.severity != alerts.CRITICAL)

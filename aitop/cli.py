@@ -8,6 +8,7 @@
     aitop statusline [-- CMD]            Claude Code's status line: forward, print one line
     aitop install [...]                  wire aitop's hooks into an agent (Claude Code, Codex)
     aitop prices [--update [URL]] [--json]   the prices in use; fetch newer ones
+    aitop report [PERIOD] [...]          history from the agents' own logs
     aitop version
 
 Heavy modules are imported inside the commands that need them: start-up is a feature.
@@ -83,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="top for AI coding agents: live tokens, cost, cache, tools and alerts.",
-        epilog="Commands: hook, statusline, install, prices, version."
+        epilog="Commands: hook, statusline, install, prices, report, version."
         " 'aitop COMMAND --help' for each.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -208,8 +209,37 @@ def build_parser() -> argparse.ArgumentParser:
     prices_command.add_arguments(prices)
     _common(prices, suppress=True)
 
+    report = commands.add_parser("report", help=REPORT_HELP, description=REPORT_DESCRIPTION)
+    _report_arguments(report, suppress=True)
+
     version = commands.add_parser("version", help="print the version")
     _common(version, suppress=True)
+    return parser
+
+
+REPORT_HELP = (
+    "what was spent, by day, week, month, session, project, model, agent or 5-hour block,"
+    " from the agents' own logs"
+)
+REPORT_DESCRIPTION = (
+    "What the agents spent, from their own logs on this machine (aitop keeps no history):"
+    " the live monitor's parsers, dedup and prices, read on every core."
+)
+
+
+def _report_arguments(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    from aitop import report_command
+
+    report_command.add_arguments(parser)
+    _common(parser, suppress=suppress)
+
+
+def _report_parser() -> argparse.ArgumentParser:
+    """`aitop report ...` alone: the same options as the full parser's `report`, without
+    building (and importing) every other command's; its time is spent reading instead."""
+    parser = _Parser(prog=f"{PROG} report", description=REPORT_DESCRIPTION)
+    _report_arguments(parser, suppress=False)
+    parser.set_defaults(command="report")
     return parser
 
 
@@ -225,7 +255,10 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
 
         return statusline_main(args_list[1:])
     try:
-        args = build_parser().parse_args(args_list)
+        if args_list[:1] == ["report"]:
+            args = _report_parser().parse_args(args_list[1:])
+        else:
+            args = build_parser().parse_args(args_list)
         return _run(args, env)
     except AitopError as error:
         env.error(error.line())
@@ -266,6 +299,10 @@ def _run(args: argparse.Namespace, env: Env) -> int:
         from aitop import prices_command
 
         return prices_command.run(args, env)
+    if args.command == "report":
+        from aitop import report_command
+
+        return report_command.run(args, env)
     return _monitor(args, env)
 
 

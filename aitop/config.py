@@ -15,8 +15,10 @@ import msgspec
 from msgspec import Meta, Struct
 
 from aitop.alerts import Thresholds
+from aitop.budgets import Budgets
 from aitop.errors import AitopError, ExitCode
 from aitop.limit_alerts import LimitSettings
+from aitop.periods import WEEKDAYS, Weekday
 from aitop.pricing import ModelPrice
 
 
@@ -40,6 +42,8 @@ class Config(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     metrics: Annotated[str, Meta(max_length=300)] = ""
     metrics_network: bool = False  # allow a metrics address other than loopback
     metrics_sessions: bool = False  # per-session series in /metrics
+    week_start: Weekday = "monday"  # the first day of a week, for budgets and reports
+    budgets: Budgets = Budgets()
 
 
 DEFAULT = Config()
@@ -79,11 +83,25 @@ def parse(text: bytes, name: str) -> Config:
         raise AitopError(_toml_error(name, str(exc)), "fix the file", ExitCode.USAGE) from None
     try:
         _check_model_prices(data)
-        return msgspec.convert(data, Config)
+        config = msgspec.convert(data, Config)
     except msgspec.ValidationError as exc:
         raise AitopError(
             _validation_error(name, str(exc)), "fix or remove it", ExitCode.USAGE
         ) from None
+    _check_budget_agents(config, name)
+    return config
+
+
+def _check_budget_agents(config: Config, name: str) -> None:
+    from aitop.providers.registry import AGENTS
+
+    for agent in config.budgets.agents:
+        if agent not in AGENTS:
+            raise AitopError(
+                f"{name}: budgets.agents.{agent}: no such agent",
+                "use one of " + ", ".join(AGENTS),
+                ExitCode.USAGE,
+            )
 
 
 def _check_model_prices(data: dict[str, Any]) -> None:
@@ -129,7 +147,7 @@ def _validation_error(name: str, message: str) -> str:
     return f"{name}: {key}: {text}" if key else f"{name}: {text}"
 
 
-_CHOICES = {"theme": THEMES}
+_CHOICES = {"theme": THEMES, "week_start": WEEKDAYS}
 
 
 def to_dict(config: Config) -> dict[str, Any]:

@@ -6,13 +6,11 @@ is not. Money is in US dollars here; inside the aggregator it is exact pico-doll
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 import orjson
 from msgspec import Struct
 
-from aitop.surrogates import printable
+from aitop.surrogates import printable_data
 
 
 class Counts(Struct, frozen=True, kw_only=True):
@@ -252,6 +250,21 @@ class Diagnostic(Struct, frozen=True):
     message: str
 
 
+class BudgetRow(Struct, frozen=True, kw_only=True):
+    """A budget of config.toml's `[budgets]` and what its period has spent so far."""
+
+    period: str  # "daily", "weekly" or "monthly"
+    agent: str | None  # None: all agents together
+    start: str  # the period's first day (local), ISO 8601
+    spent_usd: float
+    limit_usd: float
+    counting: bool = False  # the logs since the period began are still being read
+
+    @property
+    def fraction(self) -> float:
+        return self.spent_usd / self.limit_usd if self.limit_usd else 0.0
+
+
 class Ingest(Struct, frozen=True):
     frames: int = 0
     rejected_peer: int = 0
@@ -311,6 +324,7 @@ class Snapshot(Struct, frozen=True):
     since_start_by: SinceStartBy | None = None
     attached: bool = False  # read from a running monitor over its socket, not made here
     monitor_pid: int = 0  # the process that runs the monitor
+    budgets: list[BudgetRow] = []  # each budget set, with its period's spend
 
 
 def to_json(snapshot: Snapshot, *, timelines: bool = False) -> bytes:
@@ -326,17 +340,7 @@ def to_json(snapshot: Snapshot, *, timelines: bool = False) -> bytes:
     except orjson.JSONEncodeError:
         # a string that is not Unicode (a file name's undecodable byte, as a lone
         # surrogate) slipped through: written escaped, never at the cost of the line
-        return orjson.dumps(_printable(data)) + b"\n"
-
-
-def _printable(value: Any) -> Any:
-    if isinstance(value, str):
-        return printable(value)
-    if isinstance(value, list):
-        return [_printable(item) for item in value]
-    if isinstance(value, dict):
-        return {printable(key): _printable(item) for key, item in value.items()}
-    return value
+        return orjson.dumps(printable_data(data)) + b"\n"
 
 
 _decoder = msgspec.json.Decoder(Snapshot)

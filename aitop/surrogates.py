@@ -14,6 +14,7 @@ writes each such byte as `\\xNN`, as `ls -b` does: readable, and still one name 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 _SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
@@ -42,3 +43,14 @@ def printable(text: str) -> str:
 def _escaped_only(text: str) -> bool:
     """Every surrogate in `text` is one of `surrogateescape`'s (U+DC80..U+DCFF)."""
     return all(not "\ud800" <= ch <= "\udfff" or "\udc80" <= ch <= "\udcff" for ch in text)
+
+
+def printable_data(value: Any) -> Any:
+    """JSON-ready data with every string (keys too) made `printable`."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, list):
+        return [printable_data(item) for item in value]
+    if isinstance(value, dict):
+        return {printable(key): printable_data(item) for key, item in value.items()}
+    return value

@@ -19,6 +19,9 @@ _aitop() {
     local hook_opts="--agent"
     local statusline_opts="--socket -h --help"
     local prices_opts="--update --json"
+    local report_opts="--since --until --tz --week-start --agent --breakdown --json --csv --workers"
+    local periods="daily weekly monthly session project model agent blocks"
+    local weekdays="monday tuesday wednesday thursday friday saturday sunday"
     local events="SessionStart SessionEnd UserPromptSubmit PreToolUse PostToolUse PostToolUseFailure Stop StopFailure SubagentStart SubagentStop PreCompact PostCompact Notification PostModelSwitch"
 
     case $prev in
@@ -28,10 +31,17 @@ _aitop() {
         --claude-dir|--codex-home)
             COMPREPLY=($(compgen -d -- "$cur"))
             return ;;
+        -n|--iterations|-d|--delay|--metrics|--since|--until|--workers)
+            return ;;
         --agent)
             COMPREPLY=($(compgen -W "claude-code codex" -- "$cur"))
             return ;;
-        -n|--iterations|-d|--delay|--metrics)
+        --week-start)
+            COMPREPLY=($(compgen -W "$weekdays" -- "$cur"))
+            return ;;
+        --tz)
+            local zones=/usr/share/zoneinfo
+            [[ -d $zones ]] && COMPREPLY=($(cd "$zones" && compgen -f -- "$cur"))
             return ;;
         --update)
             # an optional URL: LiteLLM's own table when none is given
@@ -47,7 +57,7 @@ _aitop() {
     local command="" i
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
-            hook|statusline|install|prices|version) command=${words[i]}; break ;;
+            hook|statusline|install|prices|report|version) command=${words[i]}; break ;;
         esac
     done
 
@@ -59,12 +69,18 @@ _aitop() {
             for ((i = 1; i < cword; i++)); do [[ ${words[i]} == -- ]] && return; done
             COMPREPLY=($(compgen -W "$statusline_opts --" -- "$cur")) ;;
         prices) COMPREPLY=($(compgen -W "$prices_opts $common" -- "$cur")) ;;
+        report)
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "$report_opts $common" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "$periods" -- "$cur"))
+            fi ;;
         version) COMPREPLY=($(compgen -W "$common" -- "$cur")) ;;
         *)
             if [[ $cur == -* ]]; then
                 COMPREPLY=($(compgen -W "$main_opts $common" -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "hook statusline install prices version" -- "$cur"))
+                COMPREPLY=($(compgen -W "hook statusline install prices report version" -- "$cur"))
             fi ;;
     esac
 }

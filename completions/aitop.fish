@@ -1,6 +1,6 @@
 # fish completion for aitop. Install: copy to ~/.config/fish/completions/aitop.fish
 
-set -l commands hook statusline install prices version
+set -l commands hook statusline install prices report version
 set -l events SessionStart SessionEnd UserPromptSubmit PreToolUse PostToolUse PostToolUseFailure Stop StopFailure SubagentStart SubagentStop PreCompact PostCompact Notification PostModelSwitch
 
 complete -c aitop -f
@@ -10,6 +10,7 @@ complete -c aitop -n "not __fish_seen_subcommand_from $commands" -a hook -d 'For
 complete -c aitop -n "not __fish_seen_subcommand_from $commands" -a statusline -d "Claude Code's status line: forward its input, print one line"
 complete -c aitop -n "not __fish_seen_subcommand_from $commands" -a install -d "Add aitop's hooks to an agent (Claude Code, Codex), or check them"
 complete -c aitop -n "not __fish_seen_subcommand_from $commands" -a prices -d 'Show the prices in use; --update fetches newer ones'
+complete -c aitop -n "not __fish_seen_subcommand_from $commands" -a report -d 'What was spent, by day, week, month, session, project, model, agent or block'
 complete -c aitop -n "not __fish_seen_subcommand_from $commands" -a version -d 'Print the version'
 
 # options of every command
@@ -53,3 +54,16 @@ complete -c aitop -n $prices -l json -d 'Print one JSON object'
 
 # aitop hook
 complete -c aitop -n "__fish_seen_subcommand_from hook" -l agent -x -a 'claude-code codex' -d 'The agent'
+
+# aitop report
+set -l report "__fish_seen_subcommand_from report"
+complete -c aitop -n $report -a 'daily weekly monthly session project model agent blocks' -d 'Group by'
+complete -c aitop -n $report -l since -x -d 'From this day (YYYY-MM-DD), inclusive'
+complete -c aitop -n $report -l until -x -d 'To this day (YYYY-MM-DD), inclusive'
+complete -c aitop -n $report -l tz -x -d 'The time zone days are counted in'
+complete -c aitop -n $report -l week-start -x -a 'monday tuesday wednesday thursday friday saturday sunday' -d 'The first day of a week'
+complete -c aitop -n $report -l agent -x -a 'claude-code codex' -d 'Only this agent'
+complete -c aitop -n $report -l breakdown -d "Each row's spend per model"
+complete -c aitop -n $report -l json -d 'One JSON document'
+complete -c aitop -n $report -l csv -d 'CSV, one line per row'
+complete -c aitop -n $report -l workers -x -d 'Processes reading the logs'

@@ -179,6 +179,13 @@ def test_bash_completion_works() -> None:
     assert "--batch" not in _bash_complete(["aitop", "prices", "--"])
     # --update takes an optional URL: options still complete after it
     assert "--json" in _bash_complete(["aitop", "prices", "--update", "--"])
+    assert _bash_complete(["aitop", "rep"]) == ["report"]
+    assert _bash_complete(["aitop", "report", "w"]) == ["weekly"]
+    assert {"--since", "--breakdown", "--csv", "--tz"} <= set(
+        _bash_complete(["aitop", "report", "--"])
+    )
+    assert _bash_complete(["aitop", "report", "--agent", "c"]) == ["claude-code", "codex"]
+    assert _bash_complete(["aitop", "report", "--week-start", "s"]) == ["saturday", "sunday"]
 
 
 @pytest.mark.parametrize(("shell", "path"), [("zsh", ZSH), ("fish", FISH)])
@@ -251,3 +258,15 @@ def test_the_limits_table_is_documented_with_its_defaults() -> None:
     }
     man = _man_text()
     assert all(name in man for name in LimitSettings.__struct_fields__)
+
+
+def test_the_readmes_configuration_example_is_one_valid_file() -> None:
+    """Every key where it belongs: a top-level key written after a table would land in
+    that table, and the example would be refused as it stands."""
+    from aitop.config import parse
+
+    block = re.search(r"```toml\n(refresh = .*?)```", README.read_text(), re.S)
+    assert block is not None, "no configuration example in the README"
+    config = parse(block.group(1).encode(), "README.md")
+    assert config.week_start == "monday" and config.budgets.configured()
+    assert config.metrics == "" and config.alerts.request_slow_s == 180

@@ -16,6 +16,7 @@ from typing import NamedTuple, Protocol
 from msgspec import Struct
 
 from aitop import events as ev
+from aitop.providers.dedup import Dedup
 from aitop.snapshot import Diagnostic
 from aitop.wire import Envelope
 
@@ -115,3 +116,57 @@ class Provider(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+# --- history: the agent's logs read whole, for `aitop report` and the budgets -----------
+
+
+class LogFile(NamedTuple):
+    """One of an agent's log files, as found on disk."""
+
+    path: str
+    session_id: str  # what the file's name says; a reader may learn better from its content
+    subagent_id: str | None
+    size: int  # bytes on disk (compressed, for a .zst file)
+    mtime: float
+    # files that may repeat each other's requests (a project's sessions, resumed and
+    # forked): the report reads a group in one process where it can
+    group: str
+
+
+class LogReader(Protocol):
+    """Reads log files from their start, a slice at a time, with one dedup for them all."""
+
+    def read(self, file: LogFile, now: float, budget: int) -> tuple[list[ev.Event], bool]:
+        """At most `budget` more bytes of `file`: the events they hold, and whether the
+        file has been read to its end (or cannot be read: see `unreadable`)."""
+        ...
+
+    def unreadable(self) -> list[tuple[str, str]]:
+        """(path, why) of the files that could not be read."""
+        ...
+
+    def bytes_read(self) -> int:
+        """Bytes read from disk so far (compressed ones as they are on disk)."""
+        ...
+
+
+class History(Protocol):
+    """An agent's logs as history: what `aitop report` and the budgets read, with the
+    provider's own parsers and dedup (never a second implementation)."""
+
+    agent: str
+
+    def log_files(self) -> list[LogFile]:
+        """Every log file of the agent on this machine (the caller keeps the recent ones)."""
+        ...
+
+    def reader(self, dedup: Dedup) -> LogReader:
+        """A reader of this agent's files, counting each request once with `dedup`: only
+        what spend needs (requests and their usage), as the live monitor reads them."""
+        ...
+
+    def retention(self) -> str:
+        """What decides how far back its logs go, in the agent's words ("Claude Code
+        deletes transcripts older than cleanupPeriodDays, 30 days by default")."""
+        ...

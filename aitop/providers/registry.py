@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from aitop import paths
 from aitop.errors import AitopError, ExitCode
-from aitop.providers.base import Provider, Where
+from aitop.providers.base import History, Provider, Where
 
 if TYPE_CHECKING:
     from aitop.providers.install import Installer
@@ -35,6 +35,9 @@ class Agent:
     default: Callable[[Mapping[str, str]], str]  # else this, from the environment
     default_shown: str  # the same, as the help says it ("~/.claude")
     make: Callable[[Where], Provider]  # its provider, from that directory
+    # its logs as history (`aitop report`, the budgets), from that directory; an agent
+    # without one is named in the report as not read
+    history: Callable[[str], History] | None = None
     # its `aitop install` module (None: aitop cannot install its hooks yet)
     installer: Callable[[], Installer] | None = None
 
@@ -83,6 +86,18 @@ def _codex(where: Where) -> Provider:
     return Codex(where.directory)
 
 
+def _claude_code_history(directory: str) -> History:
+    from aitop.providers.claude_code.history import ClaudeHistory
+
+    return ClaudeHistory(directory, paths.projects_dir(directory))
+
+
+def _codex_history(directory: str) -> History:
+    from aitop.providers.codex.history import CodexHistory
+
+    return CodexHistory(directory)
+
+
 def _claude_code_installer() -> Installer:
     from aitop.providers.claude_code import install
 
@@ -107,6 +122,7 @@ AGENTS: dict[str, Agent] = {
         default=lambda environ: os.path.join(paths.home(environ), ".claude"),
         default_shown="~/.claude",
         make=_claude_code,
+        history=_claude_code_history,
         installer=_claude_code_installer,
     ),
     "codex": Agent(
@@ -120,6 +136,7 @@ AGENTS: dict[str, Agent] = {
         default=lambda environ: os.path.join(paths.home(environ), ".codex"),
         default_shown="~/.codex",
         make=_codex,
+        history=_codex_history,
         installer=_codex_installer,
     ),
 }

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -33,6 +34,7 @@ from aitop import events as ev
 from aitop.log import log
 
 READ_CHUNK = 1 << 20
+Bytes = bytes | bytearray  # what a slice is read into
 MAX_LINE = 16 << 20  # an assistant line is at most ~1 MB (128k output tokens); skip longer
 MAX_FILES = 4096
 MAX_PARKED = 20_000  # files of sessions that left the table, kept to resume where they were
@@ -99,7 +101,13 @@ class Followed:
 
 
 class Reader(Protocol):
-    """An agent's reading of its log lines into events (with its own dedup)."""
+    """An agent's reading of its log lines into events (with its own dedup).
+
+    A reader may say which lines can matter to it: `markers`, byte strings of which a line
+    must hold one (e.g. `b'"assistant"'`). The tailer then finds those lines in each slice
+    (a regular expression over the slice, in C) and hands the reader only them: the large
+    lines that cannot matter are neither split out nor decoded. A reader without
+    `markers` gets every line."""
 
     def follow(self, file: Followed) -> None:
         """A file is followed from its start: set up its `state`."""
@@ -120,14 +128,29 @@ class Tailer:
         reader: Reader,
         max_line: int = MAX_LINE,
         home_of: Callable[[str], str] | None = None,
+        *,
+        count_lines: bool = True,
+        reuse_buffer: bool = False,
     ) -> None:
         """`home_of`: the agent directory a log path is in, for paths refused only for
         being outside the roots (the agent writes elsewhere: a user's mismatched
-        setting); they are counted by that directory in `outside`."""
+        setting); they are counted by that directory in `outside`. `count_lines`: count
+        every line read in `stats.lines` (the report, which shows no such count, spares
+        itself the pass). `reuse_buffer`: read into one buffer kept for every read (the
+        report's whole-file reads of megabytes at a time: no fresh memory to fault in for
+        each slice)."""
         self.roots = tuple(os.path.abspath(root) for root in roots)
         self.suffixes = suffixes
         self.reader = reader
         self.max_line = max_line
+        self.count_lines = count_lines
+        self._buffer: bytearray | None = bytearray() if reuse_buffer else None
+        markers: tuple[bytes, ...] = getattr(reader, "markers", ())
+        self._wanted = (
+            re.compile(b"|".join(re.escape(marker) for marker in markers)) if markers else None
+        )
+        # one marker: found with bytes.find, about twice as fast as a regular expression
+        self._marker = markers[0] if len(markers) == 1 else None
         self.home_of = home_of
         self.outside: dict[str, int] = {}
         self.stats = TailStats()
@@ -173,6 +196,12 @@ class Tailer:
             for path in [p for p, f in table.items() if f.session_id == session_id]:
                 del table[path]
                 self._behind.discard(path)
+        self.stats.files = len(self._files)
+
+    def unwatch(self, path: str) -> None:
+        """Stop following `path` and forget it (read whole, it is done with)."""
+        self._files.pop(path, None)
+        self._behind.discard(path)
         self.stats.files = len(self._files)
 
     def watched(self) -> list[str]:
@@ -256,7 +285,7 @@ class Tailer:
             self._behind.discard(path)
             return []
         try:
-            data = self._read_bytes(file, budget)
+            data, end = self._read_bytes(file, budget)
         except OSError as exc:
             self._failed(file, exc, now)
             return []
@@ -266,30 +295,31 @@ class Tailer:
             self._behind.add(path)
         else:
             self._behind.discard(path)
-        if not data:
+        if not end:
             return []
-        lines = self._lines(file, data)
+        lines = self._lines(file, data, end)
         return self.reader.lines(file, lines, now) if lines else []
 
-    def _read_bytes(self, file: Followed, budget: int) -> bytes:
-        """The next bytes of the file (b"" when there are none, or when it was dropped as
-        unsafe); OSError when it cannot be read."""
+    def _read_bytes(self, file: Followed, budget: int) -> tuple[Bytes, int]:
+        """The next bytes of the file: `data[:end]` (end 0 when there are none, or when it
+        was dropped as unsafe); OSError when it cannot be read. With `reuse_buffer`, `data`
+        is the tailer's own buffer, good until the next read."""
         real = os.path.realpath(file.path)
         if not any(real.startswith(root + os.sep) for root in self._real()):
             self._drop_unsafe(file)
-            return b""
+            return b"", 0
         try:
             fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
         except FileNotFoundError:
             if file.identity is None and file.size_seen == 0:
-                return b""  # not written yet (a hook can name it first): not a problem
+                return b"", 0  # not written yet (a hook can name it first): not a problem
             raise
         compressed = file.path.endswith(ZSTD_SUFFIX)
         try:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
                 self._drop_unsafe(file)
-                return b""
+                return b"", 0
             identity = (info.st_dev, info.st_ino)
             if file.identity is not None and (
                 identity != file.identity or info.st_size < file.offset
@@ -303,16 +333,27 @@ class Tailer:
             file.live, file.written = file.caught_up, info.st_mtime
             want = min(budget // _ZSTD_SHARE if compressed else budget, info.st_size - file.offset)
             if want <= 0:
-                return b""
-            data = os.pread(fd, max(1, want), file.offset)
+                return b"", 0
+            data: Bytes
+            if self._buffer is not None and not compressed:
+                if len(self._buffer) < want:
+                    self._buffer = bytearray(want)
+                data = self._buffer
+                got = os.preadv(fd, [memoryview(data)[:want]], file.offset)
+            else:
+                data = os.pread(fd, max(1, want), file.offset)
+                got = len(data)
         finally:
             os.close(fd)
-        if not data:  # shorter than fstat said a moment ago: cut since; stat it anew
+        if not got:  # shorter than fstat said a moment ago: cut since; stat it anew
             file.size_seen = file.offset
-        file.offset += len(data)
+        file.offset += got
         file.caught_up = file.offset >= info.st_size
-        self.stats.bytes_read += len(data)
-        return _inflate(file, data) if compressed else data
+        self.stats.bytes_read += got
+        if compressed:
+            plain = _inflate(file, bytes(data))
+            return plain, len(plain)
+        return data, got
 
     def _failed(self, file: Followed, exc: OSError, now: float) -> None:
         first = file.problem is None
@@ -337,29 +378,78 @@ class Tailer:
         self.stats.files = len(self._files)
         self._reject(file.path)
 
-    def _lines(self, file: Followed, data: bytes) -> list[bytes]:
-        """The complete lines `data` ends, counted; long ones skipped and counted."""
+    def _lines(self, file: Followed, data: Bytes, end: int) -> list[bytes]:
+        """The complete lines `data[:end]` ends (only those holding a marker of the
+        reader's, if it has markers), counted; long ones skipped and counted."""
         start = 0
         if file.skipping:
-            end = data.find(b"\n")
-            if end < 0:
+            skipped = data.find(b"\n", 0, end)
+            if skipped < 0:
                 return []
             file.skipping = False
-            start = end + 1
-        last = data.rfind(b"\n")
+            start = skipped + 1
+        last = data.rfind(b"\n", start, end)
         if last < start:
-            self._keep_partial(file, data[start:])
+            self._keep_partial(file, bytes(data[start:end]))
             return []
-        head = file.partial + data[start:last] if file.partial else data[start:last]
+        if self.count_lines:
+            self.stats.lines += data.count(b"\n", start, last + 1)
+        if self._wanted is None:
+            head = file.partial + bytes(data[start:last])
+            lines = head.split(b"\n")
+        else:
+            lines = self._candidates(file.partial, data, start, last, self._wanted, self._marker)
         file.partial = b""
-        lines = head.split(b"\n")
-        self.stats.lines += len(lines)
         if any(len(line) > self.max_line for line in lines):
             kept = [line for line in lines if len(line) <= self.max_line]
             self.stats.long_lines += len(lines) - len(kept)
             lines = kept
-        self._keep_partial(file, data[last + 1 :])
+        self._keep_partial(file, bytes(data[last + 1 : end]))
         return lines
+
+    @staticmethod
+    def _candidates(
+        partial: bytes,
+        data: Bytes,
+        start: int,
+        last: int,
+        wanted: re.Pattern[bytes],
+        marker: bytes | None,
+    ) -> list[bytes]:
+        """The lines of `partial + data[start:last]` that hold a marker, in order: found by
+        searching the slice itself, so that only those lines are ever copied out."""
+        found: list[bytes] = []
+        pos = start
+        if partial:  # the first line began in an earlier slice
+            end = data.find(b"\n", start)
+            first = partial + data[start:end]
+            if wanted.search(first):
+                found.append(first)
+            pos = end + 1
+        rfind, find = data.rfind, data.find
+        lines = memoryview(data)  # a line is copied out of it once, as bytes
+        if marker is not None:
+            size = len(marker)
+            while pos <= last:
+                at = find(marker, pos, last)
+                if at < 0:
+                    break
+                line_start = rfind(b"\n", pos, at) + 1 or pos
+                line_end = find(b"\n", at + size, last + 1)
+                found.append(lines[line_start:line_end].tobytes())
+                pos = line_end + 1
+        else:
+            search = wanted.search
+            while pos <= last:
+                match = search(data, pos, last)
+                if match is None:
+                    break
+                line_start = rfind(b"\n", pos, match.start()) + 1 or pos
+                line_end = find(b"\n", match.end(), last + 1)
+                found.append(lines[line_start:line_end].tobytes())
+                pos = line_end + 1
+        lines.release()
+        return found
 
     def _keep_partial(self, file: Followed, tail: bytes) -> None:
         if len(file.partial) + len(tail) > self.max_line:
@@ -372,8 +462,12 @@ class Tailer:
 def _inflate(file: Followed, data: bytes) -> bytes:
     """Decompressed bytes of a .zst file, read a slice at a time."""
     if file.inflater is None:
-        import zstandard  # only where a compressed log is met: no start-up cost otherwise
-
+        try:
+            import zstandard  # only where a compressed log is met: no start-up cost otherwise
+        except ImportError:
+            raise OSError(
+                errno.ENOTSUP, "reading .zst needs the zstandard package (pip install zstandard)"
+            ) from None
         file.inflater = zstandard.ZstdDecompressor().decompressobj()
     try:
         out: bytes = file.inflater.decompress(data)

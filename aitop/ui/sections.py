@@ -16,6 +16,7 @@ from aitop.snapshot import (
     SPANS,
     AgentRow,
     Alert,
+    BudgetRow,
     LimitRow,
     ModelRow,
     Series,
@@ -52,6 +53,7 @@ def width_of(line: Line) -> int:
 CACHE_WARN = 0.60  # a cache hit rate below this is orange...
 CACHE_BAD = 0.30  # ...and below this red: prompts are being re-sent uncached
 CONTEXT_WARN = 0.80
+BUDGET_WARN = 0.80  # of a budget spent: orange; all of it: red
 CONTEXT_BAD = 0.95
 
 
@@ -119,7 +121,10 @@ def header(snap: Snapshot, width: int, clock: str) -> list[Line]:
         second.append(Seg(f", at API list prices of {snap.pricing_date}", "dim"))
     else:
         second.append(Seg(f", prices of {snap.pricing_date}", "dim"))
-    return [fit(first, width), fit(second, width), *limit_lines(snap.limits, snap.now, width)]
+    lines = [fit(first, width), fit(second, width), *limit_lines(snap.limits, snap.now, width)]
+    if snap.budgets:
+        lines.append(fit(budget_line(snap.budgets), width))
+    return lines
 
 
 # --- plan limits: one line per agent (and per limit, where an agent has several) -----------
@@ -180,6 +185,33 @@ def _limit_window(row: LimitRow, now: float, detail: int, *, first: bool) -> Lin
 def limit_role(used_pct: float) -> str:
     """By level: as a context window's fill (orange from 80 %, red from 95 %)."""
     return fill_role(used_pct / 100)
+
+
+BUDGET_WHEN = {"daily": "today", "weekly": "this week", "monthly": "this month"}
+
+
+def budget_line(rows: Sequence[BudgetRow]) -> Line:
+    """Each budget's spend so far in its period; "counting…" while the logs since the
+    longest period began are still being read."""
+    line: Line = [Seg("budgets: ")]
+    if any(row.counting for row in rows):
+        longest = max(rows, key=lambda row: list(BUDGET_WHEN).index(row.period)).period
+        line.append(Seg(f"counting {BUDGET_WHEN[longest]}…", "dim"))
+        return line
+    for n, row in enumerate(rows):
+        if n:
+            line.append(Seg(", "))
+        who = "" if row.agent is None else fmt.agent(row.agent) + " "
+        fraction = row.fraction
+        role = "bad" if fraction >= 1 else "warn" if fraction >= BUDGET_WARN else ""
+        line.append(
+            Seg(
+                f"{who}{BUDGET_WHEN[row.period]} {fmt.usd(row.spent_usd)}"
+                f" of {fmt.usd(row.limit_usd)} ({fraction:.0%})",
+                role,
+            )
+        )
+    return line
 
 
 # --- the windows table (rows are metrics, columns 1m 5m 15m like load averages) --------

@@ -97,6 +97,10 @@ _line_decoder = msgspec.json.Decoder(Line)
 # A line can matter only if it holds one of these; everything else (the large
 # api-request-shape and file-history-snapshot lines among them) is skipped unparsed.
 _MARKERS = (b'"assistant"', b'"tool_result"', b'"cost-state"', b'"compact_boundary"')
+# The tailer hands the reader only the lines that hold one of these (see tail.Reader):
+# those that can matter, and those whose time says when a request was sent (_SENT).
+MARKERS = (*_MARKERS, b'"type":"user"', b'"type":"api-request"')
+USAGE_MARKERS = (b'"assistant"',)  # the lines that can hold usage: enough for spend alone
 
 
 def _may_matter(line: bytes) -> bool:
@@ -138,25 +142,36 @@ class _State:
 
 
 class TranscriptReader:
-    """Claude Code's transcript lines into events: a `tail.Reader`."""
+    """Claude Code's transcript lines into events: a `tail.Reader`.
 
-    def __init__(self, agent: str = AGENT) -> None:
+    `usage_only` (the report, the budgets): only the lines that can hold usage, and only
+    the events that count spend; the same decoding, dedup and events otherwise."""
+
+    def __init__(
+        self, agent: str = AGENT, *, dedup: Dedup | None = None, usage_only: bool = False
+    ) -> None:
         self.agent = agent
         self.stats = ReaderStats()
-        self.dedup = Dedup()
+        self.dedup = Dedup() if dedup is None else dedup
+        self.usage_only = usage_only
+        self.markers = USAGE_MARKERS if usage_only else MARKERS
+        self.track_inputs = not usage_only  # when requests were sent: not spend
         self._once = Once()  # compaction and API-error line ids already counted
 
     def follow(self, file: Followed) -> None:
         file.state = _State()
 
     def lines(self, file: Followed, lines: list[bytes], now: float) -> list[ev.Event]:
+        """`lines`: the lines of `file` that hold a marker, in order."""
         out: list[ev.Event] = []
         for raw in lines:
-            if _SENT.search(raw, 0, 400):  # its time only, without decoding it (the key is early)
+            if self.track_inputs and _SENT.search(raw, 0, 400):
+                # its time only, without decoding it (the key is early)
                 stamp = _timestamp(raw)
                 if stamp is not None:
                     file.state.last_input = stamp
-            if _may_matter(raw):
+            # history's lines all hold a marker that matters: no need to look again
+            if self.usage_only or _may_matter(raw):
                 line = decode_line(raw)
                 if line is None:
                     self.stats.rejected_lines += 1
@@ -200,7 +215,7 @@ class TranscriptReader:
                 )
             return
         key = message.id + "\x1f" + (line.requestId or "") if message.id else None
-        if isinstance(message.content, list):
+        if isinstance(message.content, list) and not self.usage_only:
             # a response first counted from another file was copied here (resume, fork):
             # its tool calls happened there, once
             copied = key is not None and self.dedup.owner(key) not in (None, file.path)
@@ -315,9 +330,19 @@ def _sent(last_input: str | None, answered: float) -> float | None:
     return sent if sent <= answered else None
 
 
-def tailer(projects_dir: str, reader: TranscriptReader | None = None) -> Tailer:
+def tailer(
+    projects_dir: str, reader: TranscriptReader | None = None, *, history: bool = False
+) -> Tailer:
     """A tailer of Claude Code's transcripts under `projects_dir`."""
-    return Tailer((projects_dir,), (".jsonl",), reader or TranscriptReader(), home_of=claude_dir_of)
+    return Tailer(
+        (projects_dir,),
+        (".jsonl",),
+        reader or TranscriptReader(),
+        home_of=claude_dir_of,
+        # history (the report, the budgets) reads whole files once, and shows no line count
+        count_lines=not history,
+        reuse_buffer=history,
+    )
 
 
 def decode_line(raw: bytes) -> Line | None:

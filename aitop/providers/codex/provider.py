@@ -15,6 +15,7 @@ import msgspec
 from aitop import events as ev
 from aitop.providers.base import Decoded, LogStats, Outcome
 from aitop.providers.codex import hooks
+from aitop.providers.codex.history import rollouts
 from aitop.providers.codex.rollout import (
     AGENT,
     SUFFIXES,
@@ -150,31 +151,12 @@ class Codex:
 def _recent(root: str, depth: int, since: float) -> list[str]:
     """Rollouts `depth` levels below `root` modified at or after `since`, oldest first."""
     found: list[tuple[float, str]] = []
-    level = [root]
-    for _ in range(depth - 1):
-        deeper: list[str] = []
-        for directory in level:
-            try:
-                deeper.extend(
-                    e.path for e in os.scandir(directory) if e.is_dir(follow_symlinks=False)
-                )
-            except OSError:
-                continue
-        level = deeper
-    for directory in level:
+    for entry in rollouts(root, depth):
         try:
-            entries = list(os.scandir(directory))
+            mtime = entry.stat(follow_symlinks=False).st_mtime
         except OSError:
             continue
-        for entry in entries:
-            if not entry.name.startswith("rollout-") or not entry.name.endswith(SUFFIXES):
-                continue
-            try:
-                if entry.is_file(follow_symlinks=False):
-                    mtime = entry.stat(follow_symlinks=False).st_mtime
-                    if mtime >= since:
-                        found.append((mtime, entry.path))
-            except OSError:
-                continue
+        if mtime >= since:
+            found.append((mtime, entry.path))
     found.sort(key=lambda item: (item[0], item[1].endswith(ZSTD_SUFFIX)))
     return [path for _, path in found]

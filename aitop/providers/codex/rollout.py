@@ -154,8 +154,9 @@ class Line(Struct):
 _line_decoder = msgspec.json.Decoder(Line)
 
 # A line can matter only if it holds one of these; the large ones (response items with
-# the conversation, compactions' replacement history) are mostly skipped unparsed.
-_MARKERS = (
+# the conversation, compactions' replacement history) are mostly skipped unparsed: the
+# tailer hands the reader only the lines that hold one (see tail.Reader).
+MARKERS = (
     b'"session_meta"',
     b'"turn_context"',
     b'"token_usage_record"',
@@ -167,13 +168,18 @@ _MARKERS = (
     b'"thread_settings_applied"',
     b'"compacted"',
 )
+# the lines that can hold usage, or say how to price it (model, service tier), or whose
+# thread it is: enough for spend alone
+USAGE_MARKERS = (
+    b'"session_meta"',
+    b'"turn_context"',
+    b'"token_usage_record"',
+    b'"token_count"',
+    b'"thread_settings_applied"',
+)
 # The hooks' names for what these items are (PreToolUse's tool_name), so that a call
 # reported by both is one row in the Tools tab.
 TOOL_NAMES = {"CommandExecution": "Bash", "FileChange": "apply_patch"}
-
-
-def _may_matter(line: bytes) -> bool:
-    return any(marker in line for marker in _MARKERS)
 
 
 def decode_line(raw: bytes) -> Line | None:
@@ -250,21 +256,24 @@ class _State:
 
 
 class RolloutReader:
-    """Codex's rollout lines into events: a `tail.Reader`."""
+    """Codex's rollout lines into events: a `tail.Reader`.
 
-    def __init__(self) -> None:
+    `usage_only` (the report, the budgets): only the lines that hold usage or say how to
+    price it; the same decoding, dedup and events otherwise."""
+
+    def __init__(self, *, dedup: Dedup | None = None, usage_only: bool = False) -> None:
         self.stats = ReaderStats()
-        self.dedup = Dedup()
+        self.dedup = Dedup() if dedup is None else dedup
+        self.markers = USAGE_MARKERS if usage_only else MARKERS
         self._once = Once()
 
     def follow(self, file: Followed) -> None:
         file.state = _State(file.session_id)
 
     def lines(self, file: Followed, lines: list[bytes], now: float) -> list[ev.Event]:
+        """`lines`: the lines of `file` that hold a marker, in order."""
         out: list[ev.Event] = []
         for raw in lines:
-            if not _may_matter(raw):
-                continue
             line = decode_line(raw)
             if line is None or line.payload is None:
                 self.stats.rejected_lines += 1
@@ -465,8 +474,17 @@ class RolloutReader:
         )
 
 
-def tailer(roots: tuple[str, ...], reader: RolloutReader | None = None) -> Tailer:
-    return Tailer(roots, SUFFIXES, reader or RolloutReader())
+def tailer(
+    roots: tuple[str, ...], reader: RolloutReader | None = None, *, history: bool = False
+) -> Tailer:
+    return Tailer(
+        roots,
+        SUFFIXES,
+        reader or RolloutReader(),
+        # history (the report, the budgets) reads whole files once, and shows no line count
+        count_lines=not history,
+        reuse_buffer=history,
+    )
 
 
 _THREAD = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl")

@@ -50,10 +50,10 @@ class Agent:
         if os.path.isdir(directory):
             return
         where = f"{self.flag} {directory}" if given else directory
-        variables = ", ".join("$" + name for name in self.environment)
+        variables = "".join(f"${name}, " for name in self.environment)
         fix = (
-            f"give {self.flag} the directory {self.title} writes to: its {variables},"
-            f" {self.default_shown} by default"
+            f"give {self.flag} the directory {self.title} writes to: its {variables}"
+            f"{self.default_shown} by default"
         )
         if os.path.lexists(directory):
             raise AitopError(f"{where} is not a directory", fix, ExitCode.USAGE)
@@ -73,6 +73,19 @@ def _codex(where: Where) -> Provider:
     from aitop.providers.codex.provider import Codex
 
     return Codex(where.directory)
+
+
+def _opencode(where: Where) -> Provider:
+    from aitop.providers.opencode.provider import OpenCode
+
+    return OpenCode(where.directory, where.environ)
+
+
+def _opencode_data(environ: Mapping[str, str]) -> str:
+    """OpenCode's data directory: `$XDG_DATA_HOME/opencode`, else ~/.local/share/opencode
+    (XDG_DATA_HOME names the parent, so it is not one of the `environment` variables)."""
+    base = environ.get("XDG_DATA_HOME") or os.path.join(paths.home(environ), ".local", "share")
+    return os.path.join(base, "opencode")
 
 
 AGENTS: dict[str, Agent] = {
@@ -99,6 +112,19 @@ AGENTS: dict[str, Agent] = {
         default=lambda environ: os.path.join(paths.home(environ), ".codex"),
         default_shown="~/.codex",
         make=_codex,
+    ),
+    "opencode": Agent(
+        name="opencode",
+        title="OpenCode",
+        label="opencode",
+        flag="--opencode-data",
+        metavar="DIR",
+        help="OpenCode's data directory, where its opencode.db is (default:"
+        " $XDG_DATA_HOME/opencode, else ~/.local/share/opencode)",
+        environment=(),
+        default=_opencode_data,
+        default_shown="$XDG_DATA_HOME/opencode, else ~/.local/share/opencode,",
+        make=_opencode,
     ),
 }
 

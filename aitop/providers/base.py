@@ -9,6 +9,7 @@ offset), `dedup.py` (each request once), `dirwatch.py` (noticing new files).
 
 from __future__ import annotations
 
+import argparse
 import enum
 from collections.abc import Mapping
 from typing import NamedTuple, Protocol
@@ -16,6 +17,7 @@ from typing import NamedTuple, Protocol
 from msgspec import Struct
 
 from aitop import events as ev
+from aitop.env import Env
 from aitop.snapshot import Diagnostic
 from aitop.wire import Envelope
 
@@ -115,3 +117,17 @@ class Provider(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class Installer(Protocol):
+    """`aitop install --agent NAME` for an agent whose install is its own (a module).
+
+    `run` does what the install options ask (print, --write, --uninstall, --check);
+    `found` says whether the agent is on this machine, so that a plain
+    `aitop install --check` covers it too, through `check`."""
+
+    def run(self, args: argparse.Namespace, env: Env) -> int: ...
+
+    def found(self, environ: Mapping[str, str]) -> bool: ...
+
+    def check(self, args: argparse.Namespace, env: Env) -> int: ...

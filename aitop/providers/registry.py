@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from aitop import paths
 from aitop.errors import AitopError, ExitCode
-from aitop.providers.base import Provider, Where
+from aitop.providers.base import Installer, Provider, Where
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ class Agent:
     default: Callable[[Mapping[str, str]], str]  # else this, from the environment
     default_shown: str  # the same, as the help says it ("~/.claude")
     make: Callable[[Where], Provider]  # its provider, from that directory
+    # `aitop install --agent NAME`, when the agent's install is a module of its own
+    installer: Callable[[], Installer] | None = None
 
     @property
     def dest(self) -> str:
@@ -81,6 +83,12 @@ def _opencode(where: Where) -> Provider:
     return OpenCode(where.directory, where.environ)
 
 
+def _opencode_installer() -> Installer:
+    from aitop.providers.opencode import install
+
+    return install
+
+
 def _opencode_data(environ: Mapping[str, str]) -> str:
     """OpenCode's data directory: `$XDG_DATA_HOME/opencode`, else ~/.local/share/opencode
     (XDG_DATA_HOME names the parent, so it is not one of the `environment` variables)."""
@@ -125,6 +133,7 @@ AGENTS: dict[str, Agent] = {
         default=_opencode_data,
         default_shown="$XDG_DATA_HOME/opencode, else ~/.local/share/opencode,",
         make=_opencode,
+        installer=_opencode_installer,
     ),
 }
 

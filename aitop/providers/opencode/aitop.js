@@ -64,7 +64,13 @@ function fromEvent(event) {
     case "session.created": {
       const info = p.info || {}
       remember(info)
-      return { type, sessionID: text(info.id), parentID: text(info.parentID), directory: text(info.directory) }
+      return {
+        type,
+        sessionID: text(info.id),
+        parentID: text(info.parentID),
+        directory: text(info.directory),
+        agent: text(info.agent),
+      }
     }
     case "session.updated":
       remember(p.info)

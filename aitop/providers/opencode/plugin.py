@@ -7,7 +7,7 @@ and sends the few aitop needs, each as a small flat record, in batches:
     {"v":1,"dropped":0,"events":[{"type":"session.status","sessionID":"ses_…","status":"idle"}, …]}
 
 Record types (OpenCode 1.18.33's bus events and hooks, tests/fixtures/opencode/README.md):
-`session.created` (`parentID` for a subagent's session, `directory`), `session.status`
+`session.created` (`parentID` and `agent` for a subagent's session, `directory`), `session.status`
 (busy | idle | retry), `session.error`, `session.deleted`, `permission.asked`/`replied`,
 `question.asked`/`replied`/`rejected`, `step.finished` (a request ended: its tokens are
 about to be in the store), `tool.started` (`tool.execute.before`), `tool.finished` (a tool
@@ -38,6 +38,7 @@ class _Record(Struct, tag_field="type", kw_only=True):
 
 class SessionCreated(_Record, tag="session.created"):
     directory: Path | None = None
+    agent: Name | None = None  # a subagent's kind ("general")
 
 
 class SessionStatus(_Record, tag="session.status"):

@@ -23,6 +23,7 @@ from aitop.snapshot import Diagnostic
 from aitop.wire import Envelope
 
 PLUGIN_NAME = "aitop.js"
+KINDS_KEPT = 10_000
 TITLE_NOTE = (
     "OpenCode's title request (one per new session, by its small model) is in no store:"
     " aitop cannot count it."
@@ -47,6 +48,7 @@ class OpenCode:
         self.reader = StoreReader(self.store)
         self.plugin_file = os.path.join(config_dir(environ), "plugin", PLUGIN_NAME)
         self.dropped = 0  # events the plugin said it could not send
+        self._kinds: dict[str, str] = {}  # subagent session -> its agent ("general")
         self._started = False
 
     # --- plugin frames -------------------------------------------------------------------
@@ -85,13 +87,14 @@ class OpenCode:
         )
         sub = sid if sid != root else None
         match record:
-            case plugin.SessionCreated():
+            case plugin.SessionCreated(agent=kind):
                 if sub is not None:
-                    return [ev.SubagentStarted(info, sub)]
+                    self._learn_kind(sub, kind or "")
+                    return [ev.SubagentStarted(info, sub, self._kinds.get(sub, ""))]
                 return [ev.SessionStarted(info, "startup")]
             case plugin.SessionStatus(status="idle"):
                 if sub is not None:
-                    return [ev.SubagentStopped(info, sub)]
+                    return [ev.SubagentStopped(info, sub, self._kinds.get(sub, ""))]
                 self.reader.poll()  # its last request has ended: read it now
                 return [ev.TurnEnded(info)]
             case plugin.SessionError(error=error):
@@ -100,7 +103,7 @@ class OpenCode:
                 return [ev.TurnFailed(info, error)]
             case plugin.SessionDeleted():
                 if sub is not None:
-                    return [ev.SubagentStopped(info, sub)]
+                    return [ev.SubagentStopped(info, sub, self._kinds.get(sub, ""))]
                 return [ev.SessionEnded(info, reason="deleted")]
             case plugin.PermissionAsked():
                 return [ev.Waiting(info, "permission")]
@@ -145,7 +148,19 @@ class OpenCode:
         return self.reader.pending()
 
     def work(self, now: float, budget: int) -> list[ev.Event]:
-        return self.reader.work(now, budget)
+        events = self.reader.work(now, budget)
+        for event in events:
+            if isinstance(event, ev.SubagentStarted) and event.subagent_type:
+                self._learn_kind(event.subagent_id, event.subagent_type)
+        return events
+
+    def _learn_kind(self, subagent_id: str, kind: str) -> None:
+        """A subagent's kind, so that the plugin's word on it (which may not say) keeps it."""
+        if not kind:
+            return
+        if len(self._kinds) >= KINDS_KEPT:
+            self._kinds.clear()
+        self._kinds[subagent_id] = kind
 
     def park(self, session_id: str) -> None:
         pass  # nothing is followed per session: new rows of it bring it back whole

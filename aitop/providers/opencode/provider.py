@@ -204,7 +204,7 @@ class OpenCode:
             out.append(
                 Diagnostic(
                     "opencode:store",
-                    "info" if failure.startswith("busy") else "warning",
+                    "info" if failure.startswith(("busy", "no tables")) else "warning",
                     f"OpenCode's store {path} could not be read ({failure}); aitop tries"
                     f" again each second (so far: {counts}).",
                 )

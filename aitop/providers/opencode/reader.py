@@ -5,9 +5,10 @@ What is read, and why it is enough (every statement uses an index or the rowid, 
 LIMIT, so its cost does not grow with the user's history):
 
 1. New `message` rows: after the last rowid read (a row keeps its rowid when OpenCode
-   updates it; new rows get larger ones). If the largest rowid went down, the newest rows
-   were deleted (an undo, a deleted session) and the next ones will reuse those rowids:
-   the cursor goes back with it.
+   updates it; new rows get larger ones). When the newest rows are deleted (an undo, a
+   deleted session), SQLite gives their rowids to the next rows: at each poll the newest
+   rowids read are checked (still there? still the same row?) and the cursor goes back
+   to the first that is not.
 2. Rows seen before they were final (a request starts with all-zero tokens and is updated
    when it ends, minutes later for a step that ran a subagent): read again by id at every
    poll until they are.
@@ -45,10 +46,12 @@ PENDING_KEPT_S = 86_400.0  # a request still unfinished after a day: its OpenCod
 SESSIONS_KEPT = 50_000
 PROMPTS_KEPT = 10_000
 SINCE_SLACK_S = 60.0  # rows are in rowid order only roughly by time (several processes)
+TAIL = 64  # the newest rows read, checked at each poll: still there, still the same?
 
 _MESSAGE = "rowid, id, session_id, time_updated, data"
 NEW_ROWS = f"SELECT {_MESSAGE} FROM message WHERE rowid > ? ORDER BY rowid LIMIT ?"
 LAST_ROWID = "SELECT max(rowid) FROM message"
+TAIL_IDS = "SELECT rowid, id FROM message WHERE rowid >= ? AND rowid <= ?"
 FIRST_AT_OR_AFTER = (
     "SELECT rowid, time_created FROM message WHERE rowid >= ? ORDER BY rowid LIMIT 1"
 )
@@ -111,6 +114,7 @@ class StoreReader:
         self.dedup = Dedup()
         self._once = Once()
         self._cursor: int | None = None  # the last message rowid read
+        self._tail: OrderedDict[int, str] = OrderedDict()  # the newest rows read: rowid, id
         self._since: float | None = None  # at start-up: read rows created since
         self._due = False  # a poll asked for new rows
         self._recheck = False  # ... and for the unfinished ones
@@ -221,16 +225,39 @@ class StoreReader:
     def _new_rows(self, now: float, out: list[ev.Event]) -> None:
         if self._cursor is None:
             self._cursor = self._locate()
-        else:
-            (last,) = self._rows(LAST_ROWID, ())[0]
-            if last is not None and int(last) < self._cursor:
-                self._cursor = int(last)  # the newest rows went: their rowids come back
+        elif self._recheck:  # once a poll: were the newest rows read deleted?
+            self._cursor = self._rewound(self._cursor)
         rows = self._rows(NEW_ROWS, (self._cursor, ROWS))
         self._messages(rows, now, out)
+        for row in rows:
+            self._tail[int(row[0])] = _text(row[1])
+        while len(self._tail) > TAIL:
+            self._tail.popitem(last=False)
         if rows:
             self._cursor = int(rows[-1][0])
         if len(rows) < ROWS:
             self._due = False
+
+    def _rewound(self, cursor: int) -> int:
+        """Where to read after, once the newest rows were deleted (an undo, a deleted
+        session): SQLite gives their rowids to the next rows. Rows read again are counted
+        once all the same."""
+        (last,) = self._rows(LAST_ROWID, ())[0]
+        if last is None:
+            self._tail.clear()
+            return 0
+        if int(last) < cursor:  # some are gone and no more came: the next reuse theirs
+            self._tail.clear()
+            return max(0, int(last) - TAIL)
+        if not self._tail:
+            return cursor
+        first = next(iter(self._tail))
+        now: dict[object, object] = dict(self._rows(TAIL_IDS, (first, cursor)))
+        for rowid, message_id in self._tail.items():
+            if _text(now.get(rowid, b"")) != message_id:  # gone, or another row's now
+                self._tail.clear()
+                return rowid - 1
+        return cursor
 
     # --- 2. rows that were not final ----------------------------------------------------
 

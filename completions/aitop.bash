@@ -13,9 +13,9 @@ _aitop() {
         cword=$COMP_CWORD
     fi
 
-    local common="--socket --claude-dir --codex-home --config -h --help"
+    local common="--socket --claude-dir --codex-home --opencode-data --config -h --help"
     local main_opts="--version -b --batch -n --iterations -d --delay --json --bell --no-backfill --print-config"
-    local install_opts="--write --dry-run --check --uninstall --settings --events"
+    local install_opts="--write --dry-run --check --uninstall --settings --events --agent"
     local hook_opts="--agent"
     local prices_opts="--update --json"
     local events="SessionStart SessionEnd UserPromptSubmit PreToolUse PostToolUse PostToolUseFailure Stop StopFailure SubagentStart SubagentStop PreCompact PostCompact Notification PostModelSwitch"
@@ -24,10 +24,15 @@ _aitop() {
         --socket|--settings|--config)
             COMPREPLY=($(compgen -f -- "$cur"))
             return ;;
-        --claude-dir|--codex-home)
+        --claude-dir|--codex-home|--opencode-data)
             COMPREPLY=($(compgen -d -- "$cur"))
             return ;;
-        -n|--iterations|-d|--delay|--agent)
+        -n|--iterations|-d|--delay)
+            return ;;
+        --agent)
+            local agents="claude-code codex"
+            [[ " ${words[*]} " == *" install "* ]] && agents="claude-code opencode"
+            COMPREPLY=($(compgen -W "$agents" -- "$cur"))
             return ;;
         --update)
             # an optional URL: LiteLLM's own table when none is given

@@ -216,10 +216,11 @@ class Seeds:
     def all_ours(self) -> bool:
         """The three exactly as install wrote them (node_modules/ still empty)."""
         try:
-            empty = os.path.isdir(self.modules) and not os.listdir(self.modules)
-        except OSError:
+            if not os.path.isdir(self.modules) or os.listdir(self.modules):
+                return False
+            return _read(self.package) == SEED_PACKAGE and _read(self.lock) == SEED_LOCK
+        except (OSError, AitopError):
             return False
-        return empty and _read(self.package) == SEED_PACKAGE and _read(self.lock) == SEED_LOCK
 
     def create(self) -> None:
         """Each one only if it is not there: an existing file is never replaced."""
@@ -362,6 +363,8 @@ def _uninstall(directory: str, write: bool, env: Env) -> int:
         try:
             if existing is not None:
                 os.unlink(target)
+                with contextlib.suppress(OSError):  # only if nothing else is in it
+                    os.rmdir(os.path.dirname(target))
             if ours:
                 seeds.remove()
         except OSError as error:

@@ -535,3 +535,56 @@ def test_opencode_db_names_another_store(tmp_path: Path) -> None:
     provider = OpenCode(str(tmp_path / "data"), {"OPENCODE_DB": str(w.path)})
     provider.backfill(NOW, 900)
     assert spent(drain(provider))["output"] == 2
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4)
+    ),
+    max_leaves=30,
+)
+_message_like = st.fixed_dictionaries(
+    {"role": st.sampled_from(["assistant", "user", "", 3])},
+    optional={
+        "tokens": _json_values
+        | st.fixed_dictionaries(
+            {k: st.integers(-5, 2 * 10**7) for k in ("input", "output", "reasoning")},
+            optional={"cache": st.fixed_dictionaries({"read": st.integers(-5, 10**8)})},
+        ),
+        "time": _json_values | st.fixed_dictionaries({"completed": st.floats()}),
+        "cost": _json_values,
+        "summary": _json_values,
+        "error": _json_values,
+        "finish": _json_values,
+        "modelID": _json_values,
+        "providerID": _json_values,
+    },
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        st.binary(),
+        _json_values.map(lambda v: json.dumps(v).encode()),
+        _message_like.map(lambda v: json.dumps(v).encode()),
+    )
+)
+def test_row_decoders_never_raise(data: bytes) -> None:
+    from aitop.providers.opencode import records
+
+    message = records.decode_message(data)
+    if message is not None:
+        usage = records.spent(message)
+        assert usage is None or min(msgspec_fields(usage)) >= 0
+        records.own_cost(message)
+        records.ends_turn(message)
+    part = records.decode_part(data)
+    if part is not None:
+        where = records.Where(ev.SessionInfo("opencode", "ses", NOW), None)
+        records.tool_events(part, where, NOW)
+
+
+def msgspec_fields(usage: ev.Usage) -> list[int]:
+    return [getattr(usage, name) for name in usage.__struct_fields__]

@@ -40,6 +40,7 @@ from aitop.providers.opencode.records import AGENT, Where
 from aitop.providers.opencode.store import Row, Store
 
 ROWS = 200  # rows per statement
+STATEMENTS = 16  # at most, per slice of work (each is bounded: a slice is too)
 IDS = 100  # ids per `IN (...)` list
 MAX_DEPTH = 32  # subagents of subagents: a longer parent chain is a loop
 PENDING_KEPT_S = 86_400.0  # a request still unfinished after a day: its OpenCode died
@@ -149,7 +150,9 @@ class StoreReader:
         out: list[ev.Event] = []
         start = self.stats.bytes_read
         try:
-            while not self._blocked and self.stats.bytes_read - start < budget:
+            for _ in range(STATEMENTS):
+                if self._blocked or self.stats.bytes_read - start >= budget:
+                    break
                 if self._due:
                     self._new_rows(now, out)
                 elif self._recheck:
@@ -252,9 +255,9 @@ class StoreReader:
         if not self._tail:
             return cursor
         first = next(iter(self._tail))
-        now: dict[object, object] = dict(self._rows(TAIL_IDS, (first, cursor)))
+        current: dict[object, object] = dict(self._rows(TAIL_IDS, (first, cursor)))
         for rowid, message_id in self._tail.items():
-            if _text(now.get(rowid, b"")) != message_id:  # gone, or another row's now
+            if _text(current.get(rowid, b"")) != message_id:  # gone, or another row's now
                 self._tail.clear()
                 return rowid - 1
         return cursor

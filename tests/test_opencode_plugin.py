@@ -382,3 +382,21 @@ def test_decoding_a_frame_never_raises(payload: bytes) -> None:
     for event in events:
         msgspec.json.encode(event)  # well-formed events
         assert event.session.agent == "opencode"
+
+
+def test_a_prompt_in_another_session_of_the_process_ends_the_idle_ones(tmp_path: Path) -> None:
+    """OpenCode's TUI (or `opencode serve`) holds many sessions: leaving one whose turn ended
+    for another ends it, as resuming another session ends a Claude Code one; a session still
+    working, or in another process, stays as it is."""
+    provider = OpenCode(str(tmp_path), {})
+    idle = {"type": "session.status", "status": "idle"}
+    events_of(provider, {**idle, "sessionID": "ses_a"})
+    events_of(provider, {**idle, "sessionID": "ses_b"})
+    events_of(provider, {"type": "session.status", "status": "busy", "sessionID": "ses_b"})
+    other = Envelope(agent="opencode", pid=999)
+    provider.decode(batch({**idle, "sessionID": "ses_c"}), other, NOW)
+    switched = events_of(provider, {"type": "prompt", "sessionID": "ses_d"})
+    ended = [e for e in switched if isinstance(e, ev.SessionEnded)]
+    assert [(e.session.session_id, e.reason) for e in ended] == [("ses_a", "other session")]
+    back = events_of(provider, {"type": "prompt", "sessionID": "ses_a"})
+    assert [type(e) for e in back] == [ev.PromptSubmitted]  # ses_d was not idle

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+import msgspec
+
 from aitop import events as ev
 from aitop.log import log
 from aitop.providers.base import Decoded, LogStats, Outcome
@@ -24,6 +26,7 @@ from aitop.wire import Envelope
 
 PLUGIN_NAME = "aitop.js"
 KINDS_KEPT = 10_000
+PROCESSES_KEPT = 1_000
 TITLE_NOTE = (
     "OpenCode's title request (one per new session, by its small model) is in no store:"
     " aitop cannot count it."
@@ -49,6 +52,8 @@ class OpenCode:
         self.plugin_file = os.path.join(config_dir(environ), "plugin", PLUGIN_NAME)
         self.dropped = 0  # events the plugin said it could not send
         self._kinds: dict[str, str] = {}  # subagent session -> its agent ("general")
+        # per OpenCode process: its root sessions whose turn ended, with that event's info
+        self._idle: dict[int, dict[str, ev.SessionInfo]] = {}
         self._started = False
 
     # --- plugin frames -------------------------------------------------------------------
@@ -96,6 +101,8 @@ class OpenCode:
                 if sub is not None:
                     return [ev.SubagentStopped(info, sub, self._kinds.get(sub, ""))]
                 self.reader.poll()  # its last request has ended: read it now
+                if envelope.pid is not None:
+                    self._idle_in(envelope.pid)[root] = info
                 return [ev.TurnEnded(info)]
             case plugin.SessionError(error=error):
                 if sub is not None:
@@ -119,11 +126,14 @@ class OpenCode:
             case plugin.Prompt(modelID=model):
                 if sub is not None:
                     return [ev.Activity(info)]
-                prompted: list[ev.Event] = [ev.PromptSubmitted(info)]
+                prompted: list[ev.Event] = [*self._left(envelope.pid, root, now)]
+                prompted.append(ev.PromptSubmitted(info))
                 if model:
                     prompted.append(ev.ModelSwitched(info, model))
                 return prompted
         # busy and retry, answers to permissions and questions: signs of life
+        if sub is None and envelope.pid is not None and isinstance(record, plugin.SessionStatus):
+            self._idle_in(envelope.pid).pop(root, None)  # working again
         return [ev.Activity(info)]
 
     # --- the store -------------------------------------------------------------------------
@@ -153,6 +163,30 @@ class OpenCode:
             if isinstance(event, ev.SubagentStarted) and event.subagent_type:
                 self._learn_kind(event.subagent_id, event.subagent_type)
         return events
+
+    def _idle_in(self, pid: int) -> dict[str, ev.SessionInfo]:
+        found = self._idle.get(pid)
+        if found is None:
+            if len(self._idle) >= PROCESSES_KEPT:
+                self._idle.clear()
+            found = self._idle[pid] = {}
+        return found
+
+    def _left(self, pid: int | None, root: str, now: float) -> list[ev.Event]:
+        """One OpenCode process (its TUI, `opencode serve`) holds many sessions: a prompt in
+        one of them leaves the others whose turn had ended. Like Claude Code's session that
+        ends when its user resumes another, they end (a prompt there brings them back);
+        else each would wait for its user for as long as the process runs."""
+        if pid is None:
+            return []
+        idle = self._idle_in(pid)
+        idle.pop(root, None)
+        left: list[ev.Event] = [
+            ev.SessionEnded(msgspec.structs.replace(info, time=now), reason="other session")
+            for info in idle.values()
+        ]
+        idle.clear()
+        return left
 
     def _learn_kind(self, subagent_id: str, kind: str) -> None:
         """A subagent's kind, so that the plugin's word on it (which may not say) keeps it."""

@@ -27,7 +27,14 @@ from aitop.providers.opencode import plugin
 from aitop.providers.opencode.provider import OpenCode
 from aitop.wire import Envelope, split_frame
 
-from opencode_support import NOW, SESSIONS, fixture_db
+from opencode_support import NOW, SESSIONS, drain, fixture_db
+
+
+def read_capture(name: str) -> tuple[OpenCode, list[ev.Event]]:
+    provider = OpenCode(str(fixture_db(name).parent), {})
+    provider.backfill(NOW, window_s=10**9)
+    return provider, drain(provider)
+
 
 HARNESS = Path(__file__).resolve().parent / "opencode_plugin_harness.mjs"
 PLUGIN = Path(plugin.__file__).resolve().parent / "aitop.js"
@@ -194,8 +201,13 @@ def test_what_the_provider_makes_of_recorded_failures(
     events = [e for frame in server.frames for e in decoded(provider, frame)]
     finished = [e for e in events if isinstance(e, ev.ToolFinished)]
     assert sorted(e.name or "" for e in finished if not e.ok) == ["bash", "read"]  # exit 3
-    started = {e.tool_use_id for e in events if isinstance(e, ev.ToolStarted)}
-    assert started == {e.tool_use_id for e in finished}  # a thrown tool has no `after` hook
+    started = {e.tool_use_id: e for e in events if isinstance(e, ev.ToolStarted)}
+    assert set(started) == {e.tool_use_id for e in finished}  # a thrown tool has no `after`
+    # a few words of what each call works on, the same as the store says
+    _, stored = read_capture("O1-tools-plugin")
+    assert {k: e.summary for k, e in started.items()} == {
+        e.tool_use_id: e.summary for e in stored if isinstance(e, ev.ToolStarted)
+    }
     server.frames.clear()
     run_plugin(node, tmp_path, recording("O3-api-error"), server.path)
     events = [e for frame in server.frames for e in decoded(provider, frame)]

@@ -118,6 +118,8 @@ def test_tool_calls_with_their_outcome() -> None:
     assert started == set(finished) and len(started) == 6
     failed = sorted(e.name or "" for e in finished.values() if not e.ok)
     assert failed == ["bash", "read"]
+    said = sorted(e.summary or "" for e in events if isinstance(e, ev.ToolStarted))
+    assert said == ["echo again", "echo hi", "echo third", "exit 3", "missing.txt", "notes.txt"]
     assert all(e.duration_ms is not None and e.duration_ms >= 0 for e in finished.values())
 
 

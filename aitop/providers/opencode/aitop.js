@@ -117,6 +117,17 @@ function fromEvent(event) {
   return null
 }
 
+// The arguments that name what a call works on (aitop shows a few words of them), cut short;
+// never contents, edits or prompts.
+function named(args) {
+  if (!args || typeof args !== "object") return undefined
+  const out = {}
+  for (const key of ["command", "filePath", "pattern", "url", "subagent_type"]) {
+    if (typeof args[key] === "string") out[key] = args[key].slice(0, 300)
+  }
+  return out
+}
+
 // FNV-1a over the arguments' JSON: the same call twice in a row has the same digest.
 function digest(args) {
   try {
@@ -221,6 +232,7 @@ export const AitopPlugin = async () => ({
       callID: text(input && input.callID),
       tool: text(input && input.tool),
       argsHash: digest(output && output.args),
+      args: named(output && output.args),
     }),
   ),
   "chat.message": safely((input) =>

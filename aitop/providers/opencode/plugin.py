@@ -10,7 +10,8 @@ Record types (OpenCode 1.18.33's bus events and hooks, tests/fixtures/opencode/R
 `session.created` (`parentID` and `agent` for a subagent's session, `directory`), `session.status`
 (busy | idle | retry), `session.error`, `session.deleted`, `permission.asked`/`replied`,
 `question.asked`/`replied`/`rejected`, `step.finished` (a request ended: its tokens are
-about to be in the store), `tool.started` (`tool.execute.before`), `tool.finished` (a tool
+about to be in the store), `tool.started` (`tool.execute.before`, with the few arguments
+that name what the call works on, cut short), `tool.finished` (a tool
 part that completed or failed: a bash exit code ≠ 0 is a failure), `prompt` (`chat.message`:
 the user sent a prompt, with the model). Any record may carry `parentID`: the plugin
 remembers OpenCode's word on each session's parent. No tokens: the store has them.
@@ -24,6 +25,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from aitop.providers.opencode.records import Exit, Id, Millis, Name, Status
+from aitop.providers.opencode.tools import ToolInput
 from aitop.surrogates import without_surrogates
 
 Path = Annotated[str, Meta(max_length=4096)]
@@ -83,6 +85,7 @@ class ToolStarted(_Record, tag="tool.started"):
     callID: Annotated[str, Meta(min_length=1, max_length=256)]
     tool: Name = ""
     argsHash: Digest | None = None
+    args: ToolInput | None = None  # only what names what the call works on, cut short
 
 
 class ToolFinished(_Record, tag="tool.finished"):

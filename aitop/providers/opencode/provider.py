@@ -17,7 +17,7 @@ import msgspec
 from aitop import events as ev
 from aitop.log import log
 from aitop.providers.base import Decoded, LogStats, Outcome
-from aitop.providers.opencode import plugin
+from aitop.providers.opencode import plugin, tools
 from aitop.providers.opencode.reader import StoreReader
 from aitop.providers.opencode.records import AGENT
 from aitop.providers.opencode.store import Store, db_path
@@ -119,8 +119,9 @@ class OpenCode:
             case plugin.StepFinished():
                 self.reader.poll()
                 return [ev.Activity(info)]
-            case plugin.ToolStarted(callID=call, tool=tool, argsHash=digest):
-                return [ev.ToolStarted(info, call, tool or "(unknown)", sub, digest)]
+            case plugin.ToolStarted(callID=call, tool=tool, argsHash=digest, args=args):
+                said = tools.summarize(tool, args)
+                return [ev.ToolStarted(info, call, tool or "(unknown)", sub, digest, said)]
             case plugin.ToolFinished(callID=call, tool=tool, ok=ok, duration_ms=duration):
                 return [ev.ToolFinished(info, call, tool or None, ok, sub, duration)]
             case plugin.Prompt(modelID=model):

@@ -28,6 +28,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from aitop import events as ev
+from aitop.providers.opencode.tools import summarize_raw
 from aitop.surrogates import without_surrogates
 
 AGENT = "opencode"
@@ -121,6 +122,7 @@ class _ToolState(Struct):
     status: Name = ""
     time: _ToolTime | None = None
     metadata: msgspec.Raw = msgspec.Raw(b"null")  # anything; only `exit` is read
+    input: msgspec.Raw = msgspec.Raw(b"null")  # only what names what the call works on
 
 
 class Part(Struct):
@@ -254,6 +256,7 @@ def tool_events(part: Part, where: Where, now: float) -> list[ev.Event]:
             part.callID,
             part.tool or "(unknown)",
             where.subagent_id,
+            summary=summarize_raw(part.tool or "", bytes(state.input)),
         )
     ]
     if state.status not in ("completed", "error"):

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import msgspec
 
 from aitop import events as ev
+from aitop import paths
 from aitop.log import log
 from aitop.providers.base import Decoded, LogStats, Outcome
 from aitop.providers.opencode import plugin, tools
@@ -35,9 +36,7 @@ TITLE_NOTE = (
 
 def config_dir(environ: Mapping[str, str]) -> str:
     """OpenCode's global config directory, where its `plugin/` directory is."""
-    base = environ.get("XDG_CONFIG_HOME") or os.path.join(
-        environ.get("HOME") or os.path.expanduser("~"), ".config"
-    )
+    base = environ.get("XDG_CONFIG_HOME") or os.path.join(paths.home(environ), ".config")
     return os.path.join(base, "opencode")
 
 
@@ -202,6 +201,8 @@ class OpenCode:
 
     def forget(self, session_id: str) -> None:
         self.reader.forget(session_id)
+        for idle in self._idle.values():
+            idle.pop(session_id, None)
 
     def stats(self) -> LogStats:
         s = self.reader.stats

@@ -189,9 +189,6 @@ class StoreReader:
     def learn_directory(self, session_id: str, directory: str) -> None:
         self._learn(session_id, _Session(None, directory))
 
-    def total_cost(self, root: str) -> float | None:
-        return self._costs.get(root)
-
     # --- 1. new rows ----------------------------------------------------------------------
 
     def _rows(self, sql: str, params: Sequence[object]) -> list[Row]:

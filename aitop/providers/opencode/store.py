@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,6 +34,11 @@ def db_path(data_dir: str, environ: Mapping[str, str]) -> str | None:
     if override:
         return os.path.join(data_dir, override)  # an absolute override wins in join
     return os.path.join(data_dir, "opencode.db")
+
+
+def _uri_path(path: str) -> str:
+    """A path as SQLite's `file:` URI reads it: `?` and `#` would end it, `%` escapes."""
+    return path.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
 
 
 def _kind(exc: sqlite3.Error) -> str:
@@ -96,7 +100,7 @@ class Store:
         if not os.path.exists(self.path):
             self.last_failure = "no such file"  # OpenCode has not run yet: not counted
             return None
-        uri = "file:" + urllib.parse.quote(self.path) + "?mode=ro"
+        uri = "file:" + _uri_path(self.path) + "?mode=ro"
         try:
             db = sqlite3.connect(
                 uri,

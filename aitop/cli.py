@@ -3,7 +3,7 @@
     aitop [options]                      the live screen
     aitop -b [-n N] [-d SECS] [--json]   batch mode, like top -b
     aitop hook                           forward one hook event (run by the agent)
-    aitop install [...]                  wire aitop's hooks into Claude Code's settings
+    aitop install [...]                  wire aitop into an agent (Claude Code, Codex, OpenCode)
     aitop prices [--update [URL]] [--json]   the prices in use; fetch newer ones
     aitop version
 
@@ -129,23 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     install = commands.add_parser(
         "install",
-        help="add aitop's hooks to Claude Code's settings.json (or remove them)",
-        description="Print Claude Code's settings with aitop's hooks merged in;"
-        " --write writes them.",
+        help="add aitop's hooks to an agent's settings (or remove them, or check them)",
+        description="Print the agent's settings with aitop's hooks merged in (Claude Code's"
+        " settings.json by default, Codex's hooks.json with --agent codex; OpenCode's plugin"
+        " with --agent opencode); --write writes them, and has Codex trust its hooks.",
     )
-    from aitop.providers.claude_code import install as install_command
+    from aitop import install_command
 
     install_command.add_arguments(install)
-    others = [name for name, agent in AGENTS.items() if agent.installer is not None]
-    install.add_argument(
-        "--agent",
-        metavar="NAME",
-        choices=["claude-code", *others],
-        help="the agent to wire aitop into: claude-code (the default: its hooks in"
-        f" settings.json), {', '.join(others)} (aitop's plugin in its config directory,"
-        " which --settings then names); without it, --check also checks every other agent"
-        " found on this machine",
-    )
     _common(install, suppress=True)
 
     prices = commands.add_parser(
@@ -201,30 +192,14 @@ def _run(args: argparse.Namespace, env: Env) -> int:
         print(f"{PROG} {__version__}", file=env.stdout)
         return int(ExitCode.OK)
     if args.command == "install":
-        return _install(args, env)
+        from aitop import install_command
+
+        return install_command.run(args, env)
     if args.command == "prices":
         from aitop import prices_command
 
         return prices_command.run(args, env)
     return _monitor(args, env)
-
-
-def _install(args: argparse.Namespace, env: Env) -> int:
-    """Claude Code's install by default; another agent's own with --agent. A plain --check
-    checks Claude Code, then each other agent that is on this machine."""
-    from aitop.providers.claude_code import install as install_command
-
-    agent = AGENTS.get(args.agent) if args.agent else None
-    if agent is not None and agent.installer is not None:
-        return agent.installer().run(args, env)
-    code = install_command.run(args, env)
-    if args.check and args.agent is None:
-        defaults = argparse.Namespace(**{**vars(args), "settings": None})  # Claude Code's file
-        for other in AGENTS.values():
-            installer = other.installer() if other.installer is not None else None
-            if installer is not None and installer.found(env.environ):
-                code = max(code, installer.check(defaults, env))
-    return code
 
 
 def _monitor(args: argparse.Namespace, env: Env) -> int:

@@ -15,7 +15,7 @@ _aitop() {
 
     local common="--socket --claude-dir --codex-home --opencode-data --config -h --help"
     local main_opts="--version -b --batch -n --iterations -d --delay --json --timeline --bell --no-backfill --print-config"
-    local install_opts="--write --dry-run --check --uninstall --settings --events --agent"
+    local install_opts="--agent --write --dry-run --check --uninstall --settings --events"
     local hook_opts="--agent"
     local prices_opts="--update --json"
     local events="SessionStart SessionEnd UserPromptSubmit PreToolUse PostToolUse PostToolUseFailure Stop StopFailure SubagentStart SubagentStop PreCompact PostCompact Notification PostModelSwitch"
@@ -27,12 +27,12 @@ _aitop() {
         --claude-dir|--codex-home|--opencode-data)
             COMPREPLY=($(compgen -d -- "$cur"))
             return ;;
-        -n|--iterations|-d|--delay)
-            return ;;
         --agent)
-            local agents="claude-code codex"
-            [[ " ${words[*]} " == *" install "* ]] && agents="claude-code opencode"
+            local agents="claude-code codex"  # the hook's; install has OpenCode's plugin too
+            [[ " ${words[*]} " == *" install "* ]] && agents="claude-code codex opencode"
             COMPREPLY=($(compgen -W "$agents" -- "$cur"))
+            return ;;
+        -n|--iterations|-d|--delay)
             return ;;
         --update)
             # an optional URL: LiteLLM's own table when none is given

@@ -30,10 +30,11 @@ from aitop import hook as hook_module
 from aitop.cli import main
 from aitop.env import Env
 from aitop.errors import AitopError
-from aitop.providers.claude_code import hook_command, jsontext
 from aitop.providers.claude_code import install as inst
+from aitop.providers.claude_code import jsontext
 from aitop.providers.claude_code import settings_file as sfile
 from aitop.providers.claude_code.hooks import HOOK_EVENTS
+from aitop.providers.install import command as hook_command
 
 CMD = "/opt/aitop/bin/aitop hook"
 ROOT = Path(__file__).resolve().parent.parent

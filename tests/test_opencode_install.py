@@ -202,7 +202,7 @@ def test_events_and_conflicting_options(tmp_path: Path) -> None:
 def test_check(tmp_path: Path) -> None:
     missing = cli(["--agent", "opencode", "--check"], tmp_path)
     assert missing.code == 1
-    assert "problem: OpenCode: aitop's plugin is not in" in missing.out
+    assert "problem: aitop's plugin is not in ~/.config/opencode/plugin/aitop.js" in missing.out
     sock_dir = tmp_path / "run"
     sock_dir.mkdir(mode=0o700)
     path = sock_dir / "aitop.sock"
@@ -215,8 +215,11 @@ def test_check(tmp_path: Path) -> None:
     try:
         up = cli(["--agent", "opencode", "--check"], tmp_path)
         assert up.code == 0, up.out
-        assert "ok: OpenCode: aitop's plugin is in ~/.config/opencode/plugin/aitop.js" in up.out
-        assert "ok: OpenCode loads plugins without running npm first" in up.out
+        assert up.out.splitlines() == [
+            "ok: aitop's plugin is in ~/.config/opencode/plugin/aitop.js",
+            "ok: OpenCode loads plugins without running npm first",
+            "ok: a monitor is listening on ~/run/aitop.sock",
+        ]
         other = cli(["--agent", "opencode", "--check", "--socket", "/elsewhere.sock"], tmp_path)
         assert other.code == 1 and "the plugin sends to" in other.out
     finally:
@@ -224,17 +227,19 @@ def test_check(tmp_path: Path) -> None:
 
 
 def test_a_plain_check_covers_opencode_when_it_is_here(tmp_path: Path) -> None:
+    """OpenCode is here when its data directory is (where its store is)."""
+    (tmp_path / ".claude").mkdir()
     absent = cli(["--check"], tmp_path)
     assert "OpenCode" not in absent.out
-    config(tmp_path).mkdir(parents=True)
+    (tmp_path / ".local" / "share" / "opencode").mkdir(parents=True)
     present = cli(["--check"], tmp_path)
-    assert "problem: OpenCode: aitop's plugin is not in" in present.out
     assert present.code == 1
-    # Claude Code's --settings is Claude Code's file, not OpenCode's directory
-    claude = tmp_path / "claude.json"
-    claude.write_text("{}")
-    named = cli(["--check", "--settings", str(claude)], tmp_path)
-    assert "~/.config/opencode/plugin/aitop.js" in named.out
+    lines = present.out.splitlines()
+    at = lines.index("OpenCode:")
+    assert lines[at + 1] == (
+        "problem: aitop's plugin is not in ~/.config/opencode/plugin/aitop.js;"
+        " run: aitop install --agent opencode --write"
+    )
 
 
 _names = st.sampled_from(["package.json", "package-lock.json", "node_modules", "plugin", "other"])

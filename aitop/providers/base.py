@@ -9,7 +9,6 @@ offset), `dedup.py` (each request once), `dirwatch.py` (noticing new files).
 
 from __future__ import annotations
 
-import argparse
 import enum
 from collections.abc import Mapping
 from typing import NamedTuple, Protocol
@@ -17,7 +16,6 @@ from typing import NamedTuple, Protocol
 from msgspec import Struct
 
 from aitop import events as ev
-from aitop.env import Env
 from aitop.snapshot import Diagnostic
 from aitop.wire import Envelope
 
@@ -117,17 +115,3 @@ class Provider(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-class Installer(Protocol):
-    """`aitop install --agent NAME` for an agent whose install is its own (a module).
-
-    `run` does what the install options ask (print, --write, --uninstall, --check);
-    `found` says whether the agent is on this machine, so that a plain
-    `aitop install --check` covers it too, through `check`."""
-
-    def run(self, args: argparse.Namespace, env: Env) -> int: ...
-
-    def found(self, environ: Mapping[str, str]) -> bool: ...
-
-    def check(self, args: argparse.Namespace, env: Env) -> int: ...

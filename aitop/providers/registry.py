@@ -1,9 +1,11 @@
 """Every agent aitop knows, in one place: its name on the wire, how the screen calls it,
-where its files are (the option, the environment variables, the default), and how to
-make its provider. Adding an agent is a package under `aitop/providers/` and one entry
-here; the monitor, the command line and the screen read this table, nothing else.
+where its files are (the option, the environment variables, the default), how to make
+its provider, and its `aitop install` module. Adding an agent is a package under
+`aitop/providers/` and one entry here; the monitor, the command line and the screen read
+this table, nothing else.
 
-Providers are imported only when made, so that parsing the command line stays cheap.
+Providers and installers are imported only when used, so that parsing the command line
+stays cheap.
 """
 
 from __future__ import annotations
@@ -11,10 +13,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aitop import paths
 from aitop.errors import AitopError, ExitCode
-from aitop.providers.base import Installer, Provider, Where
+from aitop.providers.base import Provider, Where
+
+if TYPE_CHECKING:
+    from aitop.providers.install import Installer
 
 
 @dataclass(frozen=True)
@@ -29,7 +35,7 @@ class Agent:
     default: Callable[[Mapping[str, str]], str]  # else this, from the environment
     default_shown: str  # the same, as the help says it ("~/.claude")
     make: Callable[[Where], Provider]  # its provider, from that directory
-    # `aitop install --agent NAME`, when the agent's install is a module of its own
+    # its `aitop install` module (None: aitop cannot install its hooks yet)
     installer: Callable[[], Installer] | None = None
 
     @property
@@ -83,17 +89,29 @@ def _opencode(where: Where) -> Provider:
     return OpenCode(where.directory, where.environ)
 
 
-def _opencode_installer() -> Installer:
-    from aitop.providers.opencode import install
-
-    return install
-
-
 def _opencode_data(environ: Mapping[str, str]) -> str:
     """OpenCode's data directory: `$XDG_DATA_HOME/opencode`, else ~/.local/share/opencode
     (XDG_DATA_HOME names the parent, so it is not one of the `environment` variables)."""
     base = environ.get("XDG_DATA_HOME") or os.path.join(paths.home(environ), ".local", "share")
     return os.path.join(base, "opencode")
+
+
+def _claude_code_installer() -> Installer:
+    from aitop.providers.claude_code import install
+
+    return install
+
+
+def _codex_installer() -> Installer:
+    from aitop.providers.codex import install
+
+    return install
+
+
+def _opencode_installer() -> Installer:
+    from aitop.providers.opencode import install
+
+    return install
 
 
 AGENTS: dict[str, Agent] = {
@@ -108,6 +126,7 @@ AGENTS: dict[str, Agent] = {
         default=lambda environ: os.path.join(paths.home(environ), ".claude"),
         default_shown="~/.claude",
         make=_claude_code,
+        installer=_claude_code_installer,
     ),
     "codex": Agent(
         name="codex",
@@ -120,6 +139,7 @@ AGENTS: dict[str, Agent] = {
         default=lambda environ: os.path.join(paths.home(environ), ".codex"),
         default_shown="~/.codex",
         make=_codex,
+        installer=_codex_installer,
     ),
     "opencode": Agent(
         name="opencode",

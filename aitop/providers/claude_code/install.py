@@ -3,18 +3,18 @@
 A user's settings.json holds their permissions, their own hooks, their MCP servers and
 their status line: installing must never cost them any of it. So:
 
-* The file is read by a position-aware JSON reader (`jsontext`) that reports every
-  problem as `file:line:col` and keeps what a rewrite could lose (duplicate keys are
-  refused, numbers keep their exact text).
+* The file is read by a position-aware JSON reader (`install.jsontext`, shared with the
+  other agents' installs) that reports every problem as `file:line:col` and keeps what a
+  rewrite could lose (duplicate keys are refused, numbers keep their exact text).
 * Anything aitop cannot read or does not understand (malformed JSON, a non-object root,
   a `hooks` value of the wrong shape) stops everything before a byte is written
-  (`settings_file`, which also writes atomically, keeps the mode and a `.bak`, and
-  writes through a symlink).
+  (`settings_file`, the shape; `install.jsonfile` writes atomically, keeps the mode and
+  a `.bak`, and writes through a symlink).
 * The merge is pure functions on dicts (`install_hooks`, `uninstall_hooks`), here.
 
 Which hooks are aitop's: a hook object whose `command`, split like a shell would, has a
 token named `aitop` (any directory; `python -m aitop` too) followed by `hook` (the rule,
-and the command's text, are `hook_command`'s).
+and the command's text, are `install.command`'s).
 
 Rules where a choice had to be made:
 
@@ -28,7 +28,7 @@ Rules where a choice had to be made:
   it (`AITOP_TAG=work`, `env FOO=1`, `--agent NAME`, a `--socket` of their own, `|| true`)
   stays byte for byte. Install changes only what it must: the executable, when it is not
   the one install chose (aitop moved), and the `--socket` value, when install is given
-  `--socket` (`hook_command.update_command`). The summary then says what changed in each
+  `--socket` (`install.command.update_command`). The summary then says what changed in each
   hook, key by key, old → new; "updated in place" would hide a changed command.
 * Removing an aitop hook removes its matcher group only when the group became empty and
   has no key but `hooks`: that is the only shape aitop creates, so a group the user wrote
@@ -54,41 +54,56 @@ import argparse
 import copy
 import difflib
 import os
-import shlex
 import shutil
-import socket
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aitop import paths
 from aitop.env import Env
 from aitop.errors import AitopError, ExitCode
-from aitop.providers.claude_code.hook_command import (
-    AITOP,
-    aitop_index,
-    executable,
-    update_command,
-)
-from aitop.providers.claude_code.hook_command import (
-    parse as parse_command,
-)
 from aitop.providers.claude_code.hooks import HOOK_EVENTS
-from aitop.providers.claude_code.jsontext import Settings, compact, quoted
+from aitop.providers.claude_code.jsontext import Settings, quoted
 from aitop.providers.claude_code.settings_file import (
     Loaded,
     check_shape,
-    encode_settings,
     load_settings,
-    write_settings,
 )
+from aitop.providers.install.check import (
+    Finding,
+    Inspection,
+    program_findings,
+    socket_to_probe,
+    tilde,
+)
+from aitop.providers.install.check import (
+    probe_monitor as probe_monitor,
+)
+from aitop.providers.install.command import (
+    HookCommand,
+    choose_hook_command,
+    executable,
+    is_aitop_command,
+    update_command,
+)
+from aitop.providers.install.command import (
+    hook_socket as hook_socket,
+)
+from aitop.providers.install.command import (
+    looks_temporary as looks_temporary,
+)
+from aitop.providers.install.command import (
+    module_importable_elsewhere as _module_importable_elsewhere,
+)
+from aitop.providers.install.command import temporary_dirs as _temporary_dirs
+from aitop.providers.install.summary import Changes, Update, apply, events_text, say
 
+TITLE = "Claude Code"
 HOOK_TIMEOUT_S = 5  # seconds: a stuck hook can never stall Claude Code for longer
 SETTINGS_NAME = "settings.json"
-PROBE_TIMEOUT_S = 0.5
-REINSTALL = "run: aitop install --write"
+INSTALL = "aitop install --write"
+REINSTALL = f"run: {INSTALL}"
 
 # Every hook event Claude Code 2.1.330 knows (see the fixtures' README). This is the list
 # `--events` is checked against; the events aitop *uses* are `HOOK_EVENTS`, a subset.
@@ -136,43 +151,12 @@ NEVER_REGISTERED = frozenset({"WorktreeCreate"})
 # Which hooks are aitop's
 
 
-def _command_tokens(command: Any) -> list[str] | None:
-    if not isinstance(command, str):
-        return None
-    try:
-        return shlex.split(command)
-    except ValueError:  # an unbalanced quote: not a command aitop wrote
-        return None
-
-
-def is_aitop_command(command: Any) -> bool:
-    tokens = _command_tokens(command)
-    return tokens is not None and aitop_index(tokens) is not None
+# the program an aitop hook command starts: the script, or the Python of `-m aitop`
+aitop_program = executable
 
 
 def is_aitop_hook(hook: Any) -> bool:
     return isinstance(hook, dict) and is_aitop_command(hook.get("command"))
-
-
-def aitop_program(command: str) -> str | None:
-    """The executable an aitop hook command runs: the script, or the Python of `-m aitop`,
-    whatever comes before it (`AITOP_TAG=x python3 -m aitop hook` runs python3)."""
-    return executable(command)
-
-
-def hook_socket(command: str) -> str | None:
-    """The socket an aitop hook command sends to (its `--socket PATH`); None when it
-    names none, and the hook then uses $AITOP_SOCKET or the default."""
-    parsed = parse_command(command)
-    if parsed is None:
-        return None
-    rest = [word.value for word in parsed.arguments]
-    for n, token in enumerate(rest):
-        if token == "--socket" and n + 1 < len(rest):
-            return rest[n + 1]
-        if token.startswith("--socket="):
-            return token.removeprefix("--socket=")
-    return None
 
 
 @dataclass(frozen=True)
@@ -207,30 +191,6 @@ def restricting_matcher(group: Settings) -> str | None:
 def aitop_hook(command: str) -> Settings:
     """The hook object Claude Code accepts (captured from a real run): no matcher needed."""
     return {"type": "command", "command": command, "timeout": HOOK_TIMEOUT_S}
-
-
-@dataclass(frozen=True)
-class Update:
-    """One aitop hook install changed: the hook object before and after."""
-
-    event: str
-    before: Settings
-    after: Settings
-
-
-@dataclass
-class Changes:
-    """What a merge did, event by event (an event appears once per hook)."""
-
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    updates: list[Update] = field(default_factory=list)  # one for each event in `updated`
-
-    @property
-    def any(self) -> bool:
-        return bool(self.added or self.updated or self.removed)
 
 
 def _remove_aitop_hooks(groups: list[Any], keep_first: bool) -> tuple[list[Any], int]:
@@ -325,100 +285,8 @@ def uninstall_hooks(settings: Any) -> tuple[Settings, Changes]:
 # Which aitop the hooks run
 
 
-@dataclass(frozen=True)
-class HookCommand:
-    command: str  # the shell command written into settings.json
-    program: str  # the executable it starts
-    warnings: tuple[str, ...] = ()
-
-
-def _is_executable_file(path: str) -> bool:
-    return os.path.isfile(path) and os.access(path, os.X_OK)
-
-
-def choose_hook_command(
-    argv0: str,
-    python: str,
-    search_path: str,
-    temporary_dirs: Sequence[str],
-    module_importable: bool = True,
-    socket_override: str | None = None,
-    is_executable: Callable[[str], bool] = _is_executable_file,
-) -> HookCommand:
-    """The absolute `aitop` to run, so hooks work whatever PATH Claude Code has.
-
-    In order: the program running now if it is an `aitop` executable; the `aitop` script
-    next to the running Python (`python -m aitop` in a venv); `aitop` on PATH; else
-    `python -m aitop`, which works but starts slower than the script.
-    """
-    candidates = [os.path.abspath(argv0)] if os.path.basename(argv0) == AITOP else []
-    if python:
-        candidates.append(os.path.join(os.path.dirname(os.path.abspath(python)), AITOP))
-    program = next((c for c in candidates if is_executable(c)), None)
-    if program is None:
-        found = shutil.which(AITOP, path=search_path)
-        program = os.path.abspath(found) if found else None
-    warnings: list[str] = []
-    if program is not None:
-        command = f"{shlex.quote(program)} hook"
-    else:
-        program = os.path.abspath(python) if python else "python3"
-        command = f"{shlex.quote(program)} -m {AITOP} hook"
-        warnings.append(
-            f"no `aitop` executable found; the hooks will run `{command}`, which starts "
-            "slower; install aitop with pip or pipx so the `aitop` script exists"
-        )
-        if not module_importable:
-            warnings.append(
-                f"{program} imports aitop only from the current directory, so the hooks "
-                "will fail elsewhere; install it (pip install -e .) and run this again"
-            )
-    if socket_override:
-        command += f" --socket {shlex.quote(os.path.abspath(socket_override))}"
-    temporary = looks_temporary(program, temporary_dirs)
-    if temporary:
-        warnings.append(
-            f"{program} looks temporary (under {temporary}); the hooks break when it is "
-            "deleted: install aitop somewhere lasting and run this again"
-        )
-    return HookCommand(command, program, tuple(warnings))
-
-
-def looks_temporary(path: str, temporary_dirs: Sequence[str]) -> str | None:
-    """The temporary directory `path` lies under, if any (a build or a venv under /tmp)."""
-    for candidate in {os.path.abspath(path), os.path.realpath(path)}:
-        for directory in temporary_dirs:
-            if candidate.startswith(directory.rstrip(os.sep) + os.sep):
-                return directory
-    return None
-
-
-def _temporary_dirs() -> tuple[str, ...]:
-    dirs = {"/tmp", "/var/tmp", "/dev/shm", tempfile.gettempdir()}
-    return tuple(sorted(dirs | {os.path.realpath(d) for d in dirs}))
-
-
-def _module_importable_elsewhere() -> bool:
-    """Whether `python -m aitop` would find the package from another directory.
-
-    `sys.path[0]` is the directory `python -m` started in; any other entry holding the
-    package (site-packages, an editable install's path) works from anywhere.
-    """
-    root = os.path.realpath(os.path.dirname(os.path.dirname(paths.__file__)))
-    return any(entry and os.path.realpath(entry) == root for entry in sys.path[1:])
-
-
 # ---------------------------------------------------------------------------------------
 # --check: findings about settings that parsed
-
-
-@dataclass(frozen=True)
-class Finding:
-    level: str  # "ok", "warning" (all is well, but worth knowing) or "problem"
-    text: str
-
-    def line(self) -> str:
-        return f"{self.level}: {self.text}"
 
 
 def inspect_settings(
@@ -447,43 +315,9 @@ def inspect_settings(
         findings.append(
             Finding("ok", f"{len(events)} of {len(events)} hook events registered in {where}")
         )
-    findings += _program_findings(found, program_exists, find_on_path)
+    commands = [str(f.hook["command"]) for f in found]
+    findings += program_findings(commands, program_exists, find_on_path, TITLE, REINSTALL)
     findings += _hook_shape_findings(found)
-    return findings
-
-
-def _program_findings(
-    found: Sequence[AitopHook],
-    program_exists: Callable[[str], bool],
-    find_on_path: Callable[[str], str | None],
-) -> list[Finding]:
-    findings: list[Finding] = []
-    programs = dict.fromkeys(aitop_program(str(f.hook["command"])) or "" for f in found)
-    programs.pop("", None)  # cannot happen: every found hook's command names aitop
-    for program in programs:
-        if not os.path.isabs(program):
-            on_path = find_on_path(program)
-            if on_path is None:
-                findings.append(
-                    Finding(
-                        "problem",
-                        f"hooks run `{program}` by name and it is not on PATH; {REINSTALL}",
-                    )
-                )
-            else:
-                findings.append(
-                    Finding(
-                        "warning",
-                        f"hooks run `{program}` by name (here {on_path}), which depends on "
-                        f"Claude Code's PATH; {REINSTALL} to use an absolute path",
-                    )
-                )
-        elif program_exists(program):
-            findings.append(Finding("ok", f"hooks run {program}"))
-        else:
-            findings.append(
-                Finding("problem", f"hooks point at {program}, which does not exist; {REINSTALL}")
-            )
     return findings
 
 
@@ -532,62 +366,8 @@ def _matcher_note(event: str, matcher: str) -> str:
     )
 
 
-def probe_monitor(socket_path: str) -> str | None:
-    """None if a monitor accepts connections on `socket_path`, else why not.
-
-    Connects and closes at once without sending: the monitor counts a zero-byte
-    connection as a probe, not as a malformed frame.
-    """
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.settimeout(PROBE_TIMEOUT_S)
-        sock.connect(socket_path)
-    except FileNotFoundError:
-        return "no monitor listening"
-    except ConnectionRefusedError:
-        return "no monitor listening (a stale socket)"
-    except TimeoutError:
-        return f"the monitor did not answer within {PROBE_TIMEOUT_S} s"
-    except OSError as error:
-        return f"cannot connect: {error.strerror or error}"
-    finally:
-        sock.close()
-    return None
-
-
 # ---------------------------------------------------------------------------------------
 # The command
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--write", action="store_true", help="write the settings file (atomically, with a .bak)"
-    )
-    mode.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="print the resulting settings without writing them (the default)",
-    )
-    mode.add_argument(
-        "--check",
-        action="store_true",
-        help="say whether the hooks are installed and a monitor is listening (exit 0/1)",
-    )
-    parser.add_argument(
-        "--uninstall", action="store_true", help="remove aitop's hooks instead of adding them"
-    )
-    parser.add_argument(
-        "--settings",
-        metavar="PATH",
-        help="the settings file (default: settings.json in --claude-dir, $CLAUDE_CONFIG_DIR "
-        "or ~/.claude)",
-    )
-    parser.add_argument(
-        "--events",
-        metavar="LIST",
-        help=f"comma-separated hook events to register (default: {', '.join(HOOK_EVENTS)})",
-    )
 
 
 def parse_events(text: str) -> tuple[str, ...]:
@@ -619,22 +399,9 @@ def settings_path(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
 
 
 def run(args: argparse.Namespace, env: Env) -> int:
-    if args.check and args.uninstall:
-        raise AitopError(
-            "--check and --uninstall do not go together", "use one of them", ExitCode.USAGE
-        )
-    if args.uninstall and args.events is not None:
-        raise AitopError(
-            "--events does not go with --uninstall (it removes aitop's hooks from every event)",
-            "leave out --events",
-            ExitCode.USAGE,
-        )
+    """Print (or with --write, write) the settings with aitop's hooks merged in, or out."""
     events = HOOK_EVENTS if args.events is None else parse_events(args.events)
-    path = settings_path(args, env.environ)
-    socket_override = getattr(args, "socket", None)
-    if args.check:
-        return _check(path, events, socket_override, env)
-    loaded = load_settings(path)
+    loaded = load_settings(settings_path(args, env.environ))
     if args.uninstall:
         return _uninstall(loaded, write=args.write, env=env)
     hook = choose_hook_command(
@@ -643,88 +410,13 @@ def run(args: argparse.Namespace, env: Env) -> int:
         env.environ.get("PATH", os.defpath),
         _temporary_dirs(),
         module_importable=_module_importable_elsewhere(),
-        socket_override=socket_override,
+        socket_override=getattr(args, "socket", None),
     )
     return _install(loaded, hook, events, write=args.write, env=env)
 
 
-def _say(env: Env, text: str) -> None:
-    print(f"aitop install: {text}", file=env.stderr, flush=True)
-
-
-def _events_text(events: Sequence[str]) -> str:
-    names = ", ".join(dict.fromkeys(events))
-    return f"{len(events)} hook{'s' if len(events) != 1 else ''} ({names})"
-
-
-def _change_phrases(changes: Changes, past: bool) -> list[str]:
-    add, update, remove = ("added", "updated", "removed") if past else ("add", "update", "remove")
-    phrases = []
-    if changes.added:
-        phrases.append(f"{add} {_events_text(changes.added)}")
-    if changes.updated:
-        count = len(changes.updated)
-        phrases.append(f"{update} {count} aitop hook{'s' if count != 1 else ''}")
-    if changes.removed:
-        phrases.append(f"{remove} aitop's {_events_text(changes.removed)}")
-    return phrases
-
-
-def _describe(changes: Changes, past: bool, path: str) -> str:
-    phrases = _change_phrases(changes, past)
-    text = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
-    if changes.added and not (changes.updated or changes.removed):
-        return f"{text} to {path}"
-    if changes.removed and not (changes.added or changes.updated):
-        return f"{text} from {path}"
-    return f"{text} in {path}"
-
-
-def _update_lines(changes: Changes) -> list[str]:
-    """What changed in each updated hook, old → new; hooks with the same change together."""
-    events_by_change: dict[str, list[str]] = {}
-    for update in changes.updates:
-        change = _difference(update.before, update.after)
-        events_by_change.setdefault(change, []).append(update.event)
-    return [f"  {', '.join(events)}: {change}" for change, events in events_by_change.items()]
-
-
-def _difference(before: Settings, after: Settings) -> str:
-    """`key old → new` for each key that differs, in the file's key order."""
-    parts = []
-    for key in dict.fromkeys([*before, *after]):
-        old = compact(before[key]) if key in before else "(none)"
-        new = compact(after[key]) if key in after else "(none)"
-        if old != new:
-            parts.append(f"{key} {old} → {new}")
-    return "; ".join(parts)
-
-
 def _apply(loaded: Loaded, result: Settings, changes: Changes, write: bool, env: Env) -> int:
-    data = encode_settings(result, loaded.path)
-    if not write:
-        env.stdout.write(data.decode("utf-8"))
-        env.stdout.flush()
-        if changes.any:
-            what = (
-                f"create {loaded.path} with {_events_text(changes.added)}"
-                if loaded.data is None
-                else _describe(changes, past=False, path=loaded.path)
-            )
-            _say(env, f"would {what}; run with --write to apply")
-            for line in _update_lines(changes):
-                _say(env, line)
-        return int(ExitCode.OK)
-    if not changes.any:
-        return int(ExitCode.OK)
-    target = write_settings(loaded.path, data, loaded.data)
-    if loaded.data is None:
-        _say(env, f"created {target} with {_events_text(changes.added)}")
-    else:
-        what = _describe(changes, past=True, path=target)
-        _say(env, f"{what}; the previous version is in {target}.bak")
-        for line in _update_lines(changes):
-            _say(env, line)
+    apply(loaded, result, changes, write, env)
     return int(ExitCode.OK)
 
 
@@ -732,74 +424,33 @@ def _install(
     loaded: Loaded, hook: HookCommand, events: Sequence[str], write: bool, env: Env
 ) -> int:
     for warning in hook.warnings:
-        _say(env, f"warning: {warning}")
-    result, changes = install_hooks(loaded.settings, hook.command, events)
+        say(env, f"warning: {warning}")
+    result, changes = install_hooks(loaded.document, hook.command, events)
     for found in find_aitop_hooks(result):
         matcher = restricting_matcher(found.group)
         if matcher is not None:
-            _say(env, f"warning: {_matcher_note(found.event, matcher)}")
+            say(env, f"warning: {_matcher_note(found.event, matcher)}")
     if not changes.any:
-        _say(env, f"aitop's {_events_text(events)} are already in {loaded.path}; nothing to write")
+        say(env, f"aitop's {events_text(events)} are already in {loaded.path}; nothing to write")
     return _apply(loaded, result, changes, write, env)
 
 
 def _uninstall(loaded: Loaded, write: bool, env: Env) -> int:
     if loaded.data is None:
-        _say(env, f"no settings file at {loaded.path}; nothing to remove")
+        say(env, f"no settings file at {loaded.path}; nothing to remove")
         return int(ExitCode.OK)
-    result, changes = uninstall_hooks(loaded.settings)
+    result, changes = uninstall_hooks(loaded.document)
     if not changes.any:
-        _say(env, f"no aitop hooks in {loaded.path}; nothing to write")
+        say(env, f"no aitop hooks in {loaded.path}; nothing to write")
     return _apply(loaded, result, changes, write, env)
 
 
-def _tilde(path: str, environ: Mapping[str, str]) -> str:
-    home = paths.home(environ).rstrip(os.sep)
-    if home and path.startswith(home + os.sep):
-        return "~" + path[len(home) :]
-    return path
-
-
-def _socket_to_probe(
-    found: Sequence[AitopHook], given: str | None, environ: Mapping[str, str]
-) -> tuple[str, list[Finding]]:
-    """Which monitor the hooks reach, so that is the one to probe: the `--socket` given
-    to --check, else the one the hooks name (`aitop install --socket` wrote it into
-    them), else where a hook without one sends ($AITOP_SOCKET, else the default)."""
-    default = paths.socket_path(environ)
-    named = {hook_socket(str(f.hook.get("command", ""))) for f in found}
-    explicit = sorted({os.path.abspath(s) for s in named if s is not None})
-    if given is not None:
-        target = os.path.abspath(given)
-        other = [s for s in explicit if s != target]
-        if other:
-            return target, [
-                Finding(
-                    "problem",
-                    f"the hooks send to {other[0]}, not to {target}; run: aitop install --write"
-                    f" --socket {shlex.quote(target)}",
-                )
-            ]
-        if None in named and os.path.abspath(default) != target:
-            return target, [
-                Finding(
-                    "warning",
-                    f"the hooks name no socket: they reach {target} only if Claude Code runs"
-                    f" with AITOP_SOCKET={target}; to be sure, run: aitop install --write"
-                    f" --socket {shlex.quote(target)}",
-                )
-            ]
-        return target, []
-    if len(explicit) > 1 or (explicit and None in named):
-        sent = ", ".join(explicit + (["the default"] if None in named else []))
-        return default, [
-            Finding("problem", f"the hooks send to different sockets ({sent}); {REINSTALL}")
-        ]
-    return (explicit[0] if explicit else default), []
-
-
-def _check(path: str, events: Sequence[str], socket_given: str | None, env: Env) -> int:
-    shown = _tilde(path, env.environ)
+def inspect(args: argparse.Namespace, env: Env) -> Inspection:
+    """`--check`: what is right and wrong with aitop's hooks in settings.json, and the
+    socket they reach. A file aitop cannot read is a problem here, not an error."""
+    events = HOOK_EVENTS if args.events is None else parse_events(args.events)
+    path = settings_path(args, env.environ)
+    shown = tilde(path, env.environ)
     findings: list[Finding] = []
     found: list[AitopHook] = []
     try:
@@ -816,26 +467,20 @@ def _check(path: str, events: Sequence[str], socket_given: str | None, env: Env)
             findings.append(Finding("problem", f"no settings file at {shown}; {REINSTALL}"))
         else:
             search_path = env.environ.get("PATH", os.defpath)
-            found = list(find_aitop_hooks(loaded.settings))
+            found = list(find_aitop_hooks(loaded.document))
             findings += inspect_settings(
-                loaded.settings,
+                loaded.document,
                 events,
                 shown,
                 program_exists=_is_executable_file,
                 find_on_path=lambda name: shutil.which(name, path=search_path),
             )
-    socket_path, notes = _socket_to_probe(found, socket_given, env.environ)
-    findings += notes
-    why_not = probe_monitor(socket_path)
-    shown_socket = _tilde(socket_path, env.environ)
-    if why_not is None:
-        findings.append(Finding("ok", f"a monitor is listening on {shown_socket}"))
-    else:
-        findings.append(
-            Finding("problem", f"{why_not} on {shown_socket}; start aitop in another terminal")
-        )
-    for finding in findings:
-        print(finding.line(), file=env.stdout)
-    env.stdout.flush()
-    problems = any(f.level == "problem" for f in findings)
-    return int(ExitCode.FAILURE if problems else ExitCode.OK)
+    commands = [str(f.hook.get("command", "")) for f in found]
+    socket_path, notes = socket_to_probe(
+        commands, getattr(args, "socket", None), env.environ, TITLE, REINSTALL, INSTALL
+    )
+    return Inspection(findings + notes, socket_path)
+
+
+def _is_executable_file(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK)

@@ -58,7 +58,7 @@ class Setup:
         except AitopError as error:
             self._hooks = (f"unreadable: {error.what}", frozenset())
             return self._hooks
-        found = list(find_aitop_hooks(loaded.settings)) if loaded.data is not None else []
+        found = list(find_aitop_hooks(loaded.document)) if loaded.data is not None else []
         if not found:
             self._hooks = ("missing", frozenset())
         else:

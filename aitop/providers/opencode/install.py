@@ -29,7 +29,6 @@ import argparse
 import contextlib
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from typing import Any
 from aitop import paths
 from aitop.env import Env
 from aitop.errors import AitopError, ExitCode
-from aitop.providers.claude_code.install import Finding, probe_monitor
+from aitop.providers.install.check import Finding, Inspection, tilde
 from aitop.providers.opencode.provider import PLUGIN_NAME, config_dir
 
 PLUGIN_SOURCE = os.path.join(os.path.dirname(__file__), PLUGIN_NAME)
@@ -84,19 +83,6 @@ _DEPENDENCY_KINDS = (
 def settings_dir(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     given = getattr(args, "settings", None)
     return os.path.abspath(given) if given else config_dir(environ)
-
-
-def found(environ: Mapping[str, str]) -> bool:
-    """OpenCode is on this machine: its config or data directory exists, or it is on PATH."""
-    data = os.path.join(
-        environ.get("XDG_DATA_HOME") or os.path.join(paths.home(environ), ".local", "share"),
-        "opencode",
-    )
-    return (
-        os.path.isdir(config_dir(environ))
-        or os.path.isdir(data)
-        or shutil.which("opencode", path=environ.get("PATH", os.defpath)) is not None
-    )
 
 
 # --- the plugin file ----------------------------------------------------------------------
@@ -245,13 +231,6 @@ def _say(env: Env, text: str) -> None:
     print(f"aitop install: {text}", file=env.stderr, flush=True)
 
 
-def _tilde(path: str, environ: Mapping[str, str]) -> str:
-    home = paths.home(environ).rstrip(os.sep)
-    if home and path.startswith(home + os.sep):
-        return "~" + path[len(home) :]
-    return path
-
-
 def run(args: argparse.Namespace, env: Env) -> int:
     if getattr(args, "events", None) is not None:
         raise AitopError(
@@ -259,12 +238,6 @@ def run(args: argparse.Namespace, env: Env) -> int:
             "leave out --events",
             ExitCode.USAGE,
         )
-    if args.check and args.uninstall:
-        raise AitopError(
-            "--check and --uninstall do not go together", "use one of them", ExitCode.USAGE
-        )
-    if args.check:
-        return check(args, env)
     directory = settings_dir(args, env.environ)
     if os.path.lexists(directory) and not os.path.isdir(directory):
         raise AitopError(
@@ -279,7 +252,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
 
 def _install(directory: str, socket: str | None, write: bool, env: Env) -> int:
     target = os.path.join(directory, "plugin", PLUGIN_NAME)
-    shown = _tilde(target, env.environ)
+    shown = tilde(target, env.environ)
     source = plugin_source(socket)
     existing = _read(target)
     if existing is not None and not existing.startswith(MARKER):
@@ -313,7 +286,7 @@ def _install(directory: str, socket: str | None, write: bool, env: Env) -> int:
             try:
                 seeds.create()
             except FileExistsError:  # OpenCode got there first: its files, not ours
-                _say(env, f"{_tilde(directory, env.environ)} got npm files meanwhile; left alone")
+                _say(env, f"{tilde(directory, env.environ)} got npm files meanwhile; left alone")
             else:
                 _say(env, f"created {_seed_names(directory, env)} ({_why_seeds()})")
     except OSError as error:
@@ -325,7 +298,7 @@ def _install(directory: str, socket: str | None, write: bool, env: Env) -> int:
 
 
 def _seed_names(directory: str, env: Env) -> str:
-    where = _tilde(directory, env.environ)
+    where = tilde(directory, env.environ)
     return f"{where}/package.json, package-lock.json and an empty node_modules/"
 
 
@@ -336,7 +309,7 @@ def _why_seeds() -> str:
 def _npm_note(directory: str, reason: str | None, env: Env) -> None:
     if reason is None:
         return
-    where = _tilde(directory, env.environ)
+    where = tilde(directory, env.environ)
     _say(
         env,
         f"note: OpenCode runs npm in {where} before it loads any plugin, and waits for it"
@@ -347,7 +320,7 @@ def _npm_note(directory: str, reason: str | None, env: Env) -> None:
 
 def _uninstall(directory: str, write: bool, env: Env) -> int:
     target = os.path.join(directory, "plugin", PLUGIN_NAME)
-    shown = _tilde(target, env.environ)
+    shown = tilde(target, env.environ)
     existing = _read(target)
     seeds = Seeds(directory)
     ours = seeds.all_ours()
@@ -355,7 +328,7 @@ def _uninstall(directory: str, write: bool, env: Env) -> int:
         _say(env, f"{shown} is not aitop's plugin; left alone")
         existing = None
     if existing is None and not ours:
-        where = _tilde(os.path.dirname(target), env.environ)
+        where = tilde(os.path.dirname(target), env.environ)
         _say(env, f"aitop's plugin is not in {where}; nothing to remove")
         return int(ExitCode.OK)
     verb = "removed" if write else "would remove"
@@ -381,47 +354,37 @@ def _uninstall(directory: str, write: bool, env: Env) -> int:
     return int(ExitCode.OK)
 
 
-def check(args: argparse.Namespace, env: Env) -> int:
-    """What is right and wrong with aitop's plugin; 1 if anything is a problem."""
-    findings = inspect(settings_dir(args, env.environ), getattr(args, "socket", None), env.environ)
-    for finding in findings:
-        print(finding.line(), file=env.stdout)
-    env.stdout.flush()
-    return int(ExitCode.FAILURE if any(f.level == "problem" for f in findings) else ExitCode.OK)
-
-
-def inspect(directory: str, socket_given: str | None, environ: Mapping[str, str]) -> list[Finding]:
+def inspect(args: argparse.Namespace, env: Env) -> Inspection:
+    """`--check`: whether aitop's plugin is there and current, whether OpenCode will wait
+    for npm before loading it, and the socket the plugin sends to (which the command then
+    probes)."""
+    directory = settings_dir(args, env.environ)
+    environ = env.environ
     target = os.path.join(directory, "plugin", PLUGIN_NAME)
-    shown = _tilde(target, environ)
+    shown = tilde(target, environ)
     findings: list[Finding] = []
     try:
         existing = _read(target)
     except AitopError as error:
         existing = None
-        findings.append(Finding("problem", f"OpenCode: {error.what}"))
+        findings.append(Finding("problem", f"{error.what}; {INSTALL} once it can be read"))
     sends_to = plugin_socket(existing) if existing is not None else None
     if existing is None:
         if not findings:
-            findings.append(
-                Finding("problem", f"OpenCode: aitop's plugin is not in {shown}; {INSTALL}")
-            )
+            findings.append(Finding("problem", f"aitop's plugin is not in {shown}; {INSTALL}"))
     elif not existing.startswith(MARKER):
         findings.append(
-            Finding(
-                "problem", f"OpenCode: {shown} is not aitop's plugin; move it away, then {INSTALL}"
-            )
+            Finding("problem", f"{shown} is not aitop's plugin; move it away, then {INSTALL}")
         )
     elif existing != plugin_source(sends_to):
         findings.append(
-            Finding(
-                "warning", f"OpenCode: aitop's plugin in {shown} is another version's; {INSTALL}"
-            )
+            Finding("warning", f"aitop's plugin in {shown} is another version's; {INSTALL}")
         )
     else:
-        findings.append(Finding("ok", f"OpenCode: aitop's plugin is in {shown}"))
+        findings.append(Finding("ok", f"aitop's plugin is in {shown}"))
     reason = npm_wanted(directory) if os.path.isdir(directory) else None
     if reason is not None:
-        where = _tilde(directory, environ)
+        where = tilde(directory, environ)
         findings.append(
             Finding(
                 "warning",
@@ -432,21 +395,14 @@ def inspect(directory: str, socket_given: str | None, environ: Mapping[str, str]
         )
     elif existing is not None:
         findings.append(Finding("ok", "OpenCode loads plugins without running npm first"))
-    socket_path = os.path.abspath(socket_given or sends_to or paths.socket_path(environ))
-    if socket_given and sends_to and os.path.abspath(sends_to) != socket_path:
+    given = getattr(args, "socket", None)
+    socket_path = os.path.abspath(given or sends_to or paths.socket_path(environ))
+    if given and sends_to and os.path.abspath(sends_to) != socket_path:
         findings.append(
             Finding(
                 "problem",
-                f"OpenCode: the plugin sends to {sends_to}, not to {socket_path}; {INSTALL}"
+                f"the plugin sends to {sends_to}, not to {socket_path}; {INSTALL}"
                 f" --socket {socket_path}",
             )
         )
-    why_not = probe_monitor(socket_path)
-    where = _tilde(socket_path, environ)
-    if why_not is None:
-        findings.append(Finding("ok", f"OpenCode: a monitor is listening on {where}"))
-    else:
-        findings.append(
-            Finding("problem", f"OpenCode: {why_not} on {where}; start aitop in another terminal")
-        )
-    return findings
+    return Inspection(findings, socket_path)

@@ -1,10 +1,12 @@
-"""An aitop hook command as shell text: which commands are aitop's, where their parts
-are, and how `aitop install` updates one without touching what the user added.
+"""An aitop hook command as shell text: which `aitop` to write into it, which commands are
+aitop's, where their parts are, and how `aitop install` updates one without touching what
+the user added. Every agent's install uses it: the agents all run a hook's command through
+a shell.
 
 Which commands are aitop's: split like a shell would (`shlex.split`), a word named
 `aitop` (any directory; `python -m aitop` too) followed by `hook`.
 
-Claude Code runs a hook's `command` through a shell, and people add to it: environment
+The agent runs a hook's `command` through a shell, and people add to it: environment
 assignments or a wrapper before it (`AITOP_TAG=work`, `env FOO=1`, `nice -n 5`),
 arguments after it (`--socket PATH`, `--agent NAME`, `2>/dev/null || true`). Install
 owns two things in that text, and rewrites only those, in place:
@@ -13,9 +15,10 @@ owns two things in that text, and rewrites only those, in place:
   stay); it is replaced when it is not the one install chose (aitop moved, or a bare
   `aitop` that depended on PATH), and switching between the two forms replaces
   `PYTHON … -m aitop hook` or `…/aitop hook` as a whole;
-* an option install sets (`--socket PATH`, only when install is given `--socket`): its
-  value is replaced wherever the hook's arguments have it, else it goes right after
-  `hook`. Without `--socket` given to install, a `--socket` the user chose stays.
+* an option install sets (`--agent NAME` for an agent other than Claude Code, `--socket
+  PATH` only when install is given `--socket`): its value is replaced wherever the hook's
+  arguments have it, else it goes right after `hook` (in the order install writes them).
+  Without `--socket` given to install, a `--socket` the user chose stays.
 
 Everything else keeps its exact text: the words are found by a splitter that agrees with
 `shlex.split` but remembers where each word is, so nothing is re-quoted (re-quoting
@@ -29,8 +32,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections.abc import Sequence
+import shlex
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from aitop import paths
 
 AITOP = "aitop"
 HOOK = "hook"
@@ -225,14 +234,17 @@ def _option_edits(was: AitopCommand, chosen: AitopCommand) -> list[Edit]:
     if len(options) % 2 or not all(w.value.startswith("--") for w in options[::2]):
         raise ValueError(f"not a command aitop install writes: {chosen.text!r}")
     edits: list[Edit] = []
+    missing = ""  # options the command lacks, in install's order, as one insertion
     for name, value in zip(options[::2], options[1::2], strict=True):
         found = _option_values(was, name.value)
         for old_value, prefix in found:
             if old_value.value[len(prefix) :] != value.value:
                 edits.append((old_value.start, old_value.end, prefix + _text(chosen, value)))
         if not found:
-            at = was.words[was.hook].end
-            edits.append((at, at, f" {_text(chosen, name)} {_text(chosen, value)}"))
+            missing += f" {_text(chosen, name)} {_text(chosen, value)}"
+    if missing:
+        at = was.words[was.hook].end
+        edits.append((at, at, missing))
     return edits
 
 
@@ -253,3 +265,120 @@ def _option_values(command: AitopCommand, name: str) -> list[tuple[Word, str]]:
             found.append((arguments[index], name + "="))
         index += 1
     return found
+
+
+# ---------------------------------------------------------------------------------------
+# Which aitop the hooks run
+
+
+def is_aitop_command(command: object) -> bool:
+    """Whether a hook command runs `aitop hook` (in any form `parse` knows)."""
+    if not isinstance(command, str):
+        return False
+    try:
+        tokens = shlex.split(command)
+    except ValueError:  # an unbalanced quote: not a command aitop wrote
+        return False
+    return aitop_index(tokens) is not None
+
+
+def hook_socket(command: str) -> str | None:
+    """The socket an aitop hook command sends to (its `--socket PATH`); None when it
+    names none, and the hook then uses $AITOP_SOCKET or the default."""
+    parsed = parse(command)
+    if parsed is None:
+        return None
+    rest = [word.value for word in parsed.arguments]
+    for n, token in enumerate(rest):
+        if token == "--socket" and n + 1 < len(rest):
+            return rest[n + 1]
+        if token.startswith("--socket="):
+            return token.removeprefix("--socket=")
+    return None
+
+
+@dataclass(frozen=True)
+class HookCommand:
+    command: str  # the shell command written into the agent's file
+    program: str  # the executable it starts
+    warnings: tuple[str, ...] = ()
+
+
+def _is_executable_file(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def choose_hook_command(
+    argv0: str,
+    python: str,
+    search_path: str,
+    temporary_dirs: Sequence[str],
+    module_importable: bool = True,
+    socket_override: str | None = None,
+    is_executable: Callable[[str], bool] = _is_executable_file,
+    agent: str | None = None,
+) -> HookCommand:
+    """The absolute `aitop` to run, so hooks work whatever PATH the agent has.
+
+    In order: the program running now if it is an `aitop` executable; the `aitop` script
+    next to the running Python (`python -m aitop` in a venv); `aitop` on PATH; else
+    `python -m aitop`, which works but starts slower than the script. `agent` goes into
+    the command as `--agent NAME` (`aitop hook` assumes Claude Code without it).
+    """
+    candidates = [os.path.abspath(argv0)] if os.path.basename(argv0) == AITOP else []
+    if python:
+        candidates.append(os.path.join(os.path.dirname(os.path.abspath(python)), AITOP))
+    program = next((c for c in candidates if is_executable(c)), None)
+    if program is None:
+        found = shutil.which(AITOP, path=search_path)
+        program = os.path.abspath(found) if found else None
+    warnings: list[str] = []
+    if program is not None:
+        command = f"{shlex.quote(program)} {HOOK}"
+    else:
+        program = os.path.abspath(python) if python else "python3"
+        command = f"{shlex.quote(program)} -m {AITOP} {HOOK}"
+        warnings.append(
+            f"no `aitop` executable found; the hooks will run `{command}`, which starts "
+            "slower; install aitop with pip or pipx so the `aitop` script exists"
+        )
+        if not module_importable:
+            warnings.append(
+                f"{program} imports aitop only from the current directory, so the hooks "
+                "will fail elsewhere; install it (pip install -e .) and run this again"
+            )
+    if agent:
+        command += f" --agent {shlex.quote(agent)}"
+    if socket_override:
+        command += f" --socket {shlex.quote(os.path.abspath(socket_override))}"
+    temporary = looks_temporary(program, temporary_dirs)
+    if temporary:
+        warnings.append(
+            f"{program} looks temporary (under {temporary}); the hooks break when it is "
+            "deleted: install aitop somewhere lasting and run this again"
+        )
+    return HookCommand(command, program, tuple(warnings))
+
+
+def looks_temporary(path: str, temporary_dirs: Sequence[str]) -> str | None:
+    """The temporary directory `path` lies under, if any (a build or a venv under /tmp)."""
+    for candidate in {os.path.abspath(path), os.path.realpath(path)}:
+        for directory in temporary_dirs:
+            if candidate.startswith(directory.rstrip(os.sep) + os.sep):
+                return directory
+    return None
+
+
+def temporary_dirs() -> tuple[str, ...]:
+    dirs = {"/tmp", "/var/tmp", "/dev/shm", tempfile.gettempdir()}
+    return tuple(sorted(dirs | {os.path.realpath(d) for d in dirs}))
+
+
+def module_importable_elsewhere() -> bool:
+    """Whether `python -m aitop` would find the package from another directory.
+
+    `sys.path[0]` is the directory `python -m` started in; any other entry holding the
+    package (site-packages, an editable install's path) works from anywhere.
+    """
+    root = os.path.realpath(os.path.dirname(os.path.dirname(paths.__file__)))
+    return any(entry and os.path.realpath(entry) == root for entry in sys.path[1:])

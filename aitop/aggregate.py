@@ -379,11 +379,11 @@ class Aggregator:
                 self._count(session, info.time, [(API_ERRORS, 1)])
             case ev.Compacted():
                 self._count(session, info.time, [(COMPACTIONS, 1)])
-            case ev.AgentCostReport(total_cost_usd=total):
+            case ev.AgentCostReport(total_cost_usd=total, running=running):
                 session.agent_cost_usd = total
                 session.agent_cost_at = info.time
                 # written when the agent's process exits: nothing after it, it has ended
-                if session.ended_at is None and info.time >= session.last_activity:
+                if not running and session.ended_at is None and info.time >= session.last_activity:
                     session.ended_at = info.time
                     session.waiting = None
             case ev.AgentGauges(cost_usd=cost, context_tokens=tokens, context_window=window):

@@ -6,7 +6,7 @@
     aitop --metrics [HOST:]PORT          also serve /metrics for Prometheus
     aitop hook                           forward one hook event (run by the agent)
     aitop statusline [-- CMD]            Claude Code's status line: forward, print one line
-    aitop install [...]                  wire aitop's hooks into an agent (Claude Code, Codex)
+    aitop install [...]                  wire aitop into an agent (Claude Code, Codex, OpenCode)
     aitop prices [--update [URL]] [--json]   the prices in use; fetch newer ones
     aitop report [PERIOD] [...]          history from the agents' own logs
     aitop version
@@ -189,8 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
         "install",
         help="add aitop's hooks to an agent's settings (or remove them, or check them)",
         description="Print the agent's settings with aitop's hooks merged in (Claude Code's"
-        " settings.json by default, Codex's hooks.json with --agent codex); --write writes"
-        " them, and has Codex trust its hooks.",
+        " settings.json by default, Codex's hooks.json with --agent codex; OpenCode's plugin"
+        " with --agent opencode); --write writes them, and has Codex trust its hooks.",
     )
     from aitop import install_command
 

@@ -232,10 +232,13 @@ class Compacted(Struct, frozen=True):
 
 
 class AgentCostReport(Struct, frozen=True):
-    """The agent's own running cost total for the session (Claude Code: `cost-state`)."""
+    """The agent's own cost total for the session: written when its process exits
+    (Claude Code's `cost-state`: the session has ended then), or kept current while it
+    runs (`running`: OpenCode's, which says nothing about the session's end)."""
 
     session: SessionInfo
     total_cost_usd: float
+    running: bool = False
 
 
 # --- the agent's own figures (Claude Code: its status line's input) ----------------------

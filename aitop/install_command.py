@@ -60,7 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--settings",
         metavar="PATH",
         help="Claude Code's settings file (default: settings.json in --claude-dir,"
-        " $CLAUDE_CONFIG_DIR or ~/.claude); Codex's hooks are in --codex-home's hooks.json",
+        " $CLAUDE_CONFIG_DIR or ~/.claude); Codex's hooks are in --codex-home's hooks.json;"
+        " with --agent opencode, OpenCode's config directory (default:"
+        " $XDG_CONFIG_HOME/opencode, else ~/.config/opencode)",
     )
     parser.add_argument(
         "--events",

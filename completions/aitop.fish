@@ -18,6 +18,7 @@ complete -c aitop -s h -l help -d 'Show help and exit'
 complete -c aitop -l socket -r -F -d "The monitor's socket"
 complete -c aitop -l claude-dir -r -a '(__fish_complete_directories)' -d "Claude Code's directory"
 complete -c aitop -l codex-home -r -a '(__fish_complete_directories)' -d "Codex's directory"
+complete -c aitop -l opencode-data -r -a '(__fish_complete_directories)' -d "OpenCode's data directory"
 complete -c aitop -l config -r -F -d 'Configuration file'
 
 # the monitor
@@ -43,7 +44,8 @@ complete -c aitop -n $install -l write -d 'Write the settings file'
 complete -c aitop -n $install -l dry-run -d 'Print the result without writing'
 complete -c aitop -n $install -l check -d 'Check the hooks and the monitor'
 complete -c aitop -n $install -l uninstall -d "Remove aitop's hooks"
-complete -c aitop -n $install -l settings -r -F -d 'The settings file'
+complete -c aitop -n $install -l settings -r -F -d 'The settings file (OpenCode: its config directory)'
+complete -c aitop -n $install -l agent -x -a 'claude-code opencode' -d 'The agent to wire aitop into'
 complete -c aitop -n $install -l events -x -a "$events" -d 'Hook events to register'
 complete -c aitop -n $install -l statusline -d "Manage Claude Code's status line instead of the hooks"
 

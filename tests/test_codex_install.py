@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from aitop.cli import main
 from aitop.env import Env
+from aitop.install_command import installable
 from aitop.providers.codex import install as cinst
 from aitop.providers.codex import trust as ctrust
 from aitop.providers.codex.hooks import HOOK_EVENTS, KNOWN_EVENTS
@@ -579,8 +580,8 @@ def test_unusable_hooks_json_exits_2_and_stays_byte_identical(
         ),
         (
             ["--agent", "gemini"],
-            "aitop: error: argument --agent: invalid choice: 'gemini' (choose from 'claude-code',"
-            " 'codex'); see 'aitop install --help'",
+            "aitop: error: argument --agent: invalid choice: 'gemini' (choose from"
+            f" {', '.join(repr(name) for name in installable())}); see 'aitop install --help'",
         ),
     ],
 )

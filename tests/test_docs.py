@@ -174,6 +174,8 @@ def test_bash_completion_works() -> None:
         "Stop,PreToolUse",
         "Stop,PreCompact",
     ]
+    assert _bash_complete(["aitop", "install", "--agent", "o"]) == ["opencode"]
+    assert "--opencode-data" in _bash_complete(["aitop", "--"])
     assert _bash_complete(["aitop", "pri"]) == ["prices"]
     assert {"--update", "--json"} <= set(_bash_complete(["aitop", "prices", "--"]))
     assert "--batch" not in _bash_complete(["aitop", "prices", "--"])

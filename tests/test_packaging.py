@@ -45,6 +45,13 @@ def test_wheel_has_the_hand_written_script_and_no_entry_points(wheel: Path) -> N
     assert body.index('sys.argv[1:2] == ["hook"]') < body.index("aitop.cli")
 
 
+def test_wheel_ships_the_opencode_plugin(wheel: Path) -> None:
+    """`aitop install --agent opencode` copies it from the installed package."""
+    plugin = ROOT / "aitop" / "providers" / "opencode" / "aitop.js"
+    with zipfile.ZipFile(wheel) as archive:
+        assert archive.read("aitop/providers/opencode/aitop.js") == plugin.read_bytes()
+
+
 SHARED_DATA = {
     "man/aitop.1": "share/man/man1/aitop.1",
     "completions/aitop.bash": "share/bash-completion/completions/aitop",

@@ -61,10 +61,10 @@ class Agent:
         if os.path.isdir(directory):
             return
         where = f"{self.flag} {directory}" if given else directory
-        variables = ", ".join("$" + name for name in self.environment)
+        variables = "".join(f"${name}, " for name in self.environment)
         fix = (
-            f"give {self.flag} the directory {self.title} writes to: its {variables},"
-            f" {self.default_shown} by default"
+            f"give {self.flag} the directory {self.title} writes to: its {variables}"
+            f"{self.default_shown} by default"
         )
         if os.path.lexists(directory):
             raise AitopError(f"{where} is not a directory", fix, ExitCode.USAGE)
@@ -98,6 +98,19 @@ def _codex_history(directory: str) -> History:
     return CodexHistory(directory)
 
 
+def _opencode(where: Where) -> Provider:
+    from aitop.providers.opencode.provider import OpenCode
+
+    return OpenCode(where.directory, where.environ)
+
+
+def _opencode_data(environ: Mapping[str, str]) -> str:
+    """OpenCode's data directory: `$XDG_DATA_HOME/opencode`, else ~/.local/share/opencode
+    (XDG_DATA_HOME names the parent, so it is not one of the `environment` variables)."""
+    base = environ.get("XDG_DATA_HOME") or os.path.join(paths.home(environ), ".local", "share")
+    return os.path.join(base, "opencode")
+
+
 def _claude_code_installer() -> Installer:
     from aitop.providers.claude_code import install
 
@@ -106,6 +119,12 @@ def _claude_code_installer() -> Installer:
 
 def _codex_installer() -> Installer:
     from aitop.providers.codex import install
+
+    return install
+
+
+def _opencode_installer() -> Installer:
+    from aitop.providers.opencode import install
 
     return install
 
@@ -138,6 +157,20 @@ AGENTS: dict[str, Agent] = {
         make=_codex,
         history=_codex_history,
         installer=_codex_installer,
+    ),
+    "opencode": Agent(
+        name="opencode",
+        title="OpenCode",
+        label="opencode",
+        flag="--opencode-data",
+        metavar="DIR",
+        help="OpenCode's data directory, where its opencode.db is (default:"
+        " $XDG_DATA_HOME/opencode, else ~/.local/share/opencode)",
+        environment=(),
+        default=_opencode_data,
+        default_shown="$XDG_DATA_HOME/opencode, else ~/.local/share/opencode,",
+        make=_opencode,
+        installer=_opencode_installer,
     ),
 }
 

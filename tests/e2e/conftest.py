@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from . import codex_driver, driver
+from . import codex_driver, driver, opencode_driver
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +57,34 @@ def make_codex_rig(
 
     def make(**options: Any) -> codex_driver.CodexRig:
         rig = codex_driver.CodexRig(tmp_path / f"codex{len(rigs)}", codex_js, **options)
+        rigs.append(rig)
+        return rig
+
+    yield make
+    for rig in rigs:
+        rig.close()
+
+
+@pytest.fixture(scope="session")
+def opencode_binary() -> Path:
+    """OpenCode, pinned, from the npm cache dir (its platform binary): a skip without
+    npm/node, a failure when npm is there and the install does not work."""
+    try:
+        return opencode_driver.ensure_opencode(opencode_driver.cache_dir())
+    except driver.Unavailable as exc:
+        pytest.skip(str(exc))
+    except driver.InstallFailed as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture
+def make_opencode_rig(
+    tmp_path: Path, opencode_binary: Path
+) -> Iterator[Callable[..., opencode_driver.OpenCodeRig]]:
+    rigs: list[opencode_driver.OpenCodeRig] = []
+
+    def make(**options: Any) -> opencode_driver.OpenCodeRig:
+        rig = opencode_driver.OpenCodeRig(tmp_path / f"oc{len(rigs)}", opencode_binary, **options)
         rigs.append(rig)
         return rig
 

@@ -1,0 +1,52 @@
+"""OpenCode's tool inputs, in a few safe words for the timeline (see providers/summary.py):
+only the fields that name what a call works on are read (OpenCode 1.18.33's tool schemas:
+`bash{command}`, `read`/`write`/`edit{filePath}`, `glob`/`grep{pattern}`, `webfetch{url}`,
+`task{subagent_type}`); prompts, contents and edits never."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta, Struct
+
+from aitop.providers import summary
+
+Text = Annotated[str, Meta(max_length=100_000)]
+
+
+class ToolInput(Struct):
+    command: Text | None = None
+    filePath: Text | None = None
+    pattern: Text | None = None
+    url: Text | None = None
+    subagent_type: Text | None = None
+
+
+_decoder = msgspec.json.Decoder(ToolInput)
+
+
+def summarize(name: str, given: ToolInput | None) -> str | None:
+    if given is None:
+        return None
+    if given.command is not None and name == "bash":
+        return summary.command(given.command)
+    if given.filePath:
+        return summary.file_name(given.filePath)
+    if given.pattern:
+        return summary.pattern(given.pattern)
+    if given.url:
+        return summary.host(given.url)
+    if given.subagent_type:
+        return summary.clean(given.subagent_type)
+    return None
+
+
+def summarize_raw(name: str, raw: bytes) -> str | None:
+    """From a tool part's `state.input` as it is stored (anything: a bad one has none)."""
+    if not raw.startswith(b"{"):
+        return None
+    try:
+        return summarize(name, _decoder.decode(raw))
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return None

@@ -62,6 +62,9 @@ class Agent:
         fix = (
             f"give {self.flag} the directory {self.title} writes to: its {variables},"
             f" {self.default_shown} by default"
+            if variables
+            else f"give {self.flag} the directory {self.title} writes to ({self.default_shown}"
+            " by default)"
         )
         if os.path.lexists(directory):
             raise AitopError(f"{where} is not a directory", fix, ExitCode.USAGE)
@@ -83,8 +86,26 @@ def _codex(where: Where) -> Provider:
     return Codex(where.directory)
 
 
+def _gemini(where: Where) -> Provider:
+    from aitop.providers.gemini.provider import Gemini
+    from aitop.providers.gemini.setup import Setup
+
+    return Gemini(where.directory, Setup(where.directory, where.socket_path, where.environ))
+
+
+def _gemini_dir(environ: Mapping[str, str]) -> str:
+    """Gemini CLI's own rule: `$GEMINI_CLI_HOME` stands for the home directory."""
+    return os.path.join(environ.get("GEMINI_CLI_HOME") or paths.home(environ), ".gemini")
+
+
 def _claude_code_installer() -> Installer:
     from aitop.providers.claude_code import install
+
+    return install
+
+
+def _gemini_installer() -> Installer:
+    from aitop.providers.gemini import install
 
     return install
 
@@ -114,6 +135,19 @@ AGENTS: dict[str, Agent] = {
         default=lambda environ: os.path.join(paths.home(environ), ".codex"),
         default_shown="~/.codex",
         make=_codex,
+    ),
+    "gemini": Agent(
+        name="gemini",
+        title="Gemini CLI",
+        label="gemini",
+        flag="--gemini-dir",
+        metavar="DIR",
+        help="Gemini CLI's directory (default: $GEMINI_CLI_HOME/.gemini, else ~/.gemini)",
+        environment=(),  # $GEMINI_CLI_HOME names the home it is in: `_gemini_dir`
+        default=_gemini_dir,
+        default_shown="$GEMINI_CLI_HOME/.gemini, else ~/.gemini",
+        make=_gemini,
+        installer=_gemini_installer,
     ),
 }
 

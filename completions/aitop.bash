@@ -13,7 +13,7 @@ _aitop() {
         cword=$COMP_CWORD
     fi
 
-    local common="--socket --claude-dir --codex-home --config -h --help"
+    local common="--socket --claude-dir --codex-home --gemini-dir --config -h --help"
     local main_opts="--version -b --batch -n --iterations -d --delay --json --bell --no-backfill --print-config"
     local install_opts="--write --dry-run --check --uninstall --settings --events"
     local hook_opts="--agent"
@@ -24,7 +24,7 @@ _aitop() {
         --socket|--settings|--config)
             COMPREPLY=($(compgen -f -- "$cur"))
             return ;;
-        --claude-dir|--codex-home)
+        --claude-dir|--codex-home|--gemini-dir)
             COMPREPLY=($(compgen -d -- "$cur"))
             return ;;
         -n|--iterations|-d|--delay|--agent)

@@ -34,8 +34,8 @@ def g1_ledger() -> GeminiLedger:
     """G1 ran one mock per invocation: each log is one invocation of the one session."""
     ledger = GeminiLedger(G1_SESSION)
     for log in sorted(G1.glob("mock-requests-*.jsonl")):
-        for request in read_jsonl(log):
-            response = response_of(request)
+        for seq, request in enumerate(read_jsonl(log), 1):
+            response = response_of(request, seq)
             if response is not None:
                 (ledger.chat if response.chat else ledger.router).append(response)
     return ledger
@@ -123,8 +123,10 @@ def test_g2_each_session_is_its_mock_ledger_minus_only_the_router_calls() -> Non
     # the subagent's requests are its session's, and the row names the subagent's kind
     (sub,) = folded.row(second.session_id)["subagents"]
     assert sub[1] == "generalist"
-    turns = {sid: folded.row(sid)["turns"] for sid in books}
-    assert turns == {first.session_id: 2, second.session_id: 1}  # the failed prompt: no turn
+    assert {sid: folded.row(sid)["turns"] for sid in books} == {
+        sid: b.turns for sid, b in books.items()
+    }
+    assert first.turns == first.invocations - 1  # the prompt that failed is no turn
 
 
 def test_a_subagent_file_is_its_parent_sessions_with_its_own_id() -> None:

@@ -73,6 +73,7 @@ class GeminiLedger:
     router: list[Response] = field(default_factory=list)  # in none
     http_errors: int = 0  # main-chat requests answered with an HTTP error: no response
     invocations: int = 0
+    turns: int = 0  # prompts that got an answer
 
     @property
     def tool_calls(self) -> int:
@@ -106,12 +107,13 @@ class GeminiLedger:
         return sum((table.cost(r) for r in self.chat), Decimal(0))
 
 
-def response_of(request: dict[str, Any]) -> Response | None:
-    """The answer a logged request got, if the mock generated one (not an HTTP error)."""
+def response_of(request: dict[str, Any], seq: int) -> Response | None:
+    """The answer a logged request got, if the mock generated one (not an HTTP error).
+    `seq`: its line in the log (each run of the mock numbers its requests from 1)."""
     if request.get("reply") == "http_error" or not request.get("usageMetadata"):
         return None
     return Response(
-        seq=request["seq"],
+        seq=seq,
         model=request["model"],
         usage=request["usageMetadata"],
         when=request["ts"],
@@ -124,19 +126,23 @@ def response_of(request: dict[str, Any]) -> Response | None:
 def ledgers(
     requests: Iterable[dict[str, Any]], invocations: Iterable[dict[str, Any]]
 ) -> dict[str, GeminiLedger]:
-    """The mock's log, grouped by the session of the invocation that made each request."""
-    by_seq = {r["seq"]: r for r in requests}
+    """The mock's log, grouped by the session of the invocation that made each request
+    (`first_request`..`last_request`: lines of the log, from 1)."""
+    log = list(requests)
     out: dict[str, GeminiLedger] = {}
     for run in invocations:
         ledger = out.setdefault(run["session_id"], GeminiLedger(run["session_id"]))
         ledger.invocations += 1
+        answered = False
         for seq in range(run["first_request"], run["last_request"] + 1):
-            request = by_seq[seq]
-            response = response_of(request)
+            request = log[seq - 1]
+            response = response_of(request, seq)
             if request.get("reply") == "http_error":
                 ledger.http_errors += 1
             elif response is not None:
                 (ledger.chat if response.chat else ledger.router).append(response)
+                answered = answered or response.chat
+        ledger.turns += answered  # one prompt per invocation: a turn if it got an answer
     return out
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import heapq
 import math
 import os
-from collections import OrderedDict, deque
+from array import array
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -65,7 +66,8 @@ UNKNOWN_PROCESS_KEPT_FOR = 3600.0  # no pid to check and silent for an hour: gon
 TURN_END_GRACE_S = 5.0
 MAX_SESSIONS = 1000  # rows in the table; past it the least valuable leave (see _shed)
 SHED_BATCH = 50  # rows that leave at once when the table is full: sheds cost O(1) each
-MAX_ARCHIVED = 5000  # sessions that left the table, kept whole in case they come back
+MAX_ARCHIVED = 2000  # sessions that left the table, kept whole in case they come back
+ARCHIVED_DURATIONS = 16  # per tool, of an archived session: its p50/p95 when it returns
 MAX_TOOL_NAMES = 500
 # The same call reported by its hook and by its transcript, seconds apart, is counted
 # once; copies of old calls in resumed or forked transcripts are the tailer's to spot.
@@ -162,17 +164,31 @@ _ZEROS = [0] * WIDTH
 
 
 class ToolStats:
-    __slots__ = ("_sorted", "calls", "durations", "errors")
+    __slots__ = ("_kept", "_next", "_sorted", "calls", "durations", "errors")
 
     def __init__(self, kept: int = DURATIONS_KEPT) -> None:
         self.calls = 0
         self.errors = 0
-        self.durations: deque[float] = deque(maxlen=kept)
+        # the most recent `kept` durations, a ring once full; an array of doubles is a
+        # quarter of a deque of float objects, and there is one per tool per session
+        self.durations = array("d")
+        self._kept = kept
+        self._next = 0
         self._sorted: list[float] | None = None
 
     def add_duration(self, ms: float) -> None:
-        self.durations.append(ms)
+        if len(self.durations) < self._kept:
+            self.durations.append(ms)
+        else:
+            self.durations[self._next] = ms
+            self._next = (self._next + 1) % self._kept
         self._sorted = None
+
+    def shrink(self, kept: int) -> None:
+        """Keep only the most recent `kept` durations (a session that left the table)."""
+        ordered = self.durations[self._next :] + self.durations[: self._next]
+        self.durations = ordered[len(ordered) - kept :] if len(ordered) > kept else ordered
+        self._kept, self._next, self._sorted = kept, 0, None
 
     def percentile(self, fraction: float) -> float | None:
         """Nearest-rank percentile of the kept durations."""
@@ -565,6 +581,8 @@ class Aggregator:
         if not session.has_spend():  # nothing a return would miss
             self._departed.dropped.append(key)
             return
+        for stats in session.tools.values():
+            stats.shrink(ARCHIVED_DURATIONS)
         self.archive[key] = session
         self._departed.archived.append(key)
         while len(self.archive) > MAX_ARCHIVED:

@@ -47,6 +47,9 @@ STOP_GRACE_S = 1.0  # after a stop signal the loop has this long to end by itsel
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
+Consumer = Callable[[Snapshot], bool]  # a tick's snapshot; False: stop the monitor
+
+
 class StopNow(KeyboardInterrupt):
     """Raised by the stop watchdog in whatever the loop was doing: the `finally`s on the
     way out restore the terminal and remove the socket."""
@@ -164,15 +167,25 @@ class Monitor:
 
     # --- the loop -------------------------------------------------------------------
 
-    def run(self, interval: float, on_tick: Callable[[Snapshot], bool]) -> None:
-        """Tick every `interval` seconds (and whenever a redraw is asked for) until
-        `on_tick` returns False or a stop signal arrives."""
+    def stop(self) -> None:
+        """End the loop at its next turn (the screen's `q`, a batch's last frame)."""
+        self.stopping = True
+
+    def request_redraw(self) -> None:
+        """Hand the consumers a snapshot now, without waiting for the next tick (a key, a
+        resize): the figures are not advanced, only shown."""
+        self.redraw_requested = True
+
+    def run(self, interval: float, *consumers: Consumer) -> None:
+        """Tick every `interval` seconds, and hand each tick's snapshot (and one whenever
+        a redraw is asked for) to every consumer, until one of them returns False, `stop`
+        is called or a stop signal arrives."""
         try:
-            self._run(interval, on_tick)
+            self._run(interval, consumers)
         finally:
             _disarm_watchdog()
 
-    def _run(self, interval: float, on_tick: Callable[[Snapshot], bool]) -> None:
+    def _run(self, interval: float, consumers: tuple[Consumer, ...]) -> None:
         next_tick = self.env.monotonic()
         while not self.stopping:
             mono = self.env.monotonic()
@@ -183,7 +196,8 @@ class Monitor:
                 if mono >= next_tick:
                     self._tick()
                     next_tick = max(next_tick + interval, mono + interval * 0.5)
-                if not on_tick(self.snapshot()):
+                snap = self.snapshot()
+                if not all([consume(snap) for consume in consumers]):  # each sees it
                     return
                 continue
             wake = next_tick

@@ -55,6 +55,8 @@ def to_text(snapshot: Snapshot, width: int = DEFAULT_WIDTH) -> str:
         parts.append(sections.tools_table(snapshot.tools, width))
     if snapshot.models:
         parts.append(sections.models_table(snapshot.models, width))
+    if len(snapshot.agents) > 1:  # with one agent, it would repeat the totals above
+        parts.append(sections.agents_table(snapshot.agents, width))
     if snapshot.alerts:
         parts.append(sections.alert_lines(snapshot.alerts, width))
     blocks = ["\n".join(plain(line).rstrip() for line in part) for part in parts]

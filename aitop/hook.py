@@ -49,15 +49,35 @@ def _forward(argv: list[str], environ: "os._Environ[str]") -> None:
 
 def _send(path: str, frame: bytes) -> None:
     deadline = time.monotonic() + TIMEOUT_S
-    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    sock = _connect(path, deadline)
     try:
-        sock.settimeout(TIMEOUT_S)
-        sock.connect(path)
         sock.settimeout(max(0.001, deadline - time.monotonic()))
         sock.sendall(frame)
         sock.shutdown(_socket.SHUT_WR)
     finally:
         sock.close()
+
+
+def _connect(path: str, deadline: float) -> "_socket.socket":
+    """Connected by the deadline, or raise. A Unix socket whose listen queue is full (the
+    monitor busy for a moment with a burst) refuses at once with EAGAIN rather than
+    waiting: try again until the deadline, or the frame would be lost at the first one."""
+    pause = 0.001
+    while True:
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        try:
+            sock.settimeout(max(0.001, deadline - time.monotonic()))
+            sock.connect(path)
+            return sock
+        except BlockingIOError:
+            sock.close()
+            if time.monotonic() + pause >= deadline:
+                raise
+            time.sleep(pause)
+            pause = min(0.02, pause * 2)
+        except BaseException:
+            sock.close()
+            raise
 
 
 def _parse_args(argv: list[str]) -> tuple[str | None, str]:

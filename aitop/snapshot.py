@@ -109,6 +109,11 @@ class SessionRow(Counts, frozen=True, kw_only=True):
     waiting_since_ts: float | None = None  # when the current wait began
     agent_cost_stale: bool = False  # requests were made after the agent wrote its total
 
+    @property
+    def key(self) -> str:
+        """The row's identity: a session is known by its agent and its id."""
+        return f"{self.agent}/{self.session_id}"
+
 
 class ModelRow(Counts, frozen=True, kw_only=True):
     model: str

@@ -6,7 +6,7 @@ The monitors run in interleaved rounds; each round measures utime + stime from /
 `--seconds` after a warm-up, and the figures are medians. Also printed: what one check of
 the directories costs without inotify (the fallback), per 60 s, in-process.
 
-    python bench/idle.py [--seconds 20] [--rounds 3] [--sizes 0,15000,60000]
+    python bench/idle.py [--seconds 20] [--rounds 3] [--sizes 0,15000,60000] [--time-limit 1200]
 """
 
 from __future__ import annotations
@@ -18,7 +18,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import aitop_script, emit, machine, median
+from _common import (
+    add_time_limit,
+    aitop_script,
+    emit,
+    fail,
+    last_line,
+    machine,
+    median,
+    run,
+    stop,
+    time_limit,
+)
 
 from aitop.providers.dirwatch import CHECK_S, SWEEP_S, DirWatch
 
@@ -71,26 +82,25 @@ def idle_share(claude: Path, home: Path, seconds: float) -> float:
         "LANG": "C.UTF-8",
     }
     (home / "run").mkdir(mode=0o700, exist_ok=True)
-    proc = subprocess.Popen(
-        [aitop_script(), "-b", "--json", "-d", "1"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
+    errors = home / "aitop.stderr"
+    with errors.open("wb") as stderr:
+        proc = subprocess.Popen(
+            [aitop_script(), "-b", "--json", "-d", "1"],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=env,
+        )
     try:
         time.sleep(WARM_UP_S)
         if proc.poll() is not None:
-            raise SystemExit(f"bench: aitop exited: {proc.stderr.read().decode()[:500]}")
+            fail(f"aitop exited with status {proc.returncode}: {last_line(errors)}")
         before, start = cpu_seconds(proc.pid), time.monotonic()
         time.sleep(seconds)
+        if proc.poll() is not None:
+            fail(f"aitop exited while idling: {last_line(errors)}")
         used, took = cpu_seconds(proc.pid) - before, time.monotonic() - start
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise SystemExit("bench: aitop did not stop on SIGTERM within 10 s") from None
+        stop(proc)
     return used / took
 
 
@@ -113,8 +123,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--sizes", default="0,15000,60000")
+    add_time_limit(parser, 1200)
     args = parser.parse_args()
-    sizes = [int(size) for size in args.sizes.split(",")]
+    try:
+        sizes = [int(size) for size in args.sizes.split(",")]
+    except ValueError:
+        parser.error(f"--sizes: numbers separated by commas, not {args.sizes!r}")
+    if args.seconds <= 0 or args.rounds < 1 or min(sizes) < 0:
+        parser.error("--seconds and --rounds must be positive, --sizes not negative")
+    with time_limit(args.time_limit):
+        measure(sizes, args.seconds, args.rounds)
+
+
+def measure(sizes: list[int], seconds: float, rounds: int) -> None:
     machine()
     with tempfile.TemporaryDirectory(prefix="aitop-idle-") as tmp:
         homes: dict[int, tuple[Path, Path]] = {}
@@ -123,10 +144,10 @@ def main() -> None:
             home.mkdir(mode=0o700)
             homes[size] = (make_history(home, size), home)
         shares: dict[int, list[float]] = {size: [] for size in sizes}
-        for _ in range(args.rounds):
+        for _ in range(rounds):
             for size in sizes:
                 claude, home = homes[size]
-                shares[size].append(idle_share(claude, home, args.seconds))
+                shares[size].append(idle_share(claude, home, seconds))
         base = median(shares[sizes[0]])
         for size in sizes:
             emit(f"idle CPU, {size} old transcripts, median", 100 * median(shares[size]), "%")
@@ -143,4 +164,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

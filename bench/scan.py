@@ -3,8 +3,10 @@ line mix Claude Code writes), in MB/s; the same corpus through ccusage, the refe
 token counter from npm, for its time (as it runs by default, files read in parallel,
 and with --single-thread, like aitop); and the totals of both, overall and per model,
 which must agree exactly. Costs are printed too, with the models ccusage cannot price.
+Then the same for Codex: a rollout corpus (--codex-mb, in the line mix Codex 0.171.0
+writes) read by aitop's Codex provider, in MB/s, with its requests counted exactly.
 
-    python bench/scan.py [--mb 500] [--files 10] [--rounds 5] [--time-limit 1800]
+    python bench/scan.py [--mb 500] [--files 10] [--rounds 5] [--codex-mb 200]
 
 ccusage 20.0.24 (Rust: a Node launcher and a native binary from its own npm package) is
 installed once with npm into ~/.cache/aitop-ccusage20 and reused.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -37,6 +40,13 @@ from corpus import template_lines, write
 from aitop.aggregate import Aggregator
 from aitop.pricing import Pricer
 from aitop.providers.claude_code.provider import ClaudeCode
+from aitop.providers.codex.provider import Codex
+
+CODEX_CAPTURE = (
+    Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "codex" / "sessions"
+    / "X1-tools-resume" / "codex-home" / "sessions"
+)  # fmt: skip
+_RESPONSE_ID = re.compile(rb'"(resp_)')
 
 CCUSAGE_VERSION = "20.0.24"
 # the native binary's package is named: npm may skip an optional dependency silently
@@ -105,7 +115,7 @@ def aitop_scan(claude: Path) -> tuple[float, Totals, dict[str, Totals], float]:
     start = time.perf_counter()
     provider = ClaudeCode(str(claude / "projects"))
     aggregator = Aggregator(Pricer.load(), now)
-    provider.discover(now)
+    provider.backfill(now)
     while provider.pending():
         aggregator.apply_all(provider.work(now, 4 << 20), now)
     snap = aggregator.snapshot(now)
@@ -148,15 +158,50 @@ def ccusage_scan(
     return elapsed, totals, per_model, cost, unpriced
 
 
+def make_codex_corpus(home: Path, total_mb: int, files: int) -> tuple[int, int]:
+    """Rollouts of `total_mb` in `files` files, each the captured X1 session again and
+    again, its response ids made unique per copy; (bytes, responses written)."""
+    (capture,) = sorted(CODEX_CAPTURE.rglob("rollout-*.jsonl"))
+    block = capture.read_bytes()
+    per_copy = block.count(b'"type":"token_usage_record"')
+    day = home / "sessions" / "2026" / "12" / "01"
+    day.mkdir(parents=True)
+    size = responses = 0
+    for i in range(files):
+        path = day / f"rollout-2026-12-01T00-00-00-00000000-0000-7000-8000-{i:012d}.jsonl"
+        with path.open("wb") as out:
+            k = 0
+            while out.tell() < total_mb * 1024 * 1024 // files:
+                out.write(_RESPONSE_ID.sub(b'"\\1f%dk%d_' % (i, k), block))
+                k += 1
+        size += path.stat().st_size
+        responses += k * per_copy
+    return size, responses
+
+
+def codex_scan(home: Path) -> tuple[float, int]:
+    """Seconds, and requests counted, of the Codex provider's first-sight read."""
+    now = time.time()
+    start = time.perf_counter()
+    provider = Codex(str(home))
+    aggregator = Aggregator(Pricer.load(), now)
+    provider.backfill(now)
+    while provider.pending():
+        aggregator.apply_all(provider.work(now, 4 << 20), now)
+    snap = aggregator.snapshot(now)
+    return time.perf_counter() - start, sum(row.requests for row in snap.models)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=500)
+    parser.add_argument("--codex-mb", type=int, default=200)
     parser.add_argument("--files", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5, help="interleaved runs of each")
     add_time_limit(parser, 1800)
     args = parser.parse_args()
-    if min(args.mb, args.files, args.rounds) < 1:
-        parser.error("--mb, --files and --rounds must be at least 1")
+    if min(args.mb, args.files, args.rounds, args.codex_mb) < 1:
+        parser.error("--mb, --files, --rounds and --codex-mb must be at least 1")
     with time_limit(args.time_limit):
         measure(args)
 
@@ -203,6 +248,18 @@ def measure(args: argparse.Namespace) -> None:
     emit("per-model totals agree exactly", "yes" if models_agree else "NO")
     if not (agree and models_agree):
         fail("aitop and ccusage count different tokens (see the lines above)")
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / ".codex"
+        size, responses = make_codex_corpus(home, args.codex_mb, args.files)
+        emit("codex corpus", f"{size / 1e6:.0f} MB in {args.files} rollouts")
+        rounds = [codex_scan(home) for _ in range(args.rounds)]
+    codex_s = median([took for took, _ in rounds])
+    emit("aitop codex first-sight read, median", codex_s, "s")
+    emit("aitop codex throughput", size / 1e6 / codex_s, "MB/s")
+    counted = {requests for _, requests in rounds}
+    emit("codex responses written / counted", f"{responses} / {' '.join(map(str, counted))}")
+    if counted != {responses}:
+        fail("aitop counted another number of Codex responses than the corpus holds")
 
 
 if __name__ == "__main__":

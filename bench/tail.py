@@ -39,7 +39,7 @@ class Transcript:
         self.provider = ClaudeCode(str(projects))
         self.aggregator = Aggregator(Pricer.load(), NOW)
         self.provider.tailer.watch(str(self.path), self.path.stem)
-        self.provider.poll()
+        self.provider.poll(NOW)
         while self.provider.pending():  # first sight: read the whole history once
             self.aggregator.apply_all(self.provider.work(NOW, 8 << 20), NOW)
         self.times: list[float] = []
@@ -48,7 +48,7 @@ class Transcript:
         with self.path.open("ab") as out:
             out.write(one_turn(k))
         start = time.perf_counter()
-        self.provider.poll()
+        self.provider.poll(NOW)
         events = self.provider.work(NOW, 8 << 20)
         self.aggregator.apply_all(events, NOW)
         self.times.append(time.perf_counter() - start)

@@ -619,3 +619,27 @@ def test_snapshot_is_independent_of_the_number_of_events() -> None:
     assert agg.ring.sums(900)[INPUT] == 100 * inside
     assert agg.sessions[("claude-code", "s1")].totals[REQUESTS] == 20_000
     assert agg.sessions[("claude-code", "s1")].totals[TOOL_CALLS] == 0
+
+
+@given(
+    st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), max_size=60),
+    st.integers(min_value=1, max_value=20),
+    st.integers(min_value=1, max_value=20),
+)
+def test_tool_durations_keep_the_most_recent_and_shrink_to_the_latest(
+    durations: list[float], kept: int, shrunk: int
+) -> None:
+    """p50/p95 are over a tool's most recent calls, whatever the ring's turn; a session
+    that leaves the table keeps its latest few."""
+    from aitop.aggregate import ToolStats
+
+    stats = ToolStats(kept)
+    for ms in durations:
+        stats.add_duration(ms)
+    recent = durations[-kept:]
+    assert sorted(stats.durations) == sorted(recent)
+    stats.shrink(shrunk)
+    assert sorted(stats.durations) == sorted(recent[-shrunk:])
+    if recent:
+        ordered = sorted(recent[-shrunk:])
+        assert stats.percentile(0.5) == ordered[max(1, -(-len(ordered) // 2)) - 1]

@@ -15,6 +15,7 @@ from aitop.app import Monitor, Options
 from aitop.batch import to_json
 from aitop.config import DEFAULT
 from aitop.env import Env
+from aitop.snapshot import Snapshot
 
 from support import private_dir
 
@@ -99,3 +100,26 @@ def test_a_transcript_outside_the_watched_directory_is_an_alert_and_a_log_line(
     assert alert.message.endswith(f"restart aitop with --claude-dir {other}")
     said = [r.getMessage() for r in caplog.records if "outside" in r.getMessage()]
     assert len(said) == 1 and f"--claude-dir {other}" in said[0]
+
+
+def test_every_consumer_sees_every_tick_until_one_says_stop(monitor: Monitor) -> None:
+    """The screen, a viewer, an exporter: each gets each tick's snapshot; the first that
+    returns False (or `stop()`) ends the loop, after the others saw that tick too."""
+    seen: dict[str, list[float]] = {"a": [], "b": []}
+
+    def first(snap: Snapshot) -> bool:
+        seen["a"].append(snap.now)
+        return len(seen["a"]) < 3
+
+    def second(snap: Snapshot) -> bool:
+        seen["b"].append(snap.now)
+        if len(seen["b"]) == 1:
+            monitor.request_redraw()  # one more snapshot at once, not a tick later
+        return True
+
+    monitor.run(0.01, first, second)
+    assert len(seen["a"]) == 3 and seen["a"] == seen["b"]
+    monitor.stopping = False
+    monitor.stop()
+    monitor.run(0.01, second)  # stopped before it began: no tick at all
+    assert len(seen["b"]) == 3

@@ -135,6 +135,53 @@ def test_monitor_that_never_accepts(tmp_path: Path) -> None:
         listener.close()
 
 
+def test_a_listen_queue_full_for_a_moment_costs_no_frame(tmp_path: Path) -> None:
+    """A burst fills the monitor's listen queue: the kernel refuses a Unix connect at
+    once (EAGAIN) instead of waiting. The hook tries again within its 0.5 s, and the
+    frame arrives once the monitor gets to it."""
+    path = tmp_path / "busy.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(0)
+    queued = []
+    for _ in range(8):  # fill the queue (its size is the backlog, plus one)
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        client.setblocking(False)
+        try:
+            client.connect(str(path))
+        except BlockingIOError:
+            client.close()
+            break
+        queued.append(client)
+    else:
+        pytest.fail("the listen queue never filled")
+    got: list[bytes] = []
+
+    def serve_later() -> None:
+        threading.Event().wait(0.15)  # the monitor is busy for a moment
+        for _ in range(len(queued) + 1):
+            conn, _ = server.accept()
+            data = b""
+            while chunk := conn.recv(65536):
+                data += chunk
+            got.append(data)
+            conn.close()
+            if data:
+                return
+
+    worker = threading.Thread(target=serve_later, daemon=True)
+    worker.start()
+    try:
+        for client in queued:
+            client.close()  # they sent nothing: the monitor reads them as probes
+        assert_silent_success(run_hook(PAYLOAD, hook_env(path)))
+        worker.join(timeout=10)
+        (frame,) = [data for data in got if data]
+        assert split_frame(frame)[1] == PAYLOAD
+    finally:
+        server.close()
+
+
 def test_monitor_that_accepts_but_never_reads(tmp_path: Path) -> None:
     path = tmp_path / "deaf.sock"
     listener = Listener(path, read=False)

@@ -45,7 +45,7 @@ def _keys(snap: Snapshot, width: int, height: int, *keys: str) -> View:
 def _frame(snap: Snapshot, view: View, width: int, height: int) -> str:
     comparison = []
     if view.detail is not None:
-        row = next(r for r in snap.sessions if r.session_id == view.detail)
+        row = next(r for r in snap.sessions if r.key == view.detail)
         comparison = compare(PRICER, row, snap.now)
     lines = render(snap, view, width, height, comparison=comparison)
     assert len(lines) == height
@@ -81,7 +81,8 @@ VIEWS = {
     "detail-subagent-80x24": ((80, 24), ("/", "a", "i", "t", "o", "p", "KEY_ENTER", "KEY_ENTER")),
     "detail-scrolled-80x24": ((80, 24), ("KEY_ENTER", "KEY_PGDOWN")),
     "tools-120x40": ((120, 40), ("KEY_TAB",)),
-    "models-80x24": ((80, 24), ("KEY_BTAB",)),
+    "models-80x24": ((80, 24), ("KEY_BTAB", "KEY_BTAB")),
+    "agents-120x40": ((120, 40), ("KEY_BTAB",)),
     "help-120x40": ((120, 40), ("?",)),
     "sort-menu-80x24": ((80, 24), ("KEY_F6", "KEY_DOWN")),
     "sort-menu-end-80x24": ((80, 24), ("KEY_F6", "KEY_END")),

@@ -25,6 +25,7 @@ from aitop.ui.view import (
     QUIT,
     REDRAW,
     View,
+    agents_in_view,
     ids_in_view,
     models_in_view,
     observe,
@@ -121,9 +122,10 @@ def test_sort_keys(snap: Snapshot) -> None:
     view = View()
     assert projects(snap, view)[:2] == ["frontend", "payments-api"]  # then $/HR, highest first
     view = keys(view, snap, "M")
-    assert view.sort == "context" and projects(snap, view)[:3] == [
+    assert view.sort == "context" and projects(snap, view)[:4] == [
         "frontend",
         "payments-api",
+        "search-service",
         "a-very-long-project-name-that-will-not-fit",
     ]
     view = keys(view, snap, "T")
@@ -214,21 +216,26 @@ def test_tools_and_models_sort_and_filter_in_their_own_tab(snap: Snapshot) -> No
     assert (sessions.tab, sessions.sort, sessions.filter) == ("sessions", "rate", "")
     assert len(sessions_in_view(snap, sessions)) == len(snap.sessions)
     # models: C is cost, most expensive first; the filter matches the model id
-    models = keys(View(), snap, "KEY_BTAB", "C")
+    models = keys(View(), snap, "KEY_BTAB", "KEY_BTAB", "C")
     assert (models.tab, models.sort) == ("models", "cost")
     costs = [m.cost_usd for m in models_in_view(snap, models)]
     assert costs == sorted(costs, reverse=True)
     models = keys(models, snap, "/", "h", "a", "i")
     assert [m.model for m in models_in_view(snap, models)] == ["claude-haiku-5-5"]
     text = "\n".join(plain(line) for line in render(snap, models, WIDTH, HEIGHT))
-    assert "filter “hai”: 1 of 3" in text and "sorted by COST ↓" in text
+    assert "filter “hai”: 1 of 4" in text and "sorted by COST ↓" in text
+    # agents: their own tab, order and filter too
+    agents = keys(View(), snap, "KEY_BTAB", "/", *"codex")
+    assert [a.agent for a in agents_in_view(snap, agents)] == ["codex"]
+    agents = keys(View(), snap, "KEY_BTAB", "I")
+    assert [a.agent for a in agents_in_view(snap, agents)] == ["codex", "claude-code"]
 
 
 # --- the selection ----------------------------------------------------------------------
 
 
 def test_selection_follows_the_session_across_resorts(snap: Snapshot) -> None:
-    view = keys(View(), snap, "KEY_DOWN", "KEY_DOWN", "KEY_DOWN", "KEY_DOWN", "KEY_DOWN")
+    view = keys(View(), snap, *["KEY_DOWN"] * 6)
     chosen = selected_session(snap, view)
     assert chosen is not None and chosen.project == "infra"
     for key in ("M", "T", "C", "I", "<"):
@@ -245,10 +252,10 @@ def test_resort_is_held_after_a_navigation_key(snap: Snapshot) -> None:
         for r in snap.sessions
     ]
     soon = later(snap, 1.0, rows)
-    assert projects(soon, View())[1] == "ml-pipeline"
+    assert projects(soon, View())[1] == "search-service"
     assert projects(soon, view) == order  # ...but not under the user's cursor
     done = later(snap, view.hold_s + 0.1, rows)
-    assert projects(done, view)[1] == "ml-pipeline"  # a few ticks later it re-sorts
+    assert projects(done, view)[1] == "search-service"  # a few ticks later it re-sorts
     before, after = selected_session(snap, view), selected_session(done, view)
     assert before and after and after.session_id == before.session_id  # still on its row
 
@@ -265,9 +272,9 @@ def test_when_the_selected_session_leaves_the_cursor_stays_in_place(snap: Snapsh
     ids = ids_in_view(snap, view)
     gone = ids[2]
     assert view.cursors[0].key == gone
-    rows = [r for r in snap.sessions if r.session_id != gone]
+    rows = [r for r in snap.sessions if r.key != gone]
     after = later(snap, 10, rows)
-    assert selected_session(after, view) == next(r for r in rows if r.session_id == ids[3])
+    assert selected_session(after, view) == next(r for r in rows if r.key == ids[3])
 
 
 def test_navigation_keys(snap: Snapshot) -> None:
@@ -301,8 +308,9 @@ def test_tabs_cycle_both_ways(snap: Snapshot) -> None:
     view = keys(View(), snap, "KEY_TAB")
     assert view.tab == "tools"
     assert keys(view, snap, "KEY_TAB").tab == "models"
-    assert keys(view, snap, "KEY_TAB", "KEY_TAB").tab == "sessions"
-    assert keys(View(), snap, "KEY_BTAB").tab == "models"
+    assert keys(view, snap, "KEY_TAB", "KEY_TAB").tab == "agents"
+    assert keys(view, snap, "KEY_TAB", "KEY_TAB", "KEY_TAB").tab == "sessions"
+    assert keys(View(), snap, "KEY_BTAB").tab == "agents"
     # each tab keeps its own selection
     view = keys(View(), snap, "KEY_DOWN", "KEY_TAB", "KEY_DOWN", "KEY_DOWN", "KEY_BTAB")
     assert view.cursors[0].index == 1 and view.cursors[1].index == 2
@@ -310,7 +318,7 @@ def test_tabs_cycle_both_ways(snap: Snapshot) -> None:
 
 def test_enter_opens_the_detail_of_the_selected_session(snap: Snapshot) -> None:
     view = keys(View(), snap, "KEY_ENTER")
-    assert view.detail == by_project(snap, "frontend").session_id
+    assert view.detail == by_project(snap, "frontend").key
     view = keys(view, snap, "KEY_DOWN", "KEY_DOWN")
     assert view.detail_top == 2  # arrows scroll the detail
     assert keys(view, snap, "KEY_ESCAPE").detail is None
@@ -399,7 +407,7 @@ def test_any_keys_at_any_size_render_a_whole_frame(
     view = View()
     for key in pressed:
         view, _ = press(view, key, snap, list_rows(snap, view, width, height))
-    row = next((r for r in snap.sessions if r.session_id == view.detail), None)
+    row = next((r for r in snap.sessions if r.key == view.detail), None)
     comparison = compare(PRICER, row, snap.now) if row else []
     lines = render(snap, view, width, height, comparison=comparison)
     assert len(lines) == height

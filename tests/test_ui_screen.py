@@ -39,6 +39,12 @@ class FakeMonitor:
         self.redraw_requested = False
         self.stopping = False
 
+    def stop(self) -> None:
+        self.stopping = True
+
+    def request_redraw(self) -> None:
+        self.redraw_requested = True
+
 
 @pytest.fixture
 def snap(tmp_path: Path) -> Snapshot:

@@ -63,7 +63,7 @@ def _select(snap: Snapshot, project: str) -> View:
     for _ in range(20):
         row = next(r for r in snap.sessions if r.project == project)
         view, _ = press(view, "KEY_DOWN", snap, list_rows(snap, view, WIDTH, HEIGHT))
-        if view.cursors[0].key == row.session_id:
+        if view.cursors[0].key == row.key:
             return view
     raise AssertionError(project)
 

@@ -158,19 +158,25 @@ BUSY = (
     ("e81b6c47-0000-4000-8000-000000000004",
      "/home/user/src/a-very-long-project-name-that-will-not-fit",
      "claude-sonnet-5-5", None, 47.0, 92_000, 0.81, 2200),
+    # (..., agent, vendor): another agent beside Claude Code
+    ("01a2c0de-0000-7000-8000-000000000005", "/home/user/src/search-service",
+     "gpt-5.5", None, 33.0, 120_000, 0.9, 600, "codex", "openai"),
 )  # fmt: skip
 TOOLS = ("Bash", "Read", "Edit", "Grep", "Read", "Bash", "Write", "Glob")
 
 
 def _busy_events() -> list[tuple[float, ev.Event]]:
     out: list[tuple[float, ev.Event]] = []
-    for n, (sid, cwd, model, tag, every, prompt, hit, output) in enumerate(BUSY):
+    for n, (sid, cwd, model, tag, every, prompt, hit, output, *more) in enumerate(BUSY):
+        agent, vendor = more or ("claude-code", "anthropic")
 
-        def info(t: float, sid: str = sid, cwd: str = cwd, tag: str | None = tag) -> ev.SessionInfo:
-            return ev.SessionInfo("claude-code", sid, t, cwd=cwd, tag=tag)
+        def info(t: float, sid: str = sid, cwd: str = cwd, tag: str | None = tag,
+                 agent: str = agent) -> ev.SessionInfo:  # fmt: skip
+            return ev.SessionInfo(agent, sid, t, cwd=cwd, tag=tag)
 
         first = NOW - 880.0 + 37 * n
-        last = NOW - 3.0 - 60 * n * n  # the last one has been quiet a while
+        # the fourth one has been quiet a while; the fifth (Codex) worked a minute ago
+        last = NOW - 3.0 - 60 * (n * n if n < 4 else 1)
         out.append((first - 1, ev.SessionStarted(info(first - 1), source="startup", model=model)))
         t, k = first, 0
         while t <= last:
@@ -180,7 +186,7 @@ def _busy_events() -> list[tuple[float, ev.Event]]:
             fresh = int(prompt * grow) - read - write
             usage = ev.Usage(fresh, output + 37 * (k % 7), read, write)
             ends = k % 6 == 5  # every sixth answer ends its turn
-            out.append((t, ev.Request(info(t), model=model, usage=usage,
+            out.append((t, ev.Request(info(t), model=model, usage=usage, vendor=vendor,
                                       stop_reason="end_turn" if ends else "tool_use")))  # fmt: skip
             if ends:
                 out.append((t, ev.TurnCompleted(info(t))))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 
+from aitop.providers.registry import label
+
 SPARK = "▁▂▃▄▅▆▇█"
 DASH = "–"
 
@@ -122,8 +124,6 @@ def model(name: str | None) -> str:
     return name.removeprefix("claude-")
 
 
-AGENTS = {"claude-code": "claude"}
-
-
 def agent(name: str) -> str:
-    return AGENTS.get(name, name)
+    """How the screen names an agent: `claude`, `codex` (the registry's labels)."""
+    return label(name)

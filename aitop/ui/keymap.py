@@ -38,7 +38,7 @@ KEYMAP: tuple[Binding, ...] = (
     Binding(("KEY_ENTER",), "detail", "details of the selected session", "Detail"),
     Binding(("KEY_ESCAPE", "KEY_LEFT", "KEY_BACKSPACE"), "back",
             "back: close the detail, a menu or the alerts; clear the filter"),
-    Binding(("KEY_TAB",), "next_tab", "next tab: Sessions, Tools, Models", "Tabs"),
+    Binding(("KEY_TAB",), "next_tab", "next tab: Sessions, Tools, Models, Agents", "Tabs"),
     Binding(("KEY_BTAB",), "prev_tab", "previous tab"),
     Binding(("/", "KEY_F4"), "filter",
             "filter the tab's rows (sessions: project, directory, model, tag, status, id)",

@@ -27,6 +27,7 @@ from aitop.ui.sections import (
     Column,
     Line,
     Seg,
+    agent_columns,
     alert_line,
     context_fill,
     fill_role,
@@ -48,6 +49,7 @@ from aitop.ui.sort import SORTS_BY_TAB, TABS, order_for
 from aitop.ui.view import (
     TAB_TITLES,
     View,
+    agents_in_view,
     ids_in_view,
     models_in_view,
     ordered_alerts,
@@ -232,7 +234,7 @@ def _list(snap: Snapshot, view: View, width: int) -> _Listing:
         sessions = sessions_in_view(snap, view)
         columns = fit_columns(session_columns(snap.now), width, sessions)
         return _Listing(
-            [r.session_id for r in sessions],
+            [r.key for r in sessions],
             table_head(columns, width, view.sort),
             lambda n: table_row(columns, sessions[n], width),
             [] if sessions else _no_sessions(snap, view, width),
@@ -240,6 +242,11 @@ def _list(snap: Snapshot, view: View, width: int) -> _Listing:
     if view.tab == "tools":
         tools = tools_in_view(snap, view)
         return _listing(TOOL_COLUMNS, tools, [t.name for t in tools], view, width, "tool calls")
+    if view.tab == "agents":
+        agents = agents_in_view(snap, view)
+        total = sum(a.cost_usd for a in snap.agents)
+        return _listing(agent_columns(total), agents, [a.agent for a in agents], view, width,
+                        "requests")  # fmt: skip
     models = models_in_view(snap, view)
     total = sum(m.cost_usd for m in snap.models)
     return _listing(model_columns(total), models, [m.model for m in models], view, width,
@@ -641,7 +648,7 @@ def agent_total_note(row: SessionRow) -> str:
 def _detail(
     snap: Snapshot, view: View, width: int, body_h: int, comparison: Sequence[Comparison]
 ) -> list[Line]:
-    row = next((r for r in snap.sessions if r.session_id == view.detail), None)
+    row = next((r for r in snap.sessions if r.key == view.detail), None)
     if row is None:
         return [
             [Seg("This session has left the table (it ended over 15 minutes ago).", "dim")],

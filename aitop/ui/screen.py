@@ -366,7 +366,7 @@ class Screen:
     def _on_signal(self, signum: int) -> None:
         if signum == signal.SIGWINCH:
             self.resized = True
-            self.monitor.redraw_requested = True
+            self.monitor.request_redraw()
 
     def _on_keys(self, _mask: int) -> None:
         keyboard = self.keyboard
@@ -383,7 +383,7 @@ class Screen:
                 self._internal_error("a key", exc)
         if keyboard.closed:
             self._quit()  # the terminal went away
-        self.monitor.redraw_requested = True
+        self.monitor.request_redraw()
 
     def handle_key(self, name: str) -> None:
         snap = self.shown
@@ -401,7 +401,7 @@ class Screen:
     def _quit(self) -> None:
         # the same way out as Ctrl-C and SIGTERM: the loop stops, the finallys restore
         self.quitting = True
-        self.monitor.stopping = True
+        self.monitor.stop()
 
     # --- drawing ----------------------------------------------------------------------
 
@@ -442,10 +442,10 @@ class Screen:
     def _compare(self, snap: Snapshot) -> list[Comparison]:
         if self.view.detail is None:
             return []
-        row = next((r for r in snap.sessions if r.session_id == self.view.detail), None)
+        row = next((r for r in snap.sessions if r.key == self.view.detail), None)
         if row is None:
             return []
-        key = (row.session_id, row.requests, row.cost_usd)
+        key = (row.key, row.requests, row.cost_usd)
         if self._comparison is None or self._comparison[0] != key:
             self._comparison = (key, compare(self.monitor.pricer, row, snap.now))
         return self._comparison[1]

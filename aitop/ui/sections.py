@@ -13,6 +13,7 @@ from typing import Generic, NamedTuple, TypeVar
 
 from aitop.snapshot import (
     SPANS,
+    AgentRow,
     Alert,
     ModelRow,
     Series,
@@ -571,6 +572,44 @@ def model_columns(total_cost: float) -> list[Column[ModelRow]]:
         Column("", 10, lambda m: Seg(fmt.bar(share(m) or 0.0, 10), "bar"), right=False,
                priority=4),
     ]  # fmt: skip
+
+
+def agent_columns(total_cost: float) -> list[Column[AgentRow]]:
+    def share(a: AgentRow) -> float | None:
+        return a.cost_usd / total_cost if total_cost else None
+
+    return [
+        Column("AGENT", 10, lambda a: Seg(fmt.agent(a.agent)), right=False, grow=6, sort="agent",
+               help="the coding agent"),
+        Column("SESS", 4, lambda a: Seg(str(a.sessions)), sort="sessions",
+               help="its sessions in the table now"),
+        Column("ACTIVE", 6, lambda a: Seg(str(a.active), "good" if a.active else ""),
+               priority=3, help="of them active"),
+        Column("REQS", 6, lambda a: Seg(fmt.count(a.requests)), priority=2, sort="requests",
+               help="requests"),
+        Column("IN", 7, lambda a: Seg(fmt.count(a.prompt_tokens)), priority=3, sort="tokens",
+               help="prompt tokens"),
+        Column("OUT", 7, lambda a: Seg(fmt.count(a.output_tokens)), priority=3, sort="output",
+               help="output tokens (reasoning included)"),
+        Column("REASON", 7, lambda a: Seg(fmt.count(a.reasoning_tokens)), priority=5,
+               help="reasoning tokens, a part of output"),
+        Column("CACHE", 5, lambda a: Seg(fmt.percent(a.cache_hit_rate),
+                                         cache_role(a.cache_hit_rate)), priority=2,
+               help="cache hit rate"),
+        Column("TOOLS", 5, lambda a: Seg(fmt.count(a.tool_calls)), priority=4,
+               help="tool calls"),
+        Column("COST", 9, lambda a: Seg(fmt.usd(a.cost_usd, a.estimated), "money"), sort="cost",
+               help="cost; ≈ when a model is not in the pricing table"),
+        Column("SHARE", 5, lambda a: Seg(fmt.percent(share(a))), sort="cost",
+               help="share of all cost"),
+        Column("", 10, lambda a: Seg(fmt.bar(share(a) or 0.0, 10), "bar"), right=False,
+               priority=4),
+    ]  # fmt: skip
+
+
+def agents_table(agents: Sequence[AgentRow], width: int) -> list[Line]:
+    total = sum(a.cost_usd for a in agents)
+    return table(agent_columns(total), agents, width)
 
 
 def tools_table(tools: Sequence[ToolRow], width: int) -> list[Line]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, TypeVar
 
-from aitop.snapshot import ModelRow, SessionRow, ToolRow
+from aitop.snapshot import AgentRow, ModelRow, SessionRow, ToolRow
 from aitop.ui import sections
 
 Row = TypeVar("Row")
@@ -86,20 +86,36 @@ MODEL_SORTS: tuple[SortOrder, ...] = (
     SortOrder("cost", "COST", True, "C", lambda m: m.cost_usd, "most expensive first"),
 )  # fmt: skip
 
-TABS = ("sessions", "tools", "models")
+AGENT_SORTS: tuple[SortOrder, ...] = (
+    SortOrder("agent", "AGENT", False, None, lambda a: a.agent, "agent"),
+    SortOrder("sessions", "SESS", True, None, lambda a: a.sessions, "most sessions first"),
+    SortOrder("requests", "REQS", True, None, lambda a: a.requests, "most requests first"),
+    SortOrder("tokens", "IN", True, None, lambda a: a.prompt_tokens, "most prompt tokens first"),
+    SortOrder("output", "OUT", True, None, lambda a: a.output_tokens, "most output first"),
+    SortOrder("cost", "COST", True, "C", lambda a: a.cost_usd, "most expensive first"),
+)  # fmt: skip
+
+TABS = ("sessions", "tools", "models", "agents")
 SORTS_BY_TAB: dict[str, tuple[SortOrder, ...]] = {
     "sessions": SORTS,
     "tools": TOOL_SORTS,
     "models": MODEL_SORTS,
+    "agents": AGENT_SORTS,
 }
-DEFAULT_SORTS: dict[str, str] = {"sessions": "rate", "tools": "calls", "models": "cost"}
+DEFAULT_SORTS: dict[str, str] = {
+    "sessions": "rate",
+    "tools": "calls",
+    "models": "cost",
+    "agents": "cost",
+}
 DEFAULT_SORT = DEFAULT_SORTS["sessions"]
 BY_KEY = {order.key: order for order in SORTS}
 _BY_TAB = {tab: {order.key: order for order in orders} for tab, orders in SORTS_BY_TAB.items()}
 _IDENTITY: dict[str, Callable[[Any], str]] = {
-    "sessions": lambda r: r.session_id,
+    "sessions": lambda r: r.key,
     "tools": lambda t: t.name,
     "models": lambda m: m.model,
+    "agents": lambda a: a.agent,
 }
 
 
@@ -120,7 +136,7 @@ def urgency(row: SessionRow) -> int:
 def sort_rows(rows: Sequence[SessionRow], key: str, invert: bool = False) -> list[SessionRow]:
     order = order_for("sessions", key)
     # ties: the most recent activity first, then the id, whatever the direction
-    out = sorted(rows, key=lambda r: r.session_id)
+    out = sorted(rows, key=lambda r: r.key)
     out.sort(key=lambda r: r.last_activity_ts, reverse=True)
     out.sort(key=order.value, reverse=order.reverse != invert)
     out.sort(key=urgency)
@@ -133,6 +149,10 @@ def sort_tools(rows: Sequence[ToolRow], key: str, invert: bool = False) -> list[
 
 def sort_models(rows: Sequence[ModelRow], key: str, invert: bool = False) -> list[ModelRow]:
     return _sorted(rows, "models", key, invert)
+
+
+def sort_agents(rows: Sequence[AgentRow], key: str, invert: bool = False) -> list[AgentRow]:
+    return _sorted(rows, "agents", key, invert)
 
 
 def _sorted(rows: Sequence[Row], tab: str, key: str, invert: bool) -> list[Row]:

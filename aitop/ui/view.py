@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aitop.snapshot import Alert, ModelRow, SessionRow, Snapshot, ToolRow
+from aitop.snapshot import AgentRow, Alert, ModelRow, SessionRow, Snapshot, ToolRow
 from aitop.ui import keymap
 from aitop.ui.sort import (
     DEFAULT_SORTS,
@@ -23,12 +23,13 @@ from aitop.ui.sort import (
     TABS,
     neighbour,
     order_for,
+    sort_agents,
     sort_models,
     sort_rows,
     sort_tools,
 )
 
-TAB_TITLES = {"sessions": "Sessions", "tools": "Tools", "models": "Models"}
+TAB_TITLES = {"sessions": "Sessions", "tools": "Tools", "models": "Models", "agents": "Agents"}
 HOLD_S = 3.0  # after a navigation key, hold the order this long (3 ticks at -d 1)
 MAX_FILTER = 64
 
@@ -44,20 +45,16 @@ class Cursor:
     top: int = 0  # the first row on screen
 
 
-Three = tuple[Any, Any, Any]  # one value per tab, in the order of TABS
+PerTab = tuple[Any, ...]  # one value per tab, in the order of TABS
 
 
 @dataclass(frozen=True)
 class View:
     tab: str = "sessions"
-    sorts: tuple[str, str, str] = (
-        DEFAULT_SORTS["sessions"],
-        DEFAULT_SORTS["tools"],
-        DEFAULT_SORTS["models"],
-    )
-    inverts: tuple[bool, bool, bool] = (False, False, False)
-    filters: tuple[str, str, str] = ("", "", "")
-    cursors: tuple[Cursor, Cursor, Cursor] = (Cursor(), Cursor(), Cursor())
+    sorts: tuple[str, ...] = tuple(DEFAULT_SORTS[tab] for tab in TABS)
+    inverts: tuple[bool, ...] = (False,) * len(TABS)
+    filters: tuple[str, ...] = ("",) * len(TABS)
+    cursors: tuple[Cursor, ...] = (Cursor(),) * len(TABS)
     held: tuple[str, ...] = ()  # the order on screen while re-sorting is held
     hold_until: float = 0.0  # snapshot time
     hold_s: float = HOLD_S
@@ -106,10 +103,10 @@ class View:
         return self.replace(**changes)
 
 
-def _set(values: Three, tab: str, value: Any) -> Any:
+def _set(values: PerTab, tab: str, value: Any) -> PerTab:
     out = list(values)
     out[TABS.index(tab)] = value
-    return (out[0], out[1], out[2])
+    return tuple(out)
 
 
 # --- what is on screen ------------------------------------------------------------------
@@ -137,7 +134,7 @@ def sessions_in_view(snap: Snapshot, view: View) -> list[SessionRow]:
     if needle:
         rows = [row for row in rows if matches(row, needle)]
     ordered = sort_rows(rows, key, invert)
-    return _held(ordered, view, snap, lambda r: r.session_id) if view.tab == "sessions" else ordered
+    return _held(ordered, view, snap, lambda r: r.key) if view.tab == "sessions" else ordered
 
 
 def tools_in_view(snap: Snapshot, view: View) -> list[ToolRow]:
@@ -154,11 +151,19 @@ def models_in_view(snap: Snapshot, view: View) -> list[ModelRow]:
     return _held(ordered, view, snap, lambda m: m.model) if view.tab == "models" else ordered
 
 
+def agents_in_view(snap: Snapshot, view: View) -> list[AgentRow]:
+    needle, key, invert = _tab_state(view, "agents")
+    rows = [a for a in snap.agents if needle in a.agent.casefold()]
+    ordered = sort_agents(rows, key, invert)
+    return _held(ordered, view, snap, lambda a: a.agent) if view.tab == "agents" else ordered
+
+
 def tab_count(snap: Snapshot, tab: str) -> int:
     rows: dict[str, Sequence[object]] = {
         "sessions": snap.sessions,
         "tools": snap.tools,
         "models": snap.models,
+        "agents": snap.agents,
     }
     return len(rows[tab])
 
@@ -174,9 +179,11 @@ def _held(rows: list[Any], view: View, snap: Snapshot, ident: Any) -> list[Any]:
 
 def ids_in_view(snap: Snapshot, view: View) -> list[str]:
     if view.tab == "sessions":
-        return [row.session_id for row in sessions_in_view(snap, view)]
+        return [row.key for row in sessions_in_view(snap, view)]
     if view.tab == "tools":
         return [tool.name for tool in tools_in_view(snap, view)]
+    if view.tab == "agents":
+        return [agent.agent for agent in agents_in_view(snap, view)]
     return [model.model for model in models_in_view(snap, view)]
 
 
@@ -202,7 +209,7 @@ def scrolled(top: int, index: int, page: int, count: int) -> int:
 
 def selected_session(snap: Snapshot, view: View) -> SessionRow | None:
     rows = sessions_in_view(snap, view)
-    index = selected_index([r.session_id for r in rows], view.cursors[0])
+    index = selected_index([r.key for r in rows], view.cursors[0])
     return rows[index] if index >= 0 else None
 
 
@@ -285,7 +292,7 @@ def apply(view: View, action: str, snap: Snapshot, page: int) -> View:
         if view.tab != "sessions":
             return view
         row = selected_session(snap, view)
-        return view.replace(detail=row.session_id, detail_top=0) if row else view
+        return view.replace(detail=row.key, detail_top=0) if row else view
     if action == "filter":
         return view.replace(filtering=True, held=())
     if action == "back":
@@ -406,6 +413,6 @@ def _filter_key(view: View, key: str, action: str | None, snap: Snapshot, page: 
     return view
 
 
-def _reset(view: View) -> tuple[Cursor, Cursor, Cursor]:
+def _reset(view: View) -> PerTab:
     """A new filter starts at the top of what it finds."""
-    return _set(view.cursors, view.tab, Cursor())  # type: ignore[no-any-return]
+    return _set(view.cursors, view.tab, Cursor())

@@ -46,7 +46,8 @@ Tok = Annotated[int, Meta(ge=0, le=10_000_000)]
 Total = Annotated[int, Meta(ge=0, le=10**13)]  # a thread's running total
 Id = Annotated[str, Meta(max_length=256)]
 Name = Annotated[str, Meta(max_length=256)]
-Millis = Annotated[float, Meta(ge=0, le=1e12)]
+Millis = Annotated[float, Meta(ge=0, le=1e12)]  # a duration
+EpochMillis = Annotated[float, Meta(ge=0, le=1e15)]  # a time: ms since 1970
 
 
 class _Usage(Struct):
@@ -110,8 +111,8 @@ class Payload(Struct):
     time_to_first_token_ms: Millis | None = None
     error: _Error | None = None
     item: _Item | None = None
-    started_at_ms: Millis | None = None
-    completed_at_ms: Millis | None = None
+    started_at_ms: EpochMillis | None = None
+    completed_at_ms: EpochMillis | None = None
     thread_settings: _Settings | None = None
 
 

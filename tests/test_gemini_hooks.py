@@ -144,7 +144,10 @@ def test_decoding_never_raises_on_payload_shapes(fields: dict[str, Any]) -> None
 
 def test_a_request_with_no_chunk_of_answer_is_an_api_error_of_its_session() -> None:
     """G2's second invocation got HTTP 400: BeforeModel, no AfterModel, the process gone
-    without another hook; the resume's SessionStart shows it. Exactly the mock's count."""
+    without another hook; the resume's SessionStart shows it. Exactly the mock's count
+    (G1, every request answered: none)."""
+    events = decode_hooks(Gemini("/nonexistent/.gemini"), hook_payloads(G1), time.time())
+    assert not [e for e in events if isinstance(e, ev.ApiError)]
     events = decode_hooks(Gemini("/nonexistent/.gemini"), hook_payloads(G2), time.time())
     errors = Counter(e.session.session_id for e in events if isinstance(e, ev.ApiError))
     books = ledgers(read_jsonl(G2 / "mock-requests.jsonl"), read_jsonl(G2 / "invocations.jsonl"))
@@ -165,6 +168,32 @@ def test_every_retried_attempt_is_one_api_error_and_answers_are_none() -> None:
     other = json.dumps({**json.loads(payload("AfterModel")), "session_id": "s2"}).encode()
     events = events_of(provider, payload("BeforeModel"), other, payload("BeforeAgent"))
     assert kinds(events).count("ApiError") == 1
+
+
+def test_requests_asked_at_once_are_told_apart_by_their_request() -> None:
+    """Two subagents at work in one session: their attempts interleave, each answered by the
+    AfterModel that carries its own llm_request; one that never is, fails."""
+    provider = Gemini("/nonexistent/.gemini")
+
+    def model(event: str, conversation: str) -> bytes:
+        request = {
+            "model": "gemini-3.8-flash",
+            "messages": [{"role": "user", "content": conversation}],
+        }
+        return payload(event, llm_request=request)
+
+    events = events_of(
+        provider,
+        model("BeforeModel", "subagent a"),
+        model("BeforeModel", "subagent b"),
+        model("AfterModel", "subagent b"),
+        model("AfterModel", "subagent a"),
+        model("BeforeModel", "subagent a, later"),
+        model("BeforeModel", "subagent b, later"),
+        model("AfterModel", "subagent b, later"),
+    )
+    assert "ApiError" not in kinds(events)
+    assert kinds(events_of(provider, payload("AfterAgent"))) == ["ApiError", "TurnEnded"]
 
 
 def test_api_errors_are_placed_when_the_request_was_made() -> None:
@@ -188,6 +217,8 @@ def test_hook_inputs_are_the_chat_files_args_byte_for_byte() -> None:
     events += read_all(provider, now)
     finished = [e for e in events if isinstance(e, ev.ToolFinished)]
     assert len(finished) == 5 and all(e.duration_ms is not None for e in finished)
+    # and each AfterModel's llm_request is its BeforeModel's: every request answered
+    assert not [e for e in events if isinstance(e, ev.ApiError)]
 
 
 def test_every_chat_tool_call_gets_its_hooks_duration_in_either_order() -> None:

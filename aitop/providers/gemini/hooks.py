@@ -12,9 +12,10 @@ fire far more often than their names say, and neither is what it sounds like:
   never a compaction.
 
 `BeforeModel` fires once per request attempt of the main chat and of subagents (not for
-the model router's classifier), so a `BeforeModel` that no `AfterModel` answers is a
-request that failed: the provider counts those (`Gemini.decode`), as no chat file holds
-them.
+the model router's classifier), and every `AfterModel` of its answer carries the same
+`llm_request`, byte for byte (a retry sends it again), so a `BeforeModel` that no
+`AfterModel` answers is a request that failed: the provider counts those
+(`Gemini.decode`), as no chat file holds them.
 """
 
 from __future__ import annotations
@@ -60,11 +61,11 @@ class AfterAgent(_Hook):
 
 
 class BeforeModel(_Hook):
-    pass
+    llm_request: msgspec.Raw = msgspec.Raw()  # kept raw: only hashed, to pair the two
 
 
 class AfterModel(_Hook):
-    pass
+    llm_request: msgspec.Raw = msgspec.Raw()  # its BeforeModel's, byte for byte
 
 
 class BeforeToolSelection(_Hook):

@@ -5,10 +5,12 @@ subagents' in a directory named after it); a hook names its session's file. The 
 files are the accounting (`chats.py`); the hooks add what no file holds:
 
 * a request that failed: `BeforeModel` fires once per request attempt, `AfterModel` once
-  per chunk of its answer, so an attempt the session moves past (another `BeforeModel`,
-  a new prompt, the turn's end, a restart) without a chunk got no answer: an API error
-  (0.61.0 writes nothing of it to the chat file, and `-p` exits without another hook:
-  such an error is counted when the session is resumed);
+  per chunk of its answer, both with the same `llm_request`; an attempt that got no chunk
+  by the time it is sent again (a retry), or the turn is over (its end, a new prompt, a
+  restart), got no answer: an API error. Attempts are told apart by their request, so
+  subagents asking at the same time never pass for failures. (0.61.0 writes nothing of a
+  failed request to the chat file, and `-p` exits on it without another hook: such an
+  error is counted when the session is resumed.)
 * how long a tool ran: `BeforeTool` and `AfterTool` carry no call id, but their
   `tool_input` is the call's `args` in the chat file byte for byte, so a duration is
   matched to the chat's call by (session, tool, input), in order;
@@ -52,16 +54,11 @@ MAX_PER_KEY = 64
 MAX_ROOTS = 1024
 
 ToolKey = tuple[str, str, int]  # (session, tool name, hash of its input)
+Attempt = tuple[str, int]  # (session, hash of its llm_request)
 T = TypeVar("T")
 
-# After one of these, a request attempt with no chunk of answer got none.
-_MOVES_ON = (
-    hooks.BeforeModel,
-    hooks.BeforeAgent,
-    hooks.AfterAgent,
-    hooks.SessionStart,
-    hooks.SessionEnd,
-)
+# After one of these, every request attempt of the turn with no chunk of answer got none.
+_TURN_OVER = (hooks.BeforeAgent, hooks.AfterAgent, hooks.SessionStart, hooks.SessionEnd)
 
 
 class Gemini:
@@ -77,7 +74,7 @@ class Gemini:
         self.queue = Queue(self.tailer)
         self.dirwatch = DirWatch(self.tmp_dir, SESSION_FILES_DEPTH, SUFFIX, use_inotify=use_inotify)
         self.setup = setup
-        self._asking: OrderedDict[str, float] = OrderedDict()  # session -> attempt's time
+        self._asking: OrderedDict[Attempt, float] = OrderedDict()  # unanswered -> its time
         self._tool_starts: OrderedDict[ToolKey, deque[float]] = OrderedDict()
         self._durations: OrderedDict[ToolKey, deque[float]] = OrderedDict()  # not matched yet
         self._untimed: OrderedDict[ToolKey, deque[str]] = OrderedDict()  # chat calls waiting
@@ -101,21 +98,23 @@ class Gemini:
     def _failed_request(
         self, hook: hooks.Payload, session: ev.SessionInfo, now: float
     ) -> list[ev.Event]:
-        """An API error for the last request attempt if the session moved past it with no
-        chunk of answer; this hook's own attempt, if it is one, awaits its answer."""
-        sid = hook.session_id
-        if isinstance(hook, hooks.AfterModel):
-            self._asking.pop(sid, None)
+        """API errors for the request attempts this hook shows got no answer; this hook's
+        own attempt, if it is one, awaits its answer."""
+        if isinstance(hook, hooks.BeforeModel | hooks.AfterModel):
+            attempt = (hook.session_id, hash(bytes(hook.llm_request)))
+            asked = self._asking.pop(attempt, None)
+            if isinstance(hook, hooks.AfterModel):
+                return []
+            _put(self._asking, attempt, now)
+            return [] if asked is None else [self._api_error(session, asked)]
+        if not isinstance(hook, _TURN_OVER):
             return []
-        if not isinstance(hook, _MOVES_ON):
-            return []
-        asked = self._asking.pop(sid, None)
-        out: list[ev.Event] = []
-        if asked is not None:
-            out.append(ev.ApiError(msgspec.structs.replace(session, time=asked)))
-        if isinstance(hook, hooks.BeforeModel):
-            _put(self._asking, sid, now)
-        return out
+        unanswered = [a for a in self._asking if a[0] == hook.session_id]
+        return [self._api_error(session, self._asking.pop(a)) for a in unanswered]
+
+    @staticmethod
+    def _api_error(session: ev.SessionInfo, asked: float) -> ev.Event:
+        return ev.ApiError(msgspec.structs.replace(session, time=asked))
 
     def _tool_timing(
         self, hook: hooks.Payload, session: ev.SessionInfo, now: float
@@ -225,7 +224,8 @@ class Gemini:
 
     def forget(self, session_id: str) -> None:
         self.queue.forget(session_id)
-        self._asking.pop(session_id, None)
+        for attempt in [a for a in self._asking if a[0] == session_id]:
+            del self._asking[attempt]
         for table in (self._tool_starts, self._durations, self._untimed):
             for key in [k for k in table if k[0] == session_id]:
                 del table[key]
@@ -261,7 +261,7 @@ class Gemini:
         return self.setup.diagnostics(frames, self.tailer.stats.files, outside)
 
 
-def _put(table: OrderedDict[str, float], key: str, value: float) -> None:
+def _put(table: OrderedDict[Attempt, float], key: Attempt, value: float) -> None:
     table[key] = value
     table.move_to_end(key)
     while len(table) > MAX_TRACKED:

@@ -68,7 +68,9 @@ def settled(rig: GeminiRig, expected: dict[str, GeminiLedger]) -> Snapshot:
     return rig.monitor.settle(done, timeout=SETTLE_S)
 
 
-def assert_session(snap: Snapshot, ledger: GeminiLedger, table: PriceTable) -> None:
+def assert_session(
+    snap: Snapshot, ledger: GeminiLedger, table: PriceTable, requests: list[dict[str, Any]]
+) -> None:
     sid = ledger.session_id
     row = rows(snap).get(sid)
     assert row is not None, f"no row for {sid} in {[r['session_id'] for r in snap['sessions']]}"
@@ -80,18 +82,14 @@ def assert_session(snap: Snapshot, ledger: GeminiLedger, table: PriceTable) -> N
     everything = ledger.counts([*ledger.chat, *ledger.router])
     gap = ledger.counts(ledger.router)
     assert {k: row[k] for k in ROW_COUNTS} == {k: everything[k] - gap[k] for k in ROW_COUNTS}
-    assert ledger.router and all(_is_router_call(r.seq) for r in ledger.router)
+    assert ledger.router and all(is_router_call(requests[r.seq - 1]) for r in ledger.router)
     assert row["reasoning_tokens"] == sum(r.normalised().reasoning_tokens for r in ledger.chat)
     assert row["status"] == "ended"
 
 
-_ROUTER: dict[int, dict[str, Any]] = {}
-
-
-def _is_router_call(seq: int) -> bool:
+def is_router_call(request: dict[str, Any]) -> bool:
     """A request of the model router: `generateContent` on the flash-lite model, asking for
     a complexity score, with no tools (the README's description of what no chat file holds)."""
-    request = _ROUTER[seq]
     schema = (request.get("generationConfig") or {}).get("responseJsonSchema") or {}
     return (
         request["path"].endswith(":generateContent")
@@ -121,8 +119,6 @@ class Played:
         )
         self.invocations = rig.invocations()
         self.requests = rig.requests()
-        _ROUTER.clear()
-        _ROUTER.update(enumerate(self.requests, 1))
         self.ledgers = rig.ledgers()
         self.sessions = list(dict.fromkeys(run["session_id"] for run in self.invocations))
 
@@ -174,7 +170,7 @@ def test_each_session_row_is_its_mock_ledger_exactly(played: Played) -> None:
     table = PriceTable()
     assert sorted(rows(snap)) == sorted(played.ledgers)
     for ledger in played.ledgers.values():
-        assert_session(snap, ledger, table)
+        assert_session(snap, ledger, table, played.requests)
     second = rows(snap)[played.sessions[1]]
     (sub,) = second["subagent_rows"]
     assert sub["subagent_type"] == "generalist" and sub["requests"] > 0

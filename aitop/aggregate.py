@@ -18,10 +18,12 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from aitop import events as ev
+from aitop.activity import BUSY, IDLE, Activity, request_ms
 from aitop.pricing import PICO_PER_USD, Pricer
 from aitop.snapshot import (
     AgentRow,
     Counts,
+    Doing,
     Ingest,
     ModelRow,
     Series,
@@ -235,8 +237,9 @@ class Departures(NamedTuple):
 
 
 class SessionState:
-    def __init__(self, info: ev.SessionInfo) -> None:
+    def __init__(self, info: ev.SessionInfo, privacy: bool = False) -> None:
         self.key: SessionKey = (info.agent, info.session_id)
+        self.activity = Activity(info.time, privacy)  # what it does now, and did last
         self.session_id = info.session_id
         self.agent = info.agent
         self.cwd = info.cwd
@@ -293,9 +296,10 @@ class SessionState:
 class Aggregator:
     """Owns every count. One instance, driven by one loop."""
 
-    def __init__(self, pricer: Pricer, start: float) -> None:
+    def __init__(self, pricer: Pricer, start: float, *, privacy: bool = False) -> None:
         self.pricer = pricer
         self.start = start
+        self.privacy = privacy  # no summary of any tool's input, anywhere
         self.ring = Ring(start)
         self.since_start = [0] * WIDTH
         self.sessions: dict[SessionKey, SessionState] = {}
@@ -304,6 +308,7 @@ class Aggregator:
         self.agents: dict[str, list[int]] = {}  # everything read of each agent
         self.estimated_agents: set[str] = set()
         self.tools: dict[str, ToolStats] = {}
+        self.latency: dict[str, ToolStats] = {}  # per model: its requests' durations
         self._calls: OrderedDict[tuple[str, str], _Call] = OrderedDict()  # (agent, call id)
         self.archive: OrderedDict[SessionKey, SessionState] = OrderedDict()  # oldest first
         self._departed = Departures([], [])
@@ -314,9 +319,11 @@ class Aggregator:
         self.ring.advance(now)
         info = event.session
         session = self._session(info, now)
+        waited = (session.waiting, session.waiting_since, self.waits(session, info.time))
+        cost_pico: int | None = None
         match event:
             case ev.Request():
-                self._request(session, event)
+                cost_pico = self._request(session, event)
             case ev.ToolStarted():
                 self._tool_started(session, event)
             case ev.ToolFinished():
@@ -363,6 +370,12 @@ class Aggregator:
         answered = session.waiting is not None and info.time >= session.waiting_since
         if answered and not isinstance(event, _NOT_ANSWERS) and _main_thread(event):
             session.waiting = None
+        was_waiting, since, counted = waited
+        over = (session.waiting, session.waiting_since) != (was_waiting, since)
+        if counted and was_waiting is not None and over:
+            # a wait that showed is over: the timeline keeps how long it lasted
+            session.activity.waited(was_waiting, since, max(since, info.time))
+        session.activity.apply(event, None if cost_pico is None else cost_pico / PICO_PER_USD)
 
     def apply_all(self, events: Iterable[ev.Event], now: float) -> None:
         for event in events:
@@ -392,7 +405,7 @@ class Aggregator:
             # back after it left the table: whole again, with nothing counted twice
             session = self.archive.pop(key, None)
             if session is None:
-                session = SessionState(info)
+                session = SessionState(info, self.privacy)
             else:
                 session.touch(info)
             self.sessions[key] = session
@@ -442,7 +455,8 @@ class Aggregator:
             vendor=event.vendor,
         )
 
-    def _request(self, session: SessionState, event: ev.Request) -> None:
+    def _request(self, session: SessionState, event: ev.Request) -> int:
+        """Count it; what it cost (its growth's, for a request seen before)."""
         usage, previous = event.usage, event.previous
         when = event.session.time
         cost = self._price(event, usage)
@@ -481,6 +495,10 @@ class Aggregator:
         if previous is None and event.stop_reason == "max_tokens":
             session.max_tokens_stops += 1
             session.max_tokens_at = max(when, session.max_tokens_at or when)
+        took = request_ms(event)
+        if took is not None:
+            self._tool_stats(self.latency, event.model).add_duration(took)
+        return cost
 
     def _tool_started(self, session: SessionState, event: ev.ToolStarted) -> None:
         call = self._call(
@@ -583,6 +601,7 @@ class Aggregator:
             return
         for stats in session.tools.values():
             stats.shrink(ARCHIVED_DURATIONS)
+        session.activity.forget_timeline()
         self.archive[key] = session
         self._departed.archived.append(key)
         while len(self.archive) > MAX_ARCHIVED:
@@ -622,7 +641,9 @@ class Aggregator:
         if self.waits(session, now):
             return "waiting"
         # read from its log at start-up and silent since: nothing says it still runs
-        if session.live and now - session.last_activity <= ACTIVE_FOR:
+        if session.live and (
+            now - session.last_activity <= ACTIVE_FOR or session.activity.doing().state in BUSY
+        ):  # a tool or a request in flight is activity, however long it takes
             return "active"
         return "idle"
 
@@ -652,7 +673,13 @@ class Aggregator:
         )
         models = sorted(
             (
-                ModelRow(model=model, estimated=model in self.estimated_models, **counts_of(totals))
+                ModelRow(
+                    model=model,
+                    estimated=model in self.estimated_models,
+                    latency_p50_ms=self._latency(model, 0.5),
+                    latency_p95_ms=self._latency(model, 0.95),
+                    **counts_of(totals),
+                )
                 for model, totals in self.models.items()
             ),
             key=lambda row: row.cost_usd,
@@ -701,6 +728,21 @@ class Aggregator:
             socket=socket,
             agents=agents,
         )
+
+    def _latency(self, model: str, fraction: float) -> float | None:
+        stats = self.latency.get(model)
+        return None if stats is None else stats.percentile(fraction)
+
+    def doing(self, s: SessionState, now: float) -> Doing:
+        """What it does now: ended and waiting first, then its activity's own state."""
+        if s.ended_at is not None:
+            return Doing(state="ended", since_ts=s.ended_at)
+        if self.waits(s, now):
+            return Doing(state="waiting", since_ts=s.waiting_since, detail=s.waiting)
+        doing = s.activity.doing()
+        if doing.state == IDLE:  # idle since whatever it last did
+            return Doing(state=IDLE, since_ts=max(doing.since_ts, s.last_activity))
+        return doing
 
     def _agent_row(self, agent: str, totals: list[int], rows: list[SessionRow]) -> AgentRow:
         mine = [row for row in rows if row.agent == agent]
@@ -764,6 +806,8 @@ class Aggregator:
                 s.waiting_since if s.ended_at is None and self.waits(s, now) else None
             ),
             agent_cost_stale=_stale(s.agent_cost_at, s.latest_request_at),
+            now=self.doing(s, now),
+            timeline=s.activity.entries(),
             **counts_of(s.totals),
         )
 

@@ -32,6 +32,14 @@ class Thresholds(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     no_output_min_cost_usd: Usd = 0.05  # spent in the last minute with no output at all
     tool_loop_repeats: Count = 5  # the same tool with the same input, this many times running
     session_budget_usd: Usd = 0.0  # 0: no budget
+    request_slow_s: Annotated[float, Meta(ge=0)] = 180.0  # no answer from the model this long
+    tool_slow_s: Annotated[float, Meta(ge=0)] = 600.0  # a tool running this long (0: off)...
+    # ...except these, long by design: a subagent at work, waiting for one
+    long_tools: tuple[Annotated[str, Meta(max_length=128)], ...] = (
+        "Agent",
+        "Task",
+        "collaborationwait_agent",
+    )
 
 
 MAX_TOKENS_RECENT_S = 300.0
@@ -172,12 +180,41 @@ def waited(seconds: float) -> str:
     return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
 
 
+def _slow_alert(row: SessionRow, name: str, limits: Thresholds, now: float) -> Alert | None:
+    """A request with no answer, or a tool still running, for longer than it should."""
+    doing = row.now
+    if doing is None:
+        return None
+    took = now - doing.since_ts
+    if doing.state == "model" and limits.request_slow_s and took > limits.request_slow_s:
+        return Alert(
+            f"slow_request:{row.session_id}:{round(doing.since_ts * 1000)}",
+            WARNING,
+            f"{name}: no answer from the model for {waited(took)}",
+        )
+    if (
+        doing.state == "tool"
+        and limits.tool_slow_s
+        and took > limits.tool_slow_s
+        and doing.detail not in limits.long_tools
+    ):
+        return Alert(
+            f"slow_tool:{row.session_id}:{round(doing.since_ts * 1000)}",
+            WARNING,
+            f"{name}: {doing.detail} running for {waited(took)}",
+        )
+    return None
+
+
 def _session_alerts(row: SessionRow, name: str, limits: Thresholds, now: float) -> list[Alert]:
     out = []
     sid = row.session_id
     waiting = _waiting_alert(row, name, now)
     if waiting is not None:
         out.append(waiting)
+    slow = _slow_alert(row, name, limits, now)
+    if slow is not None:
+        out.append(slow)
     if row.context_limit and row.context_tokens > limits.context_fill * row.context_limit:
         fill = row.context_tokens / row.context_limit
         out.append(

@@ -72,7 +72,7 @@ class Monitor:
         self._wall0 = env.wall_clock()
         self.start = self.now()
         self.pricer = Pricer.load(options.config.pricing.models)
-        self.aggregator = Aggregator(self.pricer, self.start)
+        self.aggregator = Aggregator(self.pricer, self.start, privacy=options.config.privacy)
         self.alert_log = AlertLog()
         self.providers: dict[str, Provider] = {
             name: agent.make(Where(options.agent_dirs[name], options.socket_path, env.environ))

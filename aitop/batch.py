@@ -19,8 +19,13 @@ from aitop.ui.sort import DEFAULT_SORT, sort_rows
 DEFAULT_WIDTH = 200
 
 
-def to_json(snapshot: Snapshot) -> bytes:
+def to_json(snapshot: Snapshot, *, timelines: bool = False) -> bytes:
+    """One line. Sessions' timelines only when asked (`--timeline`): a log of `aitop -b
+    --json -d 1 >> file` would otherwise repeat them every second."""
     data = msgspec.to_builtins(snapshot)
+    if not timelines:
+        for row in data["sessions"]:
+            row.pop("timeline", None)
     try:
         return orjson.dumps(data) + b"\n"
     except orjson.JSONEncodeError:
@@ -66,15 +71,18 @@ def to_text(snapshot: Snapshot, width: int = DEFAULT_WIDTH) -> str:
 class BatchWriter:
     """Writes `count` frames (None: until stopped); returns False when done."""
 
-    def __init__(self, out: TextIO, *, json: bool, count: int | None, width: int) -> None:
+    def __init__(
+        self, out: TextIO, *, json: bool, count: int | None, width: int, timelines: bool = False
+    ) -> None:
         self.out = out
         self.json = json
+        self.timelines = timelines
         self.left = count
         self.width = width
 
     def __call__(self, snapshot: Snapshot) -> bool:
         if self.json:
-            data = to_json(snapshot)
+            data = to_json(snapshot, timelines=self.timelines)
             binary = getattr(self.out, "buffer", None)
             if binary is not None:
                 binary.write(data)

@@ -98,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="with -b: one JSON snapshot object per line"
     )
     parser.add_argument(
+        "--timeline",
+        action="store_true",
+        help="with -b --json: include each session's timeline (what it did last)",
+    )
+    parser.add_argument(
         "--bell", action="store_true", help="ring the bell and notify when a new alert appears"
     )
     parser.add_argument(
@@ -210,6 +215,10 @@ def _monitor(args: argparse.Namespace, env: Env) -> int:
         return int(ExitCode.OK)
     if args.json and not args.batch:
         raise AitopError("--json needs -b", "run: aitop -b --json", ExitCode.USAGE)
+    if args.timeline and not (args.batch and args.json):
+        raise AitopError(
+            "--timeline needs -b --json", "run: aitop -b --json --timeline", ExitCode.USAGE
+        )
     if args.iterations is not None and not args.batch:
         raise AitopError("-n needs -b", "run: aitop -b -n N", ExitCode.USAGE)
 
@@ -234,7 +243,9 @@ def _monitor(args: argparse.Namespace, env: Env) -> int:
         from aitop.batch import DEFAULT_WIDTH, BatchWriter
 
         width = _columns(env, DEFAULT_WIDTH)
-        writer = BatchWriter(env.stdout, json=args.json, count=args.iterations, width=width)
+        writer = BatchWriter(
+            env.stdout, json=args.json, count=args.iterations, width=width, timelines=args.timeline
+        )
         monitor.open()
         try:
             monitor.run(interval, writer)

@@ -30,6 +30,7 @@ class Config(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     refresh: Annotated[float, Meta(gt=0, le=3600)] = 1.0  # seconds between frames
     bell: bool = False  # ring (and notify) when a new alert appears
     theme: Theme = "default"
+    privacy: bool = False  # no tool input at all in timelines (not even a command's first words)
     alerts: Thresholds = Thresholds()
     pricing: PricingConfig = PricingConfig()
 

@@ -167,6 +167,7 @@ class ToolStarted(Struct, frozen=True):
     name: str
     subagent_id: str | None = None
     input_digest: int | None = None  # same digest twice in a row = the same call again
+    summary: str | None = None  # its input in a few words: a command's first, a file's name
 
 
 class ToolFinished(Struct, frozen=True):
@@ -201,6 +202,10 @@ class Request(Struct, frozen=True):
     stop_reason: str | None = None
     vendor: str | None = None  # whose price list: "anthropic", "openai", "google"
     context_window: int | None = None  # the window the agent says the model has
+    # how long it took, where the agent's log can tell: when it was sent, and when its
+    # whole answer was in (its lines written, as aitop saw them while it followed the file)
+    started: float | None = None
+    answered: float | None = None
 
 
 class TurnCompleted(Struct, frozen=True):

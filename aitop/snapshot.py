@@ -74,6 +74,33 @@ class ToolRow(Struct, frozen=True):
     p95_ms: float | None
 
 
+class Doing(Struct, frozen=True, kw_only=True):
+    """What a session is doing now, and since when (the NOW column)."""
+
+    state: str  # tool, model, waiting, compacting, idle, ended
+    since_ts: float
+    detail: str | None = None  # the tool running; what the wait is for
+    more: int = 0  # other tools running at the same time
+
+
+class TimelineEntry(Struct, frozen=True, kw_only=True):
+    """One thing a session did, newest first in its timeline. Never a prompt's or a
+    file's contents: a tool's `summary` is its command's first words or a file's name
+    (and nothing with `privacy = true`)."""
+
+    time: float
+    kind: str  # prompt, request, tool, turn, wait, compaction, subagent, error
+    name: str | None = None  # the model, the tool, the subagent's type, the wait's kind
+    summary: str | None = None
+    id: str | None = None  # a tool call's id
+    tokens: int | None = None  # a request's prompt and output tokens
+    cost_usd: float | None = None
+    duration_ms: float | None = None  # a request's, a tool's, a turn's, a wait's
+    first_token_ms: float | None = None  # a turn's time to its first token, where known
+    ok: bool | None = None  # a tool's outcome, where known
+    subagent: str | None = None
+
+
 class SubagentRow(Counts, frozen=True, kw_only=True):
     subagent_id: str
     subagent_type: str
@@ -108,6 +135,8 @@ class SessionRow(Counts, frozen=True, kw_only=True):
     repeated_tool: str | None = None
     waiting_since_ts: float | None = None  # when the current wait began
     agent_cost_stale: bool = False  # requests were made after the agent wrote its total
+    now: Doing | None = None  # what it is doing right now
+    timeline: list[TimelineEntry] = []  # newest first (batch --json: with --timeline)
 
     @property
     def key(self) -> str:
@@ -118,6 +147,10 @@ class SessionRow(Counts, frozen=True, kw_only=True):
 class ModelRow(Counts, frozen=True, kw_only=True):
     model: str
     estimated: bool = False
+    # how long its requests took, from sending to the whole answer, where the agent's log
+    # says when a request was sent (Claude Code's transcripts): its latest 1,024
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
 
 
 class AgentRow(Counts, frozen=True, kw_only=True):

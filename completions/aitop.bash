@@ -14,7 +14,7 @@ _aitop() {
     fi
 
     local common="--socket --claude-dir --codex-home --gemini-dir --config -h --help"
-    local main_opts="--version -b --batch -n --iterations -d --delay --json --bell --no-backfill --print-config"
+    local main_opts="--version -b --batch -n --iterations -d --delay --json --timeline --bell --no-backfill --print-config"
     local install_opts="--write --dry-run --check --uninstall --settings --events"
     local hook_opts="--agent"
     local prices_opts="--update --json"

@@ -26,6 +26,7 @@ complete -c aitop -n $main -s b -l batch -d 'Batch mode: plain frames on stdout,
 complete -c aitop -n $main -s n -l iterations -x -d 'Stop after N frames'
 complete -c aitop -n $main -s d -l delay -x -d 'Seconds between frames'
 complete -c aitop -n $main -l json -d 'With -b: one JSON snapshot per line'
+complete -c aitop -n $main -l timeline -d "With -b --json: each session's timeline too"
 complete -c aitop -n $main -l bell -d 'Ring the bell and notify on a new alert'
 complete -c aitop -n $main -l no-backfill -d 'Read transcripts only when a hook names them'
 complete -c aitop -n $main -l print-config -d 'Print the effective configuration and exit'

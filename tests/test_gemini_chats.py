@@ -151,6 +151,20 @@ def test_tool_calls_once_with_gemini_clis_own_outcome() -> None:
     assert [e.ok for e in events if isinstance(e, ev.ToolFinished)] == [True] * 5
 
 
+def test_tool_calls_say_what_they_worked_on_in_a_few_words() -> None:
+    events = read_all(Gemini(str(gemini_dir(G2))), time.time())
+    said = {(e.name, e.summary) for e in events if isinstance(e, ev.ToolStarted)}
+    assert said == {
+        ("run_shell_command", "echo hi"),
+        ("run_shell_command", "exit 3"),
+        ("run_shell_command", "echo again"),
+        ("run_shell_command", "echo sub"),
+        ("read_file", "missing.txt"),
+        ("invoke_agent", "generalist"),
+        ("complete_task", None),  # its result is not shown
+    }
+
+
 def test_the_chat_file_holds_no_compaction_and_no_api_error() -> None:
     events = read_all(Gemini(str(gemini_dir(G2))), time.time())
     assert not [e for e in events if isinstance(e, ev.Compacted | ev.ApiError)]
@@ -256,6 +270,8 @@ def test_backfill_finds_sessions_and_subagents_recently_written(tmp_path: Path) 
     home = copy_home(G2, tmp_path)
     files = sorted((home / "tmp").glob("*/chats/**/*.jsonl"))
     now = time.time()
+    for path in files:
+        os.utime(path, (now, now))
     old = now - 3600
     os.utime(files[0], (old, old))
     found = recent_chats(str(home / "tmp"), now - 900)

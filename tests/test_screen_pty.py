@@ -70,16 +70,18 @@ def test_the_screen_as_a_user_drives_it(place: tuple[Path, dict[str, str]]) -> N
         tty.press("\t")
         tty.wait_text("SHARE")
         tty.press("\x1b[Z")  # Shift-Tab: back to Tools
-        tty.wait_text("P95")
+        tty.wait_text("ERR%")
         tty.press("\x1b[Z")
-        tty.wait_text("STATUS")
+        tty.wait_text("NOW ")
 
         # detail of the selected session, and back
         tty.press("\r")
         text = tty.wait_text("agent's own total")
-        assert "Main thread and subagents" in text and F1_ID in text
-        tty.press("\x1b[F")  # End: the bottom of the detail
-        tty.wait_text("The same tokens on each model")
+        assert "Timeline" in text and F1_ID in text  # what it did last, near the top
+        tty.press("\x1b[6~")  # PgDn
+        tty.wait_text("Main thread and subagents")
+        tty.press("\x1b[F")  # End: the bottom of the detail, the rest of the timeline
+        tty.wait_text("Timeline, continued")
         tty.press("\x1b")
         tty.wait_for(lambda t: "PROJECT" in t and "own total" not in t, "the list again")
 

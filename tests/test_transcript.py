@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 from aitop import events as ev
 from aitop.providers.claude_code.transcript import (
-    parse_time,
     recent_transcripts,
     session_of,
 )
@@ -25,6 +24,7 @@ from aitop.providers.claude_code.transcript import (
 )
 from aitop.providers.dedup import Dedup
 from aitop.providers.tail import Tailer
+from aitop.providers.timestamps import parse_time
 
 from conftest import SESSIONS, fixture_sessions, mock_responses
 

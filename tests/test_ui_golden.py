@@ -80,6 +80,10 @@ VIEWS = {
     "detail-120x40": ((120, 40), ("KEY_DOWN", "KEY_ENTER")),
     "detail-subagent-80x24": ((80, 24), ("/", "a", "i", "t", "o", "p", "KEY_ENTER", "KEY_ENTER")),
     "detail-scrolled-80x24": ((80, 24), ("KEY_ENTER", "KEY_PGDOWN")),
+    # payments-api's detail: what it does now and its latest timeline; its end, the rest
+    "timeline-200x50": ((200, 50), ("KEY_DOWN", "KEY_ENTER")),
+    "timeline-80x24": ((80, 24), ("KEY_DOWN", "KEY_ENTER")),
+    "timeline-end-80x24": ((80, 24), ("KEY_DOWN", "KEY_ENTER", "KEY_END")),
     "tools-120x40": ((120, 40), ("KEY_TAB",)),
     "models-80x24": ((80, 24), ("KEY_BTAB", "KEY_BTAB")),
     "agents-120x40": ((120, 40), ("KEY_BTAB",)),

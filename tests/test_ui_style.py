@@ -104,7 +104,7 @@ def test_context_fill_and_waiting_status(snap: Snapshot) -> None:
     screen = _screen(snap, _select(snap, "billing-service"))
     payments = _row(screen, "payments-api")
     assert {c.fg for c in _cells(screen, payments, "██████▊   85%")} == {"ff8700"}  # > 80 %
-    waiting = _cells(screen, _row(screen, "frontend"), "wait:perm")
+    waiting = _cells(screen, _row(screen, "frontend"), "waiting 59s")  # the NOW column
     assert {(c.fg, c.bg) for c in waiting} == {("black", "brown")}  # pyte calls yellow brown
 
 

@@ -67,7 +67,7 @@ def fixture_snapshot(tmp: Path, *, sessions: bool = True, busy: bool = True) -> 
         else:
             assert isinstance(item, ev.Request | ev.ToolStarted | ev.ToolFinished | ev.Waiting
                               | ev.TurnEnded | ev.SessionStarted | ev.Compacted
-                              | ev.TurnCompleted)  # fmt: skip
+                              | ev.TurnCompleted | ev.PromptSubmitted)  # fmt: skip
             aggregator.apply(item, when)
         while provider.pending():
             aggregator.apply_all(provider.work(when, 1 << 20), when)
@@ -163,6 +163,8 @@ BUSY = (
      "gpt-5.5", None, 33.0, 120_000, 0.9, 600, "codex", "openai"),
 )  # fmt: skip
 TOOLS = ("Bash", "Read", "Edit", "Grep", "Read", "Bash", "Write", "Glob")
+SUMMARIES = {"Bash": "npm test -- --watch", "Read": "app.py", "Edit": "router.ts",
+             "Grep": "TODO", "Write": "notes.md", "Glob": "src/**/*.ts"}  # fmt: skip
 
 
 def _busy_events() -> list[tuple[float, ev.Event]]:
@@ -192,7 +194,8 @@ def _busy_events() -> list[tuple[float, ev.Event]]:
                 out.append((t, ev.TurnCompleted(info(t))))
             tool = TOOLS[(k + n) % len(TOOLS)]
             call = f"toolu_{n}_{k}"
-            out.append((t + 0.5, ev.ToolStarted(info(t + 0.5), call, tool)))
+            out.append((t + 0.5, ev.ToolStarted(info(t + 0.5), call, tool,
+                                                summary=SUMMARIES[tool])))  # fmt: skip
             ok = (k * (n + 3)) % 11 != 0
             ms = 40.0 + 173 * ((k * 7 + n) % 13) + (2500 if tool == "Bash" else 0)
             out.append((t + 1.0, ev.ToolFinished(info(t + 1.0), call, tool, ok, duration_ms=ms)))
@@ -200,6 +203,17 @@ def _busy_events() -> list[tuple[float, ev.Event]]:
                 out.append((t + 2.0, ev.TurnEnded(info(t + 2.0))))
             t += every * (1 + 0.6 * ((k * 5 + n) % 4) / 3)
             k += 1
-        if n == 1:  # the frontend session is waiting for a permission answer
+        # where each one is now: payments-api runs a command; frontend waits for a
+        # permission; ml-pipeline and the long-named one finished their turns; the Codex
+        # session sent a prompt 25 s ago
+        end = t - every * (1 + 0.6 * (((k - 1) * 5 + n) % 4) / 3) + 1.0  # its last tool's end
+        if n == 0:
+            out.append((NOW - 3.0, ev.ToolStarted(info(NOW - 3.0), "toolu_0_now", "Bash",
+                                                  summary="pytest -x tests")))  # fmt: skip
+        elif n == 1:
             out.append((last + 4.0, ev.Waiting(info(last + 4.0), "permission")))
+        elif n in (2, 3):
+            out.append((end + 1.0, ev.TurnCompleted(info(end + 1.0))))
+        else:
+            out.append((NOW - 25.0, ev.PromptSubmitted(info(NOW - 25.0))))
     return out

@@ -58,8 +58,10 @@ class Followed:
     learns the file's session from its content (Codex) may set `session_id`."""
 
     __slots__ = (
+        "caught_up",
         "identity",
         "inflater",
+        "live",
         "offset",
         "partial",
         "path",
@@ -71,6 +73,7 @@ class Followed:
         "state",
         "subagent_id",
         "wait_s",
+        "written",
     )
 
     def __init__(self, path: str, session_id: str, subagent_id: str | None) -> None:
@@ -87,6 +90,9 @@ class Followed:
         self.wait_s = 0.0  # the last wait before a retry: doubles with each failure
         self.inflater: Any = None  # a zstd decompression stream, for .zst files
         self.state: Any = None
+        self.caught_up = False  # a read has reached its end: later bytes are new ones
+        self.live = False  # the bytes being handed over were written just now, not before
+        self.written = 0.0  # the file's mtime at this read: when its latest bytes were
 
     def backing_off(self, now: float) -> bool:
         return self.problem is not None and now < self.retry_at
@@ -290,9 +296,11 @@ class Tailer:
             ):
                 # replaced or truncated: start over; the reader's dedup keeps it exact
                 file.offset, file.partial, file.skipping, file.inflater = 0, b"", False, None
+                file.caught_up = False
                 self.stats.restarts += 1
             file.identity = identity
             file.size_seen = info.st_size
+            file.live, file.written = file.caught_up, info.st_mtime
             want = min(budget // _ZSTD_SHARE if compressed else budget, info.st_size - file.offset)
             if want <= 0:
                 return b""
@@ -302,6 +310,7 @@ class Tailer:
         if not data:  # shorter than fstat said a moment ago: cut since; stat it anew
             file.size_seen = file.offset
         file.offset += len(data)
+        file.caught_up = file.offset >= info.st_size
         self.stats.bytes_read += len(data)
         return _inflate(file, data) if compressed else data
 

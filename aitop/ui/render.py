@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple, TypeVar
 
 from aitop.alerts import CRITICAL, waited
-from aitop.snapshot import Alert, SessionRow, Snapshot
+from aitop.snapshot import Alert, SessionRow, Snapshot, TimelineEntry
 from aitop.ui import format as fmt
 from aitop.ui import keymap
 from aitop.ui.compare import Comparison
@@ -35,6 +35,7 @@ from aitop.ui.sections import (
     fit_columns,
     header,
     model_columns,
+    now_text,
     pad_line,
     plain,
     session_columns,
@@ -542,6 +543,7 @@ def detail_lines(
     ]
     for n, text in enumerate(wrap(" · ".join(parts), width - 9, " · ")):
         lines.append([Seg(pad("totals" if n == 0 else "", 9)), Seg(text)])
+    lines += [[], *timeline_lines(row, now, width, TIMELINE_FIRST)]
     lines.append([])
     wide = width >= SIDE_BY_SIDE
     col_w = (width - 3) // 2 if wide else width
@@ -573,7 +575,60 @@ def detail_lines(
             lines.append(fit([*pad_line(a, col_w), Seg("   "), *b], width))
     else:
         lines += [*left, [], *right]
+    if len(row.timeline) > TIMELINE_FIRST:
+        lines += [[], [Seg("Timeline, continued", "section")]]
+        lines += [fit(_timeline_entry(e), width) for e in row.timeline[TIMELINE_FIRST:]]
     return lines
+
+
+TIMELINE_FIRST = 8  # its latest entries, near the top; the rest at the end of the detail
+
+
+def timeline_lines(row: SessionRow, now: float, width: int, first: int) -> list[Line]:
+    """What it did last, newest first: `12:01:05  Bash  npm test  1.2s  failed`. A tool's
+    input only as its few words; none with `privacy = true`."""
+    doing = now_text(row, now)
+    lines: list[Line] = [[Seg("Timeline", "section"), Seg(f"  now: {doing}; newest first", "dim")]]
+    if not row.timeline:
+        lines.append([Seg("nothing yet", "dim")])
+    lines += [fit(_timeline_entry(e), width) for e in row.timeline[:first]]
+    if len(row.timeline) > first:
+        lines.append([Seg(f"… {len(row.timeline) - first} earlier, at the end", "dim")])
+    return lines
+
+
+def _timeline_entry(e: TimelineEntry) -> Line:
+    what, detail, role = e.kind, "", ""
+    if e.kind == "request":
+        what, detail = fmt.model(e.name), f"{fmt.count(e.tokens or 0)} tokens"
+        if e.cost_usd is not None:
+            detail += f"  {fmt.usd(e.cost_usd)}"
+    elif e.kind == "tool":
+        what, detail = e.name or "tool", e.summary or ""
+        if e.ok is False:
+            role = "bad"
+    elif e.kind == "wait":
+        what, detail = "waited", f"for your {e.name or 'input'}"
+    elif e.kind == "turn":
+        what = "turn done"
+        if e.first_token_ms is not None:
+            detail = f"first token after {fmt.millis(e.first_token_ms)}"
+    elif e.kind == "subagent":
+        what, detail = "subagent", f"{e.name or ''} {e.summary or ''}".strip()
+    elif e.kind == "error":
+        what, detail, role = "API error", e.name or "", "bad"
+    elif e.kind == "prompt":
+        what = "prompt"
+    outcome = {True: "ok", False: "failed", None: ""}[e.ok] if e.kind == "tool" else ""
+    where = f"  [{e.subagent[:8]}]" if e.subagent else ""
+    return [
+        Seg(clock(e.time) + "  ", "dim"),
+        Seg(pad(cut(what, 16), 16), role),
+        Seg(pad(cut(detail, 34), 34)),
+        Seg(pad(fmt.millis(e.duration_ms) if e.duration_ms is not None else "", 8)),
+        Seg(pad(outcome, 7), role),
+        Seg(where, "dim"),
+    ]
 
 
 def _n(count: int, noun: str) -> str:

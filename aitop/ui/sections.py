@@ -416,9 +416,13 @@ def session_columns(now: float) -> list[Column[SessionRow]]:
         Column("MODEL", 10, r(lambda s: Seg(fmt.model(s.model), "" if s.model else "dim")),
                right=False, priority=5, sort="model",
                help="the model of its latest main-thread request"),
+        # NOW says what STATUS says and more: narrow terminals keep NOW
         Column("STATUS", 10, r(lambda s: Seg(status_text(s), STATUS_ROLE.get(s.status, ""))),
-               right=False, sort="status",
+               right=False, priority=6, sort="status",
                help="active (< 5 min), wait:perm / wait:input (you are needed), idle, ended"),
+        Column("NOW", 14, r(lambda s: now_cell(s, now)), right=False, priority=2, sort="now",
+               help="what it is doing, for how long: a tool, the model, waiting for you,"
+                    " compacting, idle"),
         Column("REQS", 5, r(lambda s: Seg(fmt.count(s.requests))), priority=3, sort="requests",
                help="API requests, subagents' included"),
         Column("IN", 6, r(lambda s: Seg(fmt.count(prompt_tokens(s)))), priority=3,
@@ -450,6 +454,32 @@ def session_columns(now: float) -> list[Column[SessionRow]]:
         Column("CWD", 12, r(lambda s: Seg(s.cwd or "", "dim")), right=False, priority=11,
                grow=60, cut_left=True, help="its working directory"),
     ]  # fmt: skip
+
+
+NOW_ROLE = {"waiting": "waiting", "compacting": "warn", "ended": "dim", "idle": "dim"}
+SLOW_MODEL_S = 60.0  # a request with no answer this long shows in warning colour
+
+
+def now_text(row: SessionRow, now: float) -> str:
+    """`tool Bash 40s`, `model 25s`, `waiting 3m`, `compacting 5s`, `idle 12m`, `ended`."""
+    doing = row.now
+    if doing is None:
+        return fmt.DASH
+    if doing.state == "ended":
+        return "ended"
+    took = fmt.age(max(0.0, now - doing.since_ts))
+    if doing.state == "tool":
+        more = f"+{doing.more}" if doing.more else ""
+        return f"tool {doing.detail or '?'}{more} {took}"
+    return f"{doing.state} {took}"
+
+
+def now_cell(row: SessionRow, now: float) -> Seg:
+    doing = row.now
+    role = NOW_ROLE.get(doing.state, "") if doing else "dim"
+    if doing is not None and doing.state == "model" and now - doing.since_ts > SLOW_MODEL_S:
+        role = "warn"
+    return Seg(now_text(row, now), role)
 
 
 def status_text(row: SessionRow) -> str:
@@ -569,6 +599,10 @@ def model_columns(total_cost: float) -> list[Column[ModelRow]]:
                help="cost; ≈ when the model is not in the pricing table"),
         Column("SHARE", 5, lambda m: Seg(fmt.percent(share(m))), sort="cost",
                help="share of all cost"),
+        Column("P50", 6, lambda m: Seg(fmt.millis(m.latency_p50_ms)), priority=5,
+               help="its requests' median time, sent to answered (where the log says)"),
+        Column("P95", 6, lambda m: Seg(fmt.millis(m.latency_p95_ms)), priority=5,
+               help="their 95th percentile"),
         Column("", 10, lambda m: Seg(fmt.bar(share(m) or 0.0, 10), "bar"), right=False,
                priority=4),
     ]  # fmt: skip

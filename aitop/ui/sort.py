@@ -36,6 +36,13 @@ def _context(row: SessionRow) -> float:
     return -1.0 if fill is None else fill
 
 
+def _now_since(row: SessionRow) -> float:
+    """Since when it has been doing what it does; ended sessions last."""
+    if row.now is None or row.now.state == "ended":
+        return float("inf")
+    return row.now.since_ts
+
+
 def _cache(row: SessionRow) -> float:
     hit = sections.judged_hit_rate(row)
     return 2.0 if hit is None else hit  # nothing to judge yet: after every real rate
@@ -52,6 +59,7 @@ SORTS: tuple[SortOrder, ...] = (
     SortOrder("model", "MODEL", False, None, lambda r: r.model or "~", "model id"),
     SortOrder("status", "STATUS", False, None, lambda r: STATUS_ORDER.get(r.status, 9),
               "waiting first, then active, idle, ended"),
+    SortOrder("now", "NOW", False, None, _now_since, "longest at what it is doing first"),
     SortOrder("requests", "REQS", True, None, lambda r: r.requests, "most requests first"),
     SortOrder("tokens", "IN", True, None,
               lambda r: sections.prompt_tokens(r) + r.output_tokens, "most tokens first"),

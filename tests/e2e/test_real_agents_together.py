@@ -78,7 +78,7 @@ def world(
     hook = f"{shlex.quote(program)} hook --agent codex --socket {claude.sandbox.socket}"
     codex = CodexRig(root / "codex", codex_js, hook_command=hook)
     env = claude.sandbox.aitop_env() | {"CODEX_HOME": str(codex.sandbox.codex_home)}
-    monitor = Monitor(env, delay=0.2)
+    monitor = Monitor(env, "--timeline", delay=0.2)
     try:
         monitor.wait_listening()
         claude_session = str(uuid.uuid4())
@@ -162,3 +162,15 @@ def test_agents_add_up(world: World) -> None:
         assert row["cost_usd"] == pytest.approx(sum(s["cost_usd"] for s in sessions), abs=1e-9)
     assert snap["ingest"]["rejected_malformed"] == 0
     assert snap["transcripts"]["unsafe_paths"] == 0
+
+
+def test_codex_tools_and_turns_are_in_the_timeline(world: World) -> None:
+    row = _rows(world.last, "codex")[world.runs["tools"].session_ids[0]]
+    tools = [e for e in row["timeline"] if e["kind"] == "tool"]
+    summaries = {e["summary"] for e in tools}
+    assert {"echo hi", "cat notes.txt", "new.txt", "echo again"} <= summaries, summaries
+    failed = [e for e in tools if e["ok"] is False]
+    assert [e["name"] for e in failed] == ["Bash"]  # exit 3: from the rollout's item
+    assert all(e["duration_ms"] is not None for e in tools)
+    turns = [e for e in row["timeline"] if e["kind"] == "turn"]
+    assert turns and all(e["duration_ms"] and e["first_token_ms"] for e in turns)

@@ -115,3 +115,31 @@ def test_a_permission_prompt_is_an_alert_first_in_the_table_and_rings_once(
         assert tty.finish() == 0
     finally:
         tty.close()
+
+
+def test_a_slow_answer_shows_as_model_and_its_latency_in_the_timeline(
+    make_rig: MakeRig,
+) -> None:
+    """The mock holds the answer 3 s before its end ([slow:3000]): the NOW column says
+    `model` for those seconds, and the session's timeline gives the request 3 s ± 0.5."""
+    rig = make_rig(monitor=False, project="slowpoke")
+    env = rig.sandbox.aitop_env() | {"TERM": "xterm-256color", "TZ": "UTC"}
+    tty = Tty([*aitop_command()], env, 150, 45)
+    try:
+        tty.wait_text("Sessions 0")
+        sid = str(uuid.uuid4())
+        run = rig.claude.start("Please think about it [slow:3000]", session_id=sid)
+        thinking = re.compile(r"^slowpoke .* model ([2-4])s ", re.M)
+        tty.wait_for(lambda t: bool(thinking.search(t)), "`model 2s` in NOW", 60)
+        assert run.wait() == 0, run.output()
+        tty.wait_for(lambda t: re.search(r"^slowpoke .* (ended|idle|waiting)", t, re.M)
+                     is not None, "the turn's end", 30)  # fmt: skip
+        tty.press("\r")  # the detail, with the timeline near its top
+        request = re.compile(r"^\d\d:\d\d:\d\d  opus-5-5 .*?(\d+\.\d)s$", re.M)
+        text = tty.wait_for(lambda t: bool(request.search(t)), "the request's duration", 30)
+        took = float(request.search(text).group(1))  # type: ignore[union-attr]
+        assert 2.5 <= took <= 3.5, text
+        tty.press("q")
+        assert tty.finish() == 0
+    finally:
+        tty.close()

@@ -15,6 +15,7 @@ from msgspec import Meta, Struct
 
 from aitop import events as ev
 from aitop.providers.base import Decoded, Outcome
+from aitop.providers.claude_code import tools
 from aitop.providers.claude_code.transcript import AGENT, strip_selection
 from aitop.providers.hookjson import decode_hook
 from aitop.wire import Envelope
@@ -165,7 +166,8 @@ def to_events(hook: Payload, envelope: Envelope, now: float) -> list[ev.Event]:
         case PreToolUse(tool_name=name, tool_use_id=tool_id, tool_input=tool_input):
             raw = bytes(tool_input)
             digest = hash(raw) if raw else None
-            return [ev.ToolStarted(session, tool_id, name, sub, digest)]
+            said = tools.summarize_raw(name, raw)
+            return [ev.ToolStarted(session, tool_id, name, sub, digest, said)]
         case PostToolUse(tool_name=name, tool_use_id=tool_id, duration_ms=ms):
             return [ev.ToolFinished(session, tool_id, name, True, sub, ms)]
         case PostToolUseFailure(tool_name=name, tool_use_id=tool_id, duration_ms=ms):

@@ -17,15 +17,17 @@ lines. The rules (DESIGN.md, "Accounting"), each with a test:
 from __future__ import annotations
 
 import os
-from datetime import datetime
+import re
 from typing import Annotated
 
 import msgspec
 from msgspec import Meta, Struct
 
 from aitop import events as ev
+from aitop.providers.claude_code.tools import ToolInput, summarize
 from aitop.providers.dedup import Dedup, Once
 from aitop.providers.tail import Followed, Tailer
+from aitop.providers.timestamps import parse_time
 from aitop.surrogates import printable, without_surrogates
 
 AGENT = "claude-code"
@@ -58,6 +60,7 @@ class _Block(Struct):
     type: Name = ""
     id: Id | None = None  # tool_use
     name: Name | None = None  # tool_use
+    input: ToolInput | None = None  # tool_use: only what names its target (tools.py)
     tool_use_id: Id | None = None  # tool_result
     is_error: bool | None = None  # tool_result
 
@@ -115,17 +118,6 @@ def usage_of(raw: _Usage) -> ev.Usage:
     )
 
 
-def parse_time(text: str | None, now: float) -> float:
-    """The line's own time, clamped to now; now when missing or unreadable."""
-    if not text:
-        return now
-    try:
-        when = datetime.fromisoformat(text).timestamp()
-    except (ValueError, OverflowError, OSError):
-        return now
-    return min(when, now)
-
-
 class ReaderStats(Struct):
     requests: int = 0
     duplicate_lines: int = 0
@@ -135,12 +127,14 @@ class ReaderStats(Struct):
 class _State:
     """What one transcript's earlier lines say about its later ones."""
 
-    __slots__ = ("cwd", "last_time", "open_calls")
+    __slots__ = ("cwd", "last_input", "last_time", "open_calls")
 
     def __init__(self) -> None:
         self.cwd: str | None = None
         self.last_time: float | None = None  # for lines that carry no timestamp
         self.open_calls: set[str] = set()  # tool calls started here, awaiting their result
+        self.last_input: str | None = None  # the timestamp of the latest user line: the
+        # prompt or the tool results the next request sends
 
 
 class TranscriptReader:
@@ -158,6 +152,10 @@ class TranscriptReader:
     def lines(self, file: Followed, lines: list[bytes], now: float) -> list[ev.Event]:
         out: list[ev.Event] = []
         for raw in lines:
+            if _SENT.search(raw, 0, 400):  # its time only, without decoding it (the key is early)
+                stamp = _timestamp(raw)
+                if stamp is not None:
+                    file.state.last_input = stamp
             if _may_matter(raw):
                 line = decode_line(raw)
                 if line is None:
@@ -211,7 +209,11 @@ class TranscriptReader:
                     state.open_calls.add(block.id)
                     out.append(
                         ev.ToolStarted(
-                            self._info(file, line, now), block.id, block.name, file.subagent_id
+                            self._info(file, line, now),
+                            block.id,
+                            block.name,
+                            file.subagent_id,
+                            summary=summarize(block.name, block.input),
                         )
                     )
         if message.usage is None or key is None or not message.model:
@@ -238,6 +240,10 @@ class TranscriptReader:
                 inference_geo=message.usage.inference_geo,
                 stop_reason=message.stop_reason,
                 vendor=VENDOR,
+                started=_sent(state.last_input, info.time) if previous is None else None,
+                # its lines are written once the whole answer is in: when aitop follows the
+                # file as it grows, the file's time then is when the answer was complete
+                answered=file.written if file.live and previous is None else None,
             )
         )
         reason = message.stop_reason
@@ -282,6 +288,31 @@ class TranscriptReader:
             cwd=state.cwd,
             transcript_path=None if file.subagent_id else file.path,
         )
+
+
+# a request is sent right after its `api-request` line, its inputs (a prompt, tool
+# results) in the `user` lines just before
+_SENT = re.compile(rb'"type":"(?:user|api-request)"')
+_STAMP = b'"timestamp":"'
+
+
+def _timestamp(raw: bytes) -> str | None:
+    """A line's `timestamp`, read from its bytes."""
+    at = raw.find(_STAMP)
+    if at < 0:
+        return None
+    start = at + len(_STAMP)
+    end = raw.find(b'"', start, start + 40)
+    return raw[start:end].decode("ascii", "replace") if end > 0 else None
+
+
+def _sent(last_input: str | None, answered: float) -> float | None:
+    """When a request was sent: its inputs' line, written just before (Claude Code writes
+    the response's lines once its whole answer is in). None when unknown or unlikely."""
+    if last_input is None:
+        return None
+    sent = parse_time(last_input, answered)
+    return sent if sent <= answered else None
 
 
 def tailer(projects_dir: str, reader: TranscriptReader | None = None) -> Tailer:

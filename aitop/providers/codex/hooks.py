@@ -17,6 +17,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from aitop import events as ev
+from aitop.providers import summary
 from aitop.providers.base import Decoded, Outcome
 from aitop.providers.codex.rollout import AGENT
 from aitop.providers.hookjson import decode_hook
@@ -120,6 +121,26 @@ _KNOWN = frozenset(t.__name__ for t in Payload.__args__)
 _decoder = msgspec.json.Decoder(Payload)
 
 
+class _ToolInput(Struct):
+    command: Annotated[str, Meta(max_length=1_000_000)] | None = None
+
+
+_input_decoder = msgspec.json.Decoder(_ToolInput)
+
+
+def _summary(name: str, raw: bytes) -> str | None:
+    """Bash's command's first words; apply_patch's files (its `command` is the patch)."""
+    if not raw.startswith(b"{"):
+        return None
+    try:
+        command = _input_decoder.decode(raw).command
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return None
+    if command is None:
+        return None
+    return summary.patched_files(command) if name == "apply_patch" else summary.command(command)
+
+
 def decode(payload: bytes, envelope: Envelope, now: float) -> Decoded:
     """The payload as events; never raises on any input."""
     hook = decode_hook(payload, _decoder, _KNOWN)
@@ -147,7 +168,8 @@ def to_events(hook: Payload, envelope: Envelope, now: float) -> list[ev.Event]:
             return [ev.PromptSubmitted(session)]
         case PreToolUse(tool_name=name, tool_use_id=tool_id, tool_input=tool_input):
             raw = bytes(tool_input)
-            return [ev.ToolStarted(session, tool_id, name, None, hash(raw) if raw else None)]
+            said = _summary(name, raw)
+            return [ev.ToolStarted(session, tool_id, name, None, hash(raw) if raw else None, said)]
         case PostToolUse(tool_name=name, tool_use_id=tool_id):
             # no exit code: the rollout's item with this id says how it went
             return [ev.ToolFinished(session, tool_id, name, None)]

@@ -33,9 +33,10 @@ import msgspec
 from msgspec import Meta, Struct
 
 from aitop import events as ev
-from aitop.providers.claude_code.transcript import parse_time
+from aitop.providers import summary
 from aitop.providers.dedup import Dedup, Once
 from aitop.providers.tail import ZSTD_SUFFIX, Followed, Tailer
+from aitop.providers.timestamps import parse_time
 from aitop.surrogates import printable
 
 AGENT = "codex"
@@ -77,6 +78,8 @@ class _Item(Struct):
     id: Id | None = None
     status: Name | None = None
     exit_code: int | None = None
+    command: list[Annotated[str, Meta(max_length=1_000_000)]] | None = None  # a command's
+    changes: dict[Annotated[str, Meta(max_length=4096)], msgspec.Raw] | None = None  # patch
 
 
 class _Error(Struct):
@@ -382,7 +385,13 @@ class RolloutReader:
         if payload.started_at_ms is not None and payload.completed_at_ms is not None:
             duration = max(0.0, payload.completed_at_ms - payload.started_at_ms)
         ok = item.status == "completed" and item.exit_code in (None, 0)
-        out.append(ev.ToolStarted(info, item.id, name, file.subagent_id))
+        if item.command:  # ["/bin/bash", "-lc", "the script"]
+            said = summary.command(item.command[-1])
+        elif item.changes:
+            said = summary.clean(", ".join(os.path.basename(path) for path in item.changes))
+        else:
+            said = None
+        out.append(ev.ToolStarted(info, item.id, name, file.subagent_id, summary=said))
         out.append(ev.ToolFinished(info, item.id, name, ok, file.subagent_id, duration))
 
     def _info(self, file: Followed, state: _State, when: float) -> ev.SessionInfo:

@@ -43,9 +43,10 @@ import msgspec
 from msgspec import Meta, Struct
 
 from aitop import events as ev
-from aitop.providers.claude_code.transcript import parse_time
 from aitop.providers.dedup import Dedup, Once
+from aitop.providers.gemini import tools
 from aitop.providers.tail import Followed, Tailer
+from aitop.providers.timestamps import parse_time
 from aitop.surrogates import printable, without_surrogates
 
 AGENT = "gemini"
@@ -75,7 +76,7 @@ class _Tokens(Struct):
 class _ToolCall(Struct):
     id: Id | None = None
     name: Name | None = None
-    args: msgspec.Raw = msgspec.Raw()  # kept raw: hashed (repeats, hooks) or read for agents
+    args: msgspec.Raw = msgspec.Raw()  # kept raw: hashed (repeats, hooks), then summarised
     status: Name | None = None
     agentId: Id | None = None
 
@@ -106,13 +107,8 @@ class _Part(Struct):
     functionResponse: msgspec.Raw = msgspec.Raw()
 
 
-class _AgentArgs(Struct):
-    agent_name: Name = ""
-
-
 _line_decoder = msgspec.json.Decoder(Line)
 _content_decoder = msgspec.json.Decoder(list[_Part] | str | None)
-_agent_args_decoder = msgspec.json.Decoder(_AgentArgs)
 
 # A line can matter only if it holds one of these; `$set` snapshots (the whole history,
 # large, and never counted) are skipped unparsed by their first bytes.
@@ -167,14 +163,6 @@ def is_prompt(line: Line) -> bool:
     if not content or any(part.functionResponse for part in content):
         return False
     return any(part.text for part in content)
-
-
-def subagent_kind(call: _ToolCall) -> str:
-    """The subagent an `invoke_agent` call ran (`args.agent_name`), "" when it does not say."""
-    try:
-        return _agent_args_decoder.decode(call.args).agent_name if call.args else ""
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-        return ""
 
 
 class ReaderStats(Struct):
@@ -299,12 +287,15 @@ class ChatReader:
         if not self._once.first(f"tool:{call.id}"):
             return
         raw = bytes(call.args)
+        args = tools.decode_args(raw)
         digest = hash(raw) if raw else None
         sub = file.subagent_id
-        out.append(ev.ToolStarted(info, call.id, call.name, sub, digest))
+        said = tools.summarize(call.name, args)
+        out.append(ev.ToolStarted(info, call.id, call.name, sub, digest, summary=said))
         out.append(ev.ToolFinished(info, call.id, call.name, call.status == "success", sub))
         if call.name == SUBAGENT_TOOL and call.agentId:
-            out.append(ev.SubagentStarted(info, call.agentId, subagent_kind(call)))
+            kind = (args.agent_name if args is not None else None) or ""
+            out.append(ev.SubagentStarted(info, call.agentId, kind))
 
     def _info(self, file: Followed, state: _State, line: Line, now: float) -> ev.SessionInfo:
         if line.timestamp:

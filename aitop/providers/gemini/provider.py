@@ -30,7 +30,6 @@ import msgspec
 from aitop import events as ev
 from aitop.log import log
 from aitop.providers.base import Decoded, LogStats, Outcome
-from aitop.providers.claude_code.transcript import parse_time
 from aitop.providers.dirwatch import DirWatch
 from aitop.providers.follow import Queue
 from aitop.providers.gemini import hooks
@@ -44,6 +43,7 @@ from aitop.providers.gemini.chats import (
     tailer,
 )
 from aitop.providers.gemini.setup import Setup
+from aitop.providers.timestamps import parse_time
 from aitop.snapshot import Diagnostic
 from aitop.wire import Envelope
 

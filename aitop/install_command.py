@@ -59,13 +59,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--settings",
         metavar="PATH",
         help="Claude Code's settings file (default: settings.json in --claude-dir,"
-        " $CLAUDE_CONFIG_DIR or ~/.claude); Codex's hooks are in --codex-home's hooks.json",
+        " $CLAUDE_CONFIG_DIR or ~/.claude), or with --agent gemini Gemini CLI's (default:"
+        " settings.json in --gemini-dir); Codex's hooks are in --codex-home's hooks.json",
     )
     parser.add_argument(
         "--events",
         metavar="LIST",
         help="comma-separated hook events to register (default for Claude Code:"
-        f" {', '.join(HOOK_EVENTS)}; for Codex its 12 documented events)",
+        f" {', '.join(HOOK_EVENTS)}; for Codex its 12 documented events; for Gemini CLI"
+        " all 11 of its events)",
     )
 
 

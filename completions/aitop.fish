@@ -7,7 +7,7 @@ complete -c aitop -f
 
 # commands
 complete -c aitop -n "not __fish_seen_subcommand_from $commands" -a hook -d 'Forward one hook event from stdin to the monitor'
-complete -c aitop -n "not __fish_seen_subcommand_from $commands" -a install -d "Add aitop's hooks to Claude Code's settings (or remove them)"
+complete -c aitop -n "not __fish_seen_subcommand_from $commands" -a install -d "Add aitop's hooks to an agent (Claude Code, Codex), or check them"
 complete -c aitop -n "not __fish_seen_subcommand_from $commands" -a prices -d 'Show the prices in use; --update fetches newer ones'
 complete -c aitop -n "not __fish_seen_subcommand_from $commands" -a version -d 'Print the version'
 
@@ -33,6 +33,7 @@ complete -c aitop -n $main -l print-config -d 'Print the effective configuration
 
 # aitop install
 set -l install "__fish_seen_subcommand_from install"
+complete -c aitop -n $install -l agent -x -a 'claude-code codex' -d 'The agent (default claude-code)'
 complete -c aitop -n $install -l write -d 'Write the settings file'
 complete -c aitop -n $install -l dry-run -d 'Print the result without writing'
 complete -c aitop -n $install -l check -d 'Check the hooks and the monitor'

@@ -104,6 +104,12 @@ def _claude_code_installer() -> Installer:
     return install
 
 
+def _codex_installer() -> Installer:
+    from aitop.providers.codex import install
+
+    return install
+
+
 def _gemini_installer() -> Installer:
     from aitop.providers.gemini import install
 
@@ -135,6 +141,7 @@ AGENTS: dict[str, Agent] = {
         default=lambda environ: os.path.join(paths.home(environ), ".codex"),
         default_shown="~/.codex",
         make=_codex,
+        installer=_codex_installer,
     ),
     "gemini": Agent(
         name="gemini",

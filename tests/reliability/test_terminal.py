@@ -241,12 +241,14 @@ def _normal_view(text: str) -> bool:
     return "Filter" in footer and "Sort" in footer and "filter “" not in text
 
 
-HEADS = {"PROJECT": "sessions", "TOOL ": "tools", "SHARE": "models"}
-NEXT_TAB = {"sessions": "tools", "tools": "models", "models": "sessions"}
+HEADS = {"PROJECT ": "sessions", "TOOL ": "tools", "MODEL ": "models", "AGENT ": "agents"}
+NEXT_TAB = {"sessions": "tools", "tools": "models", "models": "agents", "agents": "sessions"}
 
 
 def _tab(text: str) -> str | None:
-    found = [name for head, name in HEADS.items() if head in text]
+    """The tab on screen, by the head of its table (the line that starts with it)."""
+    lines = text.splitlines()
+    found = [name for head, name in HEADS.items() if any(x.startswith(head) for x in lines)]
     return found[0] if len(found) == 1 else None
 
 
@@ -281,11 +283,11 @@ def test_garbage_on_the_keyboard(where: tuple[Path, dict[str, str]]) -> None:
         if "PAUSED" in tty.text():
             tty.press("Z")
             tty.wait_for(lambda t: "PAUSED" not in t, "resumed")
-        # Tab goes round the three tabs, each press showing the next, and on to Sessions
+        # Tab goes round the four tabs, each press showing the next, and on to Sessions
         tab = _tab(tty.text())
         assert tab is not None, tty.text()
-        for n in range(5):
-            if n >= 3 and tab == "sessions":
+        for n in range(6):
+            if n >= 4 and tab == "sessions":
                 break
             tab = NEXT_TAB[tab]
             tty.press("\t")

@@ -114,10 +114,13 @@ Payload = (
     | PostModelRequest
 )
 
-# The events `aitop install --agent codex` registers, in order: Codex's documented 12.
-# (PreModelRequest/PostModelRequest decode when a user registers them: signs of life.)
-HOOK_EVENTS: tuple[str, ...] = tuple(t.__name__ for t in Payload.__args__)[:12]
-_KNOWN = frozenset(t.__name__ for t in Payload.__args__)
+# Every event Codex 0.171.0 accepts in hooks.json (`aitop install --events` is checked
+# against these), and the ones `aitop install --agent codex` registers, in order: Codex's
+# documented 12. (PreModelRequest/PostModelRequest decode when a user registers them:
+# signs of life.)
+KNOWN_EVENTS: tuple[str, ...] = tuple(t.__name__ for t in Payload.__args__)
+HOOK_EVENTS: tuple[str, ...] = KNOWN_EVENTS[:12]
+_KNOWN = frozenset(KNOWN_EVENTS)
 _decoder = msgspec.json.Decoder(Payload)
 
 

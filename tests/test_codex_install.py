@@ -578,9 +578,9 @@ def test_unusable_hooks_json_exits_2_and_stays_byte_identical(
             "aitop: error: --events: unknown Codex hook event 'Stp'; did you mean Stop?",
         ),
         (
-            ["--agent", "gemini"],
-            "aitop: error: argument --agent: invalid choice: 'gemini' (choose from 'claude-code',"
-            " 'codex'); see 'aitop install --help'",
+            ["--agent", "nobody"],
+            "aitop: error: argument --agent: invalid choice: 'nobody' (choose from 'claude-code',"
+            " 'codex', 'gemini'); see 'aitop install --help'",
         ),
     ],
 )

@@ -189,8 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
         "install",
         help="add aitop's hooks to an agent's settings (or remove them, or check them)",
         description="Print the agent's settings with aitop's hooks merged in (Claude Code's"
-        " settings.json by default, Codex's hooks.json with --agent codex; OpenCode's plugin"
-        " with --agent opencode); --write writes them, and has Codex trust its hooks.",
+        " settings.json by default, Codex's hooks.json with --agent codex, OpenCode's plugin"
+        " with --agent opencode, Gemini CLI's settings.json with --agent gemini); --write"
+        " writes them, and has Codex trust its hooks.",
     )
     from aitop import install_command
 

@@ -60,15 +60,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--settings",
         metavar="PATH",
         help="Claude Code's settings file (default: settings.json in --claude-dir,"
-        " $CLAUDE_CONFIG_DIR or ~/.claude); Codex's hooks are in --codex-home's hooks.json;"
-        " with --agent opencode, OpenCode's config directory (default:"
-        " $XDG_CONFIG_HOME/opencode, else ~/.config/opencode)",
+        " $CLAUDE_CONFIG_DIR or ~/.claude), or with --agent gemini Gemini CLI's (default:"
+        " settings.json in --gemini-dir); with --agent opencode, OpenCode's config directory"
+        " (default: $XDG_CONFIG_HOME/opencode, else ~/.config/opencode); Codex's hooks are in"
+        " --codex-home's hooks.json",
     )
     parser.add_argument(
         "--events",
         metavar="LIST",
         help="comma-separated hook events to register (default for Claude Code:"
-        f" {', '.join(HOOK_EVENTS)}; for Codex its 12 documented events)",
+        f" {', '.join(HOOK_EVENTS)}; for Codex its 12 documented events; for Gemini CLI"
+        " all 11 of its events)",
     )
     parser.add_argument(
         "--statusline",

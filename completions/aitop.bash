@@ -13,7 +13,7 @@ _aitop() {
         cword=$COMP_CWORD
     fi
 
-    local common="--socket --claude-dir --codex-home --opencode-data --config -h --help"
+    local common="--socket --claude-dir --codex-home --opencode-data --gemini-dir --config -h --help"
     local main_opts="--version -b --batch -n --iterations -d --delay --json --timeline --bell --no-backfill --standalone --metrics --metrics-network --metrics-sessions --print-config"
     local install_opts="--agent --write --dry-run --check --uninstall --settings --events --statusline"
     local hook_opts="--agent"
@@ -28,7 +28,7 @@ _aitop() {
         --socket|--settings|--config)
             COMPREPLY=($(compgen -f -- "$cur"))
             return ;;
-        --claude-dir|--codex-home|--opencode-data)
+        --claude-dir|--codex-home|--opencode-data|--gemini-dir)
             COMPREPLY=($(compgen -d -- "$cur"))
             return ;;
         -n|--iterations|-d|--delay|--metrics|--since|--until|--workers)

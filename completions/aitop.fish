@@ -19,6 +19,7 @@ complete -c aitop -l socket -r -F -d "The monitor's socket"
 complete -c aitop -l claude-dir -r -a '(__fish_complete_directories)' -d "Claude Code's directory"
 complete -c aitop -l codex-home -r -a '(__fish_complete_directories)' -d "Codex's directory"
 complete -c aitop -l opencode-data -r -a '(__fish_complete_directories)' -d "OpenCode's data directory"
+complete -c aitop -l gemini-dir -r -a '(__fish_complete_directories)' -d "Gemini CLI's directory"
 complete -c aitop -l config -r -F -d 'Configuration file'
 
 # the monitor
@@ -55,7 +56,7 @@ complete -c aitop -n $prices -l update -d "Fetch LiteLLM's price table (or URL's
 complete -c aitop -n $prices -l json -d 'Print one JSON object'
 
 # aitop hook
-complete -c aitop -n "__fish_seen_subcommand_from hook" -l agent -x -a 'claude-code codex' -d 'The agent'
+complete -c aitop -n "__fish_seen_subcommand_from hook" -l agent -x -a 'claude-code codex gemini' -d 'The agent'
 
 # aitop report
 set -l report "__fish_seen_subcommand_from report"

@@ -579,8 +579,8 @@ def test_unusable_hooks_json_exits_2_and_stays_byte_identical(
             "aitop: error: --events: unknown Codex hook event 'Stp'; did you mean Stop?",
         ),
         (
-            ["--agent", "gemini"],
-            "aitop: error: argument --agent: invalid choice: 'gemini' (choose from"
+            ["--agent", "nobody"],
+            "aitop: error: argument --agent: invalid choice: 'nobody' (choose from"
             f" {', '.join(repr(name) for name in installable())}); see 'aitop install --help'",
         ),
     ],

@@ -95,6 +95,6 @@ def test_a_wrong_opencode_data_is_one_line(env: dict[str, str], tmp_path: Path) 
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == (
         f"aitop: error: --opencode-data {missing}: no such directory; give --opencode-data the"
-        " directory OpenCode writes to: its $XDG_DATA_HOME/opencode, else"
-        " ~/.local/share/opencode, by default\n"
+        " directory OpenCode writes to ($XDG_DATA_HOME/opencode, else"
+        " ~/.local/share/opencode by default)\n"
     )

@@ -260,8 +260,7 @@ def test_events_do_not_go_with_the_status_line(tmp_path: Path, exe: Path) -> Non
 
 @pytest.mark.parametrize("agent", ["codex", "opencode", "gemini"])
 def test_the_status_line_is_claude_codes_alone(tmp_path: Path, exe: Path, agent: str) -> None:
-    if agent not in install_command.installable():
-        pytest.skip(f"{agent} has no installer on this branch")
+    assert agent in install_command.installable()
     result = cli(["--agent", agent, "--write"], tmp_path, exe)
     assert result.code == 2 and "--statusline is Claude Code's" in result.err
     assert not (tmp_path / ".claude").exists()

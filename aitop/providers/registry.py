@@ -61,10 +61,13 @@ class Agent:
         if os.path.isdir(directory):
             return
         where = f"{self.flag} {directory}" if given else directory
-        variables = "".join(f"${name}, " for name in self.environment)
+        variables = ", ".join("$" + name for name in self.environment)
         fix = (
-            f"give {self.flag} the directory {self.title} writes to: its {variables}"
-            f"{self.default_shown} by default"
+            f"give {self.flag} the directory {self.title} writes to: its {variables},"
+            f" {self.default_shown} by default"
+            if variables
+            else f"give {self.flag} the directory {self.title} writes to ({self.default_shown}"
+            " by default)"
         )
         if os.path.lexists(directory):
             raise AitopError(f"{where} is not a directory", fix, ExitCode.USAGE)
@@ -111,6 +114,18 @@ def _opencode_data(environ: Mapping[str, str]) -> str:
     return os.path.join(base, "opencode")
 
 
+def _gemini(where: Where) -> Provider:
+    from aitop.providers.gemini.provider import Gemini
+    from aitop.providers.gemini.setup import Setup
+
+    return Gemini(where.directory, Setup(where.directory, where.socket_path, where.environ))
+
+
+def _gemini_dir(environ: Mapping[str, str]) -> str:
+    """Gemini CLI's own rule: `$GEMINI_CLI_HOME` stands for the home directory."""
+    return os.path.join(environ.get("GEMINI_CLI_HOME") or paths.home(environ), ".gemini")
+
+
 def _claude_code_installer() -> Installer:
     from aitop.providers.claude_code import install
 
@@ -125,6 +140,12 @@ def _codex_installer() -> Installer:
 
 def _opencode_installer() -> Installer:
     from aitop.providers.opencode import install
+
+    return install
+
+
+def _gemini_installer() -> Installer:
+    from aitop.providers.gemini import install
 
     return install
 
@@ -168,9 +189,22 @@ AGENTS: dict[str, Agent] = {
         " $XDG_DATA_HOME/opencode, else ~/.local/share/opencode)",
         environment=(),
         default=_opencode_data,
-        default_shown="$XDG_DATA_HOME/opencode, else ~/.local/share/opencode,",
+        default_shown="$XDG_DATA_HOME/opencode, else ~/.local/share/opencode",
         make=_opencode,
         installer=_opencode_installer,
+    ),
+    "gemini": Agent(
+        name="gemini",
+        title="Gemini CLI",
+        label="gemini",
+        flag="--gemini-dir",
+        metavar="DIR",
+        help="Gemini CLI's directory (default: $GEMINI_CLI_HOME/.gemini, else ~/.gemini)",
+        environment=(),  # $GEMINI_CLI_HOME names the home it is in: `_gemini_dir`
+        default=_gemini_dir,
+        default_shown="$GEMINI_CLI_HOME/.gemini, else ~/.gemini",
+        make=_gemini,
+        installer=_gemini_installer,
     ),
 }
 

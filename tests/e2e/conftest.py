@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from . import codex_driver, driver, opencode_driver
+from . import codex_driver, driver, gemini_driver, opencode_driver
 
 
 @pytest.fixture(scope="session")
@@ -91,3 +91,17 @@ def make_opencode_rig(
     yield make
     for rig in rigs:
         rig.close()
+
+
+@pytest.fixture(scope="session")
+def gemini_prefix() -> Path:
+    """The npm prefix holding Gemini CLI, pinned (installed there once): a skip without
+    npm/node, a failure when npm is there and the install does not work."""
+    prefix = gemini_driver.cache_dir()
+    try:
+        gemini_driver.ensure_gemini(prefix)
+    except driver.Unavailable as exc:
+        pytest.skip(str(exc))
+    except driver.InstallFailed as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return prefix

@@ -1,14 +1,17 @@
 """Generated multi-agent log corpora for the history tests, and a brute-force recount of
 them written from the rules in DESIGN.md ("Accounting", and the Codex rules in
-aitop/providers/codex/rollout.py), independent of aitop's readers: `json.loads` on every
+aitop/providers/codex/rollout.py, the Gemini CLI rules in aitop/providers/gemini/chats.py),
+independent of aitop's readers: `json.loads` on every
 line, one dict of request keys over every file in the canonical order (oldest modified
 first), each request's spend on the calendar of the zone by `zoneinfo` itself.
 
 A corpus is drawn by hypothesis: requests at times around a daylight-saving change of the
 chosen zone (and across midnight), Claude Code transcripts (several lines per response,
 output that grows from line to line, subagent files, forks that copy another file's
-lines) and Codex rollouts (records per response, forked children that replay their
-parent's history, copies of records in other files), with junk lines in between.
+lines), Codex rollouts (records per response, forked children that replay their parent's
+history, copies of records in other files) and Gemini CLI chat files (a record written
+again with the same id, first without tokens, `$set` snapshots that hold records with
+tokens, subagents' files, copies of records in other files), with junk lines in between.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ from aitop.pricing import Pricer
 
 CLAUDE_MODELS = ("claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5", "claude-nova-9")
 CODEX_MODELS = ("gpt-6-sol", "gpt-5.5", "gpt-7-unknown")
+GEMINI_MODELS = ("gemini-3.8-flash", "gemini-2.5-pro", "gemini-9-unknown")
+AGENTS = ("claude-code", "codex", "gemini")
+VENDORS = {"claude-code": "anthropic", "codex": "openai", "gemini": "google"}
 ZONES = (
     "America/New_York",
     "Europe/London",
@@ -92,7 +98,11 @@ class Corpus:
 
     def write(self, home: Path) -> dict[str, Path]:
         """The agents' directories under `home`: {"claude-code": ..., "codex": ...}."""
-        dirs = {"claude-code": home / ".claude", "codex": home / ".codex"}
+        dirs = {
+            "claude-code": home / ".claude",
+            "codex": home / ".codex",
+            "gemini": home / ".gemini",
+        }
         for spec in self.files:
             path = dirs[spec.agent] / spec.path
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -101,6 +111,11 @@ class Corpus:
             )
             path.write_text(text)
             os.utime(path, (spec.mtime, spec.mtime))
+            if spec.agent == "gemini":  # Gemini CLI writes where each project is
+                project = Path(spec.path).parts[1]
+                (dirs["gemini"] / "tmp" / project / ".project_root").write_text(
+                    f"/home/u/{project}"
+                )
         for directory in dirs.values():
             directory.mkdir(parents=True, exist_ok=True)
         return dirs
@@ -128,7 +143,7 @@ def corpora(draw: st.DrawFn, max_files: int = 8) -> Corpus:
     made: list[tuple[LogSpec, list[Request]]] = []  # files and the requests they hold
     count = draw(st.integers(1, max_files))
     for n in range(count):
-        agent = draw(st.sampled_from(("claude-code", "codex")))
+        agent = draw(st.sampled_from(AGENTS))
         own = [
             Request(agent, f"r{n}x{i}", draw(times), draw(st.sampled_from(_models(agent))),
                     draw(usages))
@@ -143,18 +158,15 @@ def corpora(draw: st.DrawFn, max_files: int = 8) -> Corpus:
         # a file is written after its last line (its copies included), maybe long after
         written = max((r.when for r in own + copied), default=base)
         mtime = written + draw(st.floats(0, 3 * 86400))
-        spec = (
-            _claude_file(draw, n, own, copied, mtime)
-            if agent == "claude-code"
-            else _codex_file(draw, n, own, copied, mtime)
-        )
+        write = {"claude-code": _claude_file, "codex": _codex_file, "gemini": _gemini_file}[agent]
+        spec = write(draw, n, own, copied, mtime)
         files.append(spec)
         made.append((spec, own))
     return Corpus(zone, first_weekday, files)
 
 
 def _models(agent: str) -> tuple[str, ...]:
-    return CLAUDE_MODELS if agent == "claude-code" else CODEX_MODELS
+    return {"claude-code": CLAUDE_MODELS, "codex": CODEX_MODELS, "gemini": GEMINI_MODELS}[agent]
 
 
 def _claude_file(
@@ -262,6 +274,59 @@ def _record(line: Any, request: Request, owner: str) -> None:
     )
 
 
+def _gemini_session(n: int) -> str:
+    return f"{n:08d}-0000-4000-9000-000000000000"  # the file's name holds its first 8
+
+
+def _gemini_file(
+    draw: st.DrawFn, n: int, own: list[Request], copied: list[Request], mtime: float
+) -> LogSpec:
+    project = draw(st.sampled_from(("alpha", "beta")))
+    session = _gemini_session(n)
+    kind = "main"
+    if n and draw(st.integers(0, 3)) == 0:  # a subagent's file, in an earlier session
+        kind = "subagent"
+        parent = _gemini_session(draw(st.integers(0, n - 1)))
+        path = f"tmp/{project}/chats/{parent}/{session}.jsonl"
+    else:
+        day = dt.datetime.fromtimestamp(mtime, dt.UTC)
+        path = f"tmp/{project}/chats/session-{day:%Y-%m-%dT%H-%M}-{session[:8]}.jsonl"
+    spec = LogSpec("gemini", path, mtime)
+    header = {"sessionId": session, "projectHash": "h", "kind": kind}
+    spec.lines.append(header)
+    events = [("copy", r) for r in copied] + [("own", r) for r in own]
+    order = draw(st.permutations(events)) if events else []
+    for _, request in order:
+        record = _gemini_record(request)
+        if draw(st.integers(0, 3)) == 0:  # the model named only by an earlier record
+            del record["model"]
+        spec.lines.append({"id": "u" + request.rid, "type": "user", "content": [{"text": "go"}]})
+        if draw(st.booleans()):  # first written without tokens
+            spec.lines.append({**record, "tokens": None})
+        spec.lines.append(record)
+        if draw(st.booleans()):  # written again with its tool calls
+            spec.lines.append({**record, "toolCalls": [{"id": "c", "name": "glob"}]})
+        if draw(st.booleans()):  # the document, tokens and all: never counted
+            spec.lines.append({"$set": {"messages": [_gemini_record(request)]}})
+            spec.lines.append(header)  # resumed: the header again
+            spec.lines.append('not json, "gemini" all the same')
+    return spec
+
+
+def _gemini_record(request: Request) -> dict[str, Any]:
+    i, o, cr, _, reasoning = request.usage
+    tool = i // 3  # the tool-use prompt is billed as input, apart from the prompt
+    return {
+        "id": "g" + request.rid,
+        "timestamp": _iso(request.when),
+        "type": "gemini",
+        "content": "ok",
+        "model": request.model,
+        "tokens": {"input": i - tool + cr, "output": o, "cached": cr, "thoughts": reasoning,
+                   "tool": tool, "total": i + cr + o + reasoning},
+    }  # fmt: skip
+
+
 # --- the brute-force recount -----------------------------------------------------------------
 
 
@@ -290,9 +355,9 @@ def recount(dirs: dict[str, Path], pricer: Pricer) -> list[Spent]:
     seen: dict[tuple[str, str], Usage] = {}
     out: list[Spent] = []
     for _, _, agent, path in files:
-        reading = _claude(path) if agent == "claude-code" else _codex(path)
+        reading = {"claude-code": _claude, "codex": _codex, "gemini": _gemini}[agent](path)
         for key, when, session, project, model, usage in reading:
-            vendor = "anthropic" if agent == "claude-code" else "openai"
+            vendor = VENDORS[agent]
             before = seen.get((agent, key))
             if before is None:
                 total, new = usage, True
@@ -363,6 +428,39 @@ def _codex(path: Path) -> Iterator[Occurrence]:
             key = payload["thread_id"] + "/" + payload["response_id"]
             assert model is not None
             yield key, _time(line["timestamp"]), session, "gamma", model, usage
+
+
+def _gemini(path: Path) -> Iterator[Occurrence]:
+    subagent = path.parent.name != "chats"  # chats/<parent session>/<subagent>.jsonl
+    chats = path.parent.parent if subagent else path.parent
+    project = (chats.parent / ".project_root").read_text().rsplit("/", 1)[-1]
+    session = path.parent.name if subagent else None
+    model = None
+    for text in path.read_text().splitlines():
+        try:
+            line = json.loads(text)
+        except ValueError:
+            continue
+        if "$set" in line:
+            continue
+        if "sessionId" in line and "type" not in line:
+            session = session or line["sessionId"]  # the first header says
+        elif line.get("type") == "gemini":
+            model = line.get("model") or model
+            t = line["tokens"]
+            if t is None:
+                continue
+            cached = min(t["cached"], t["input"])
+            usage = Usage(
+                input_tokens=t["input"] - cached + t["tool"],
+                output_tokens=t["output"] + t["thoughts"],
+                cache_read_tokens=cached,
+                reasoning_tokens=t["thoughts"],
+            )
+            assert session is not None
+            # no model named yet in the file: priced as "gemini" (the family)
+            when = _time(line["timestamp"])
+            yield line["id"], when, session, project, model or "gemini", usage
 
 
 def _time(text: str) -> float:

@@ -1,6 +1,7 @@
 """History (`aitop report`): the totals per day, week, month, session, project, model,
 agent and 5-hour block equal a brute-force recount by the rules, on generated corpora of
-both agents; the reading split over processes equals one reading, however it is split."""
+Claude Code's, Codex's and Gemini CLI's logs; the reading split over processes equals one
+reading, however it is split."""
 
 from __future__ import annotations
 
@@ -264,7 +265,7 @@ def test_agent_filter_keeps_one_agent(corpus: Corpus) -> None:
         shards, the_zone, dirs = _shards(corpus, Path(tmp))
         spent = recount(dirs, PRICER)
         cells = shards.read(1).cells
-    for agent in ("claude-code", "codex"):
+    for agent in ("claude-code", "codex", "gemini"):
         got = _actual(corpus, cells, "daily", the_zone, agents=frozenset({agent}))
         assert got == _expected(corpus, [s for s in spent if s.agent == agent], "daily")
 

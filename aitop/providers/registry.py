@@ -121,6 +121,12 @@ def _gemini(where: Where) -> Provider:
     return Gemini(where.directory, Setup(where.directory, where.socket_path, where.environ))
 
 
+def _gemini_history(directory: str) -> History:
+    from aitop.providers.gemini.history import GeminiHistory
+
+    return GeminiHistory(directory)
+
+
 def _gemini_dir(environ: Mapping[str, str]) -> str:
     """Gemini CLI's own rule: `$GEMINI_CLI_HOME` stands for the home directory."""
     return os.path.join(environ.get("GEMINI_CLI_HOME") or paths.home(environ), ".gemini")
@@ -204,6 +210,7 @@ AGENTS: dict[str, Agent] = {
         default=_gemini_dir,
         default_shown="$GEMINI_CLI_HOME/.gemini, else ~/.gemini",
         make=_gemini,
+        history=_gemini_history,
         installer=_gemini_installer,
     ),
 }

@@ -188,6 +188,25 @@ def test_each_session_row_is_its_mock_ledger_exactly(played: Played) -> None:
     )
 
 
+def test_the_report_of_the_run_is_each_live_row(played: Played) -> None:
+    """`aitop report session --json` over the run's chat files (the history's reading, not
+    the monitor's): each session's tokens and cost are its live row's, to the token."""
+    snap = settled(played.rig, played.ledgers)
+    done = played.rig.aitop("report", "session", "--json")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    reported = {row["session_id"]: row for row in document["rows"] if row["agent"] == "gemini"}
+    live = rows(snap)
+    assert sorted(reported) == sorted(live) == sorted(played.ledgers)
+    for sid, row in live.items():
+        for key in (*ROW_COUNTS, "reasoning_tokens", "cost_usd"):
+            assert reported[sid][key] == row[key], (sid, key)
+    (log,) = [log for log in document["logs"] if log["agent"] == "gemini"]
+    chat_files = list(played.rig.gemini_dir.glob("tmp/*/chats/**/*.jsonl"))
+    assert log["read"] and log["files"] == len(chat_files) == 3  # 2 sessions, 1 subagent
+    assert log["retention"].startswith("Gemini CLI deletes a project's sessions not updated")
+
+
 def test_tool_durations_come_from_the_hooks(played: Played) -> None:
     snap = settled(played.rig, played.ledgers)
     tools = {t["name"]: t for t in snap["tools"]}

@@ -30,14 +30,16 @@ events. The rules, each proven against the mock's log of every response
 4. What is in no chat file: the model router's classifier call (one per prompt, and one
    per subagent run), compression's summary requests, loop and next-speaker checks. A
    failed request leaves no line either (the provider counts those from the hooks).
-`decode_line` is pure: `aitop report` reads the same lines the same way.
+`decode_line` is pure; `aitop report` and the budgets read the files with this reader, in
+its usage-only mode (history.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import msgspec
 from msgspec import Meta, Struct
@@ -113,11 +115,18 @@ _content_decoder = msgspec.json.Decoder(list[_Part] | str | None)
 # A line can matter only if it holds one of these; `$set` snapshots (the whole history,
 # large, and never counted) are skipped unparsed by their first bytes.
 _MARKERS = (b'"gemini"', b'"user"', b'"sessionId"')
+# spend alone needs only the answers and the header (whose session, whose subagent)
+USAGE_MARKERS = (b'"gemini"', b'"sessionId"')
 _SET_PREFIX = b'{"$set"'
 
 
 def _may_matter(line: bytes) -> bool:
     return not line.startswith(_SET_PREFIX) and any(m in line for m in _MARKERS)
+
+
+def _not_a_snapshot(line: bytes) -> bool:
+    """For the usage-only reader, whose lines the tailer found by its markers already."""
+    return not line.startswith(_SET_PREFIX)
 
 
 def decode_line(raw: bytes) -> Line | None:
@@ -188,11 +197,23 @@ class ChatReader:
     """Gemini CLI's chat file lines into events: a `tail.Reader`.
 
     `project_root`: the directory a chat file's project is (Gemini CLI writes it into
-    `tmp/<project>/.project_root`), for sessions no hook has said the cwd of."""
+    `tmp/<project>/.project_root`), for sessions no hook has said the cwd of.
+    `usage_only` (the report, the budgets): only the lines that hold answers or say whose
+    file it is, and only the requests; the same decoding, dedup and requests otherwise."""
 
-    def __init__(self, project_root: Callable[[str], str | None] | None = None) -> None:
+    def __init__(
+        self,
+        project_root: Callable[[str], str | None] | None = None,
+        *,
+        dedup: Dedup | None = None,
+        usage_only: bool = False,
+    ) -> None:
         self.stats = ReaderStats()
-        self.dedup = Dedup()
+        self.dedup = Dedup() if dedup is None else dedup
+        self.usage_only = usage_only
+        # none: every line (see tail.Reader)
+        self.markers: tuple[bytes, ...] = USAGE_MARKERS if usage_only else ()
+        self._wanted = _not_a_snapshot if usage_only else _may_matter
         self._once = Once()
         self._project_root = project_root
 
@@ -202,8 +223,9 @@ class ChatReader:
 
     def lines(self, file: Followed, lines: list[bytes], now: float) -> list[ev.Event]:
         out: list[ev.Event] = []
+        wanted = self._wanted
         for raw in lines:
-            if not _may_matter(raw):
+            if not wanted(raw):
                 continue
             line = decode_line(raw)
             if line is None:
@@ -220,7 +242,7 @@ class ChatReader:
         if not line.id:
             return
         if line.type == "user":
-            if file.subagent_id is None and is_prompt(line):
+            if file.subagent_id is None and not self.usage_only and is_prompt(line):
                 state.prompt = line.id
         elif line.type == "gemini":
             self._gemini(file, state, line, now, out)
@@ -241,14 +263,15 @@ class ChatReader:
         if line.model:
             state.model = line.model
         info = self._info(file, state, line, now)
-        if state.prompt is not None:
+        if state.prompt is not None:  # never set when usage_only
             if self._once.first(f"turn:{state.prompt}"):
                 out.append(ev.TurnCompleted(info))
             state.prompt = None
         if line.tokens is not None:
             self._request(file, state, line.id, line.tokens, line.model, info, out)
-        for call in line.toolCalls or ():
-            self._tool(file, call, info, out)
+        if not self.usage_only:
+            for call in line.toolCalls or ():
+                self._tool(file, call, info, out)
 
     def _request(
         self,
@@ -311,9 +334,17 @@ class ChatReader:
         )
 
 
-def tailer(tmp_dir: str, reader: ChatReader | None = None) -> Tailer:
+def tailer(tmp_dir: str, reader: ChatReader | None = None, *, history: bool = False) -> Tailer:
     """A tailer of the chat files under Gemini CLI's `tmp` directory."""
-    return Tailer((tmp_dir,), (SUFFIX,), reader or ChatReader(), home_of=gemini_dir_of)
+    return Tailer(
+        (tmp_dir,),
+        (SUFFIX,),
+        reader or ChatReader(),
+        home_of=gemini_dir_of,
+        # history (the report, the budgets) reads whole files once, and shows no line count
+        count_lines=not history,
+        reuse_buffer=history,
+    )
 
 
 # --- where chat files are ------------------------------------------------------------
@@ -342,3 +373,82 @@ def gemini_dir_of(path: str) -> str:
         if len(parts) > depth and parts[-depth] == "tmp" and parts[-depth + 2] == CHATS:
             return os.sep.join(parts[:-depth]) or os.sep
     return os.path.dirname(path)
+
+
+class ChatFile(NamedTuple):
+    path: str
+    project: str  # its project's directory, `tmp/<project>`
+    size: int
+    mtime: float
+
+
+def chat_files(tmp_dir: str) -> list[ChatFile]:
+    """Every chat file under Gemini CLI's `tmp` directory: each project's sessions' own
+    files (`chats/session-….jsonl`) and its subagents' (`chats/<session id>/….jsonl`)."""
+    found: list[ChatFile] = []
+    try:
+        projects = [e.path for e in os.scandir(tmp_dir) if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
+    for project in projects:
+        chats = os.path.join(project, CHATS)
+        found += _files_in(chats, project, lambda name: name.startswith(SESSION_PREFIX))
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(chats):
+                if entry.is_dir(follow_symlinks=False):
+                    found += _files_in(entry.path, project, lambda name: True)
+    return found
+
+
+def _files_in(directory: str, project: str, wanted: Callable[[str], bool]) -> list[ChatFile]:
+    found = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.name.endswith(SUFFIX) or not wanted(entry.name):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_file(follow_symlinks=False):
+                info = entry.stat(follow_symlinks=False)
+                found.append(ChatFile(entry.path, project, info.st_size, info.st_mtime))
+    return found
+
+
+PROJECT_ROOT_FILE = ".project_root"  # tmp/<project>/.project_root: the project's directory
+MAX_ROOTS = 1024
+
+
+class ProjectRoots:
+    """The directory each project under `tmp_dir` is for, from its `.project_root` (read
+    once): a `ChatReader`'s `project_root`."""
+
+    def __init__(self, tmp_dir: str) -> None:
+        self.tmp_dir = os.path.abspath(tmp_dir)
+        self._roots: dict[str, str | None] = {}
+
+    def __call__(self, path: str) -> str | None:
+        relative = os.path.relpath(path, self.tmp_dir)
+        project = relative.split(os.sep, 1)[0]
+        if project in ("", ".", "..") or relative.startswith(".."):
+            return None
+        if project not in self._roots:
+            if len(self._roots) >= MAX_ROOTS:
+                self._roots.clear()
+            self._roots[project] = _read_root(os.path.join(self.tmp_dir, project))
+        return self._roots[project]
+
+
+def _read_root(project_dir: str) -> str | None:
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        fd = os.open(
+            os.path.join(project_dir, PROJECT_ROOT_FILE),
+            os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC,
+        )
+        try:
+            root = os.read(fd, 4096).decode("utf-8").strip()
+        finally:
+            os.close(fd)
+        return root if os.path.isabs(root) and "\0" not in root else None
+    return None

@@ -19,10 +19,8 @@ files are the accounting (`chats.py`); the hooks add what no file holds:
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections import OrderedDict, deque
-from collections.abc import Callable
 from typing import TypeVar
 
 import msgspec
@@ -35,10 +33,10 @@ from aitop.providers.follow import Queue
 from aitop.providers.gemini import hooks
 from aitop.providers.gemini.chats import (
     AGENT,
-    CHATS,
-    SESSION_PREFIX,
     SUFFIX,
     ChatReader,
+    ProjectRoots,
+    chat_files,
     session_of,
     tailer,
 )
@@ -48,10 +46,8 @@ from aitop.snapshot import Diagnostic
 from aitop.wire import Envelope
 
 SESSION_FILES_DEPTH = 3  # tmp/<project>/chats/session-….jsonl
-PROJECT_ROOT_FILE = ".project_root"  # tmp/<project>/.project_root: the project's directory
 MAX_TRACKED = 4096  # sessions awaiting an answer, tool inputs awaiting their match
 MAX_PER_KEY = 64
-MAX_ROOTS = 1024
 
 ToolKey = tuple[str, str, int]  # (session, tool name, hash of its input)
 Attempt = tuple[str, int]  # (session, hash of its llm_request)
@@ -69,7 +65,7 @@ class Gemini:
     ) -> None:
         self.gemini_dir = os.path.abspath(gemini_dir)
         self.tmp_dir = os.path.join(self.gemini_dir, "tmp")
-        self.reader = ChatReader(project_root=self._project_root)
+        self.reader = ChatReader(project_root=ProjectRoots(self.tmp_dir))
         self.tailer = tailer(self.tmp_dir, self.reader)
         self.queue = Queue(self.tailer)
         self.dirwatch = DirWatch(self.tmp_dir, SESSION_FILES_DEPTH, SUFFIX, use_inotify=use_inotify)
@@ -78,7 +74,6 @@ class Gemini:
         self._tool_starts: OrderedDict[ToolKey, deque[float]] = OrderedDict()
         self._durations: OrderedDict[ToolKey, deque[float]] = OrderedDict()  # not matched yet
         self._untimed: OrderedDict[ToolKey, deque[str]] = OrderedDict()  # chat calls waiting
-        self._roots: dict[str, str | None] = {}
         self._said_outside: set[str] = set()
 
     # --- hooks ----------------------------------------------------------------------
@@ -179,18 +174,6 @@ class Gemini:
             return 0
         return int(self.queue.follow(path, owner[0], owner[1]))
 
-    def _project_root(self, path: str) -> str | None:
-        """The project a chat file is for, from `tmp/<project>/.project_root`."""
-        relative = os.path.relpath(path, self.tmp_dir)
-        project = relative.split(os.sep, 1)[0]
-        if project in ("", ".", "..") or relative.startswith(".."):
-            return None
-        if project not in self._roots:
-            if len(self._roots) >= MAX_ROOTS:
-                self._roots.clear()
-            self._roots[project] = _read_root(os.path.join(self.tmp_dir, project))
-        return self._roots[project]
-
     def poll(self, now: float) -> None:
         self.queue.poll(now)
 
@@ -287,52 +270,7 @@ def _pop(table: OrderedDict[ToolKey, deque[T]], key: ToolKey) -> T | None:
     return value
 
 
-def _read_root(project_dir: str) -> str | None:
-    with contextlib.suppress(OSError, UnicodeDecodeError):
-        fd = os.open(
-            os.path.join(project_dir, PROJECT_ROOT_FILE),
-            os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC,
-        )
-        try:
-            root = os.read(fd, 4096).decode("utf-8").strip()
-        finally:
-            os.close(fd)
-        return root if os.path.isabs(root) and "\0" not in root else None
-    return None
-
-
 def recent_chats(tmp_dir: str, since: float) -> list[str]:
     """Chat files (sessions' and subagents') modified at or after `since`, oldest first."""
-    found: list[tuple[float, str]] = []
-    try:
-        projects = [e.path for e in os.scandir(tmp_dir) if e.is_dir(follow_symlinks=False)]
-    except OSError:
-        return []
-    for project in projects:
-        chats = os.path.join(project, CHATS)
-        found += _recent_in(chats, since, lambda name: name.startswith(SESSION_PREFIX))
-        with contextlib.suppress(OSError):
-            for entry in os.scandir(chats):
-                if entry.is_dir(follow_symlinks=False):
-                    found += _recent_in(entry.path, since, lambda name: True)
-    found.sort()
+    found = sorted((f.mtime, f.path) for f in chat_files(tmp_dir) if f.mtime >= since)
     return [path for _, path in found]
-
-
-def _recent_in(
-    directory: str, since: float, wanted: Callable[[str], bool]
-) -> list[tuple[float, str]]:
-    found = []
-    try:
-        entries = list(os.scandir(directory))
-    except OSError:
-        return []
-    for entry in entries:
-        if not entry.name.endswith(SUFFIX) or not wanted(entry.name):
-            continue
-        with contextlib.suppress(OSError):
-            if entry.is_file(follow_symlinks=False):
-                mtime = entry.stat(follow_symlinks=False).st_mtime
-                if mtime >= since:
-                    found.append((mtime, entry.path))
-    return found

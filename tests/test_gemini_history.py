@@ -115,7 +115,9 @@ def test_the_files_are_the_live_providers_with_its_sessions_and_subagents(tmp_pa
     assert sub.session_id == "e17055ab-a53a-4722-8dce-470b059777fa"  # its parent's
     # files that are no chat file are not listed
     (gemini / "tmp" / "project" / "chats" / "notes.jsonl").write_text("{}\n")
-    (gemini / "tmp" / "project" / "logs" / "x.jsonl").write_text("{}\n")
+    logs = gemini / "tmp" / "project" / "logs"  # empty in the capture, so not in git
+    logs.mkdir(exist_ok=True)
+    (logs / "x.jsonl").write_text("{}\n")
     assert len(GeminiHistory(str(gemini)).log_files()) == len(files)
 
 

@@ -51,7 +51,7 @@ from aitop.env import Env
 from aitop.errors import AitopError, ExitCode
 from aitop.providers.claude_code.hooks import HOOK_EVENTS
 from aitop.providers.claude_code.jsontext import Settings
-from aitop.providers.claude_code.settings_file import Loaded, check_shape, load_settings
+from aitop.providers.claude_code.settings_file import check_shape, load_settings
 from aitop.providers.install import matcher_groups
 from aitop.providers.install.check import (
     Finding,
@@ -87,17 +87,15 @@ from aitop.providers.install.matcher_groups import (
     AitopHook,
     HookFile,
     counts_by_event,
-    event_names,
     inspect_file,
     matcher_findings,
     registration_finding,
     repeat_finding,
-    unknown_event,
 )
 from aitop.providers.install.matcher_groups import (
     is_aitop_hook as is_aitop_hook,
 )
-from aitop.providers.install.summary import Changes, apply, say
+from aitop.providers.install.summary import Changes, say
 
 TITLE = "Claude Code"
 HOOK_TIMEOUT_S = 5  # seconds: a stuck hook can never stall Claude Code for longer
@@ -240,23 +238,24 @@ def _hook_shape_findings(found: Sequence[AitopHook]) -> list[Finding]:
 
 def parse_events(text: str) -> tuple[str, ...]:
     """`--events`: known Claude Code events, never WorktreeCreate; order kept, repeats dropped."""
-    names = event_names(text, HOOK_EVENTS)
-    for name in names:
-        if name in NEVER_REGISTERED:
-            raise AitopError(
-                f"--events: aitop never registers {name} (its hooks must print a path, so a "
-                "forwarder there breaks it)",
-                f"leave {name} out",
-                ExitCode.USAGE,
-            )
-        if name not in CLAUDE_CODE_EVENTS:
-            raise unknown_event(
-                name,
-                CLAUDE_CODE_EVENTS,
-                f"--events: unknown hook event {name!r}",
-                f"aitop uses: {','.join(HOOK_EVENTS)}",
-            )
-    return names
+    return matcher_groups.parse_events(
+        text,
+        CLAUDE_CODE_EVENTS,
+        HOOK_EVENTS,
+        lambda name: f"--events: unknown hook event {name!r}",
+        f"aitop uses: {','.join(HOOK_EVENTS)}",
+        refuse=_refuse_never_registered,
+    )
+
+
+def _refuse_never_registered(name: str) -> None:
+    if name in NEVER_REGISTERED:
+        raise AitopError(
+            f"--events: aitop never registers {name} (its hooks must print a path, so a "
+            "forwarder there breaks it)",
+            f"leave {name} out",
+            ExitCode.USAGE,
+        )
 
 
 def settings_path(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
@@ -269,10 +268,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
     """Print (or with --write, write) the settings with aitop's hooks merged in, or out."""
     events = HOOK_EVENTS if args.events is None else parse_events(args.events)
     loaded = load_settings(settings_path(args, env.environ))
-    if args.uninstall:
-        return _uninstall(loaded, write=args.write, env=env)
-    hook = _chosen_command(env, getattr(args, "socket", None))
-    return _install(loaded, hook, events, write=args.write, env=env)
+    hook = None if args.uninstall else _chosen_command(env, getattr(args, "socket", None))
+    return matcher_groups.apply_merge(HOOKS, loaded, hook, events, args.write, env)
 
 
 def _chosen_command(env: Env, socket_override: str | None) -> HookCommand:
@@ -318,21 +315,6 @@ def _check_statusline(path: str, socket_given: str | None, env: Env) -> int:
     env.stdout.flush()
     problems = any(f.level == "problem" for f in findings)
     return int(ExitCode.FAILURE if problems else ExitCode.OK)
-
-
-def _install(
-    loaded: Loaded, hook: HookCommand, events: Sequence[str], write: bool, env: Env
-) -> int:
-    result, changes = matcher_groups.install(HOOKS, loaded, hook, events, env)
-    apply(loaded, result, changes, write, env)
-    return int(ExitCode.OK)
-
-
-def _uninstall(loaded: Loaded, write: bool, env: Env) -> int:
-    merged = matcher_groups.uninstall(HOOKS, loaded, env)
-    if merged is not None:
-        apply(loaded, *merged, write, env)
-    return int(ExitCode.OK)
 
 
 def inspect(args: argparse.Namespace, env: Env) -> Inspection:

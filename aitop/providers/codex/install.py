@@ -64,12 +64,10 @@ from aitop.providers.install.jsontext import JsonObject, Reader, compact, quoted
 from aitop.providers.install.matcher_groups import (
     AitopHook,
     HookFile,
-    event_names,
     inspect_file,
     matcher_findings,
     registration_finding,
     repeat_findings,
-    unknown_event,
 )
 from aitop.providers.install.matcher_groups import (
     is_aitop_hook as is_aitop_hook,
@@ -219,16 +217,13 @@ def uninstall_hooks(document: Any) -> Merge:
 
 def parse_events(text: str) -> tuple[str, ...]:
     """`--events` for Codex: event names Codex knows; order kept, repeats dropped."""
-    names = event_names(text, HOOK_EVENTS)
-    for name in names:
-        if name not in KNOWN_EVENTS:
-            raise unknown_event(
-                name,
-                KNOWN_EVENTS,
-                f"--events: unknown Codex hook event {name!r}",
-                f"Codex has: {','.join(KNOWN_EVENTS)}",
-            )
-    return names
+    return matcher_groups.parse_events(
+        text,
+        KNOWN_EVENTS,
+        HOOK_EVENTS,
+        lambda name: f"--events: unknown Codex hook event {name!r}",
+        f"Codex has: {','.join(KNOWN_EVENTS)}",
+    )
 
 
 def codex_home(args: argparse.Namespace, environ: Mapping[str, str]) -> str:

@@ -44,7 +44,7 @@ from aitop.providers.gemini.chats import AGENT
 from aitop.providers.gemini.hooks import HOOK_EVENTS
 from aitop.providers.install import matcher_groups
 from aitop.providers.install.check import Finding, Inspection, programs_here
-from aitop.providers.install.command import HookCommand, command_for, temporary_dirs
+from aitop.providers.install.command import command_for, temporary_dirs
 from aitop.providers.install.jsonfile import NOTHING_WRITTEN, Loaded, load, read_bytes
 from aitop.providers.install.jsontext import (
     JsonObject,
@@ -56,17 +56,15 @@ from aitop.providers.install.jsontext import (
 from aitop.providers.install.matcher_groups import (
     AitopHook,
     HookFile,
-    event_names,
     inspect_file,
     matcher_findings,
     registration_finding,
     repeat_findings,
-    unknown_event,
 )
 from aitop.providers.install.matcher_groups import (
     is_aitop_hook as is_aitop_hook,
 )
-from aitop.providers.install.summary import Changes, apply
+from aitop.providers.install.summary import Changes
 
 TITLE = "Gemini CLI"
 SETTINGS_NAME = "settings.json"
@@ -227,16 +225,13 @@ def _disabled_note(event: str, where: str) -> str:
 
 def parse_events(text: str) -> tuple[str, ...]:
     """`--events`: known Gemini CLI events; order kept, repeats dropped."""
-    names = event_names(text, HOOK_EVENTS)
-    for name in names:
-        if name not in HOOK_EVENTS:
-            raise unknown_event(
-                name,
-                HOOK_EVENTS,
-                f"--events: {name!r} is not a Gemini CLI hook event",
-                f"Gemini CLI's: {','.join(HOOK_EVENTS)}",
-            )
-    return names
+    return matcher_groups.parse_events(
+        text,
+        HOOK_EVENTS,
+        HOOK_EVENTS,
+        lambda name: f"--events: {name!r} is not a Gemini CLI hook event",
+        f"Gemini CLI's: {','.join(HOOK_EVENTS)}",
+    )
 
 
 def settings_path(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
@@ -251,33 +246,20 @@ def settings_path(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
 def run(args: argparse.Namespace, env: Env) -> int:
     """Print (or with --write, write) the settings with aitop's hooks merged in, or out."""
     events = HOOK_EVENTS if args.events is None else parse_events(args.events)
-    loaded = load_settings(settings_path(args, env.environ))
-    if args.uninstall:
-        return _uninstall(loaded, write=args.write, env=env)
-    hook = command_for(env, temporary_dirs(), getattr(args, "socket", None), AGENT)
-    return _install(loaded, hook, events, write=args.write, env=env)
-
-
-def _install(
-    loaded: Loaded, hook: HookCommand, events: Sequence[str], write: bool, env: Env
-) -> int:
-    result, changes = matcher_groups.install(
+    path = settings_path(args, env.environ)
+    loaded = load_settings(path)
+    hook = None
+    if not args.uninstall:
+        hook = command_for(env, temporary_dirs(), getattr(args, "socket", None), AGENT)
+    return matcher_groups.apply_merge(
         HOOKS,
         loaded,
         hook,
         events,
+        args.write,
         env,
-        notes=lambda settings, found: _off_notes(settings, found, loaded.path),
+        notes=lambda settings, found: _off_notes(settings, found, path),
     )
-    apply(loaded, result, changes, write, env)
-    return int(ExitCode.OK)
-
-
-def _uninstall(loaded: Loaded, write: bool, env: Env) -> int:
-    merged = matcher_groups.uninstall(HOOKS, loaded, env)
-    if merged is not None:
-        apply(loaded, *merged, write, env)
-    return int(ExitCode.OK)
 
 
 def inspect(args: argparse.Namespace, env: Env) -> Inspection:

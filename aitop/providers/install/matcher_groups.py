@@ -45,7 +45,7 @@ from aitop.providers.install.check import (
 from aitop.providers.install.command import HookCommand, is_aitop_command, update_command
 from aitop.providers.install.jsonfile import Loaded, ShapeCheck, ShapeError
 from aitop.providers.install.jsontext import JsonObject, kind, quoted
-from aitop.providers.install.summary import Changes, Update, events_text, say
+from aitop.providers.install.summary import Changes, Update, apply, events_text, say
 
 
 @dataclass(frozen=True)
@@ -237,22 +237,52 @@ def uninstall_hooks(form: HookFile, document: Any) -> tuple[JsonObject, Changes]
 # What install and uninstall say
 
 
-def event_names(text: str, default: Sequence[str]) -> tuple[str, ...]:
-    """`--events`' names, order kept, repeats dropped (the agent checks them); an error
-    if there are none (`default`: the events to offer)."""
+def parse_events(
+    text: str,
+    known: Sequence[str],
+    offered: Sequence[str],
+    unknown: Callable[[str], str],
+    otherwise: str,
+    refuse: Callable[[str], None] | None = None,
+) -> tuple[str, ...]:
+    """`--events`: names the agent knows (`known`), order kept, repeats dropped.
+
+    An error for none (naming `offered`), for a name `refuse` raises about, and for one
+    not known (`unknown(name)` says so; the closest known name is the advice, else
+    `otherwise`), in the order given."""
     names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
     if not names:
         raise AitopError(
-            "--events is empty", f"name one or more of: {', '.join(default)}", ExitCode.USAGE
+            "--events is empty", f"name one or more of: {', '.join(offered)}", ExitCode.USAGE
         )
+    for name in names:
+        if refuse is not None:
+            refuse(name)
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}?" if close else otherwise
+            raise AitopError(unknown(name), hint, ExitCode.USAGE)
     return names
 
 
-def unknown_event(name: str, known: Sequence[str], what: str, otherwise: str) -> AitopError:
-    """The error for an `--events` name the agent does not know: the closest of `known`
-    as the advice, else `otherwise`."""
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    return AitopError(what, f"did you mean {close[0]}?" if close else otherwise, ExitCode.USAGE)
+def apply_merge(
+    form: HookFile,
+    loaded: Loaded,
+    hook: HookCommand | None,
+    events: Sequence[str],
+    write: bool,
+    env: Env,
+    notes: Callable[[JsonObject, list[AitopHook]], Iterable[str]] | None = None,
+) -> int:
+    """Print the loaded file (or with `write`, write it) with aitop's `hook` merged in for
+    `events` (see `install`), or with `hook` None, aitop's hooks taken out."""
+    if hook is None:
+        merged = uninstall(form, loaded, env)
+    else:
+        merged = install(form, loaded, hook, events, env, notes)
+    if merged is not None:
+        apply(loaded, *merged, write, env)
+    return int(ExitCode.OK)
 
 
 def install(

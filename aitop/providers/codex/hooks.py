@@ -129,12 +129,8 @@ _input_decoder = msgspec.json.Decoder(_ToolInput)
 
 def _summary(name: str, raw: bytes) -> str | None:
     """Bash's command's first words; apply_patch's files (its `command` is the patch)."""
-    if not raw.startswith(b"{"):
-        return None
-    try:
-        command = _input_decoder.decode(raw).command
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-        return None
+    given = summary.decoded(_input_decoder, raw)
+    command = given.command if given is not None else None
     if command is None:
         return None
     return summary.patched_files(command) if name == "apply_patch" else summary.command(command)

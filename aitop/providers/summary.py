@@ -1,14 +1,20 @@
 """A tool call's input in a few safe words, for the timeline: a command's first words, a
 file's name, a URL's host. Never more: prompts, file contents, patches and search queries
 are not shown, and a summary is one short line of printable text whatever it came from.
-Each provider decides which of its tools' fields to summarise; these say how.
+Each provider decides which of its tools' fields to summarise; these say how, and in
+which order one is preferred to another (`first_target`).
 """
 
 from __future__ import annotations
 
 import os
+from typing import TypeVar
+
+import msgspec
 
 from aitop.surrogates import printable
+
+T = TypeVar("T")
 
 WIDTH = 40  # characters
 WORDS = 4
@@ -59,3 +65,38 @@ def patched_files(patch: str) -> str | None:
             if line.startswith(head):
                 names.append(os.path.basename(line[len(head) :].strip()))
     return clean(", ".join(names)) if names else None
+
+
+def first_target(
+    *,
+    shell: str | None = None,
+    path: str | None = None,
+    search: str | None = None,
+    url: str | None = None,
+    label: str | None = None,
+) -> str | None:
+    """A call's summary from what names what it works on, the first given in this order:
+    a shell command (`command`), a file (`file_name`), a search pattern (`pattern`), a
+    URL (`host`), a label such as a subagent's type (`clean`)."""
+    if shell is not None:
+        return command(shell)
+    if path:
+        return file_name(path)
+    if search:
+        return pattern(search)
+    if url:
+        return host(url)
+    if label:
+        return clean(label)
+    return None
+
+
+def decoded(decoder: msgspec.json.Decoder[T], raw: bytes) -> T | None:
+    """A tool's input as it came, decoded, or None: anything that is not a JSON object of
+    the decoder's type has no summary (and never an error)."""
+    if not raw.startswith(b"{"):
+        return None
+    try:
+        return decoder.decode(raw)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return None

@@ -17,12 +17,9 @@ from aitop import events as ev
 from aitop.providers.base import Decoded, Outcome
 from aitop.providers.claude_code import tools
 from aitop.providers.claude_code.transcript import AGENT, strip_selection
-from aitop.providers.hookjson import decode_hook
+from aitop.providers.hookjson import Id, Name, Path, decode_hook, session_info
 from aitop.wire import Envelope
 
-Id = Annotated[str, Meta(min_length=1, max_length=128)]
-Name = Annotated[str, Meta(max_length=128)]
-Path = Annotated[str, Meta(max_length=4096)]
 Text = Annotated[str, Meta(max_length=4096)]
 Millis = Annotated[float, Meta(ge=0, le=1e10)]
 
@@ -146,15 +143,7 @@ def decode(payload: bytes, envelope: Envelope, now: float) -> Decoded:
 
 
 def to_events(hook: Payload, envelope: Envelope, now: float) -> list[ev.Event]:
-    session = ev.SessionInfo(
-        agent=AGENT,
-        session_id=hook.session_id,
-        time=now,
-        cwd=hook.cwd,
-        transcript_path=hook.transcript_path,
-        pid=envelope.pid,
-        tag=envelope.tag,
-    )
+    session = session_info(AGENT, hook, envelope, now)
     sub = hook.agent_id
     match hook:
         case SessionStart(source=source, model=model):

@@ -24,11 +24,9 @@ from msgspec import Meta, Struct
 from aitop import events as ev
 from aitop.providers.base import Decoded, Outcome
 from aitop.providers.claude_code.transcript import AGENT
-from aitop.providers.hookjson import decode_hook
+from aitop.providers.hookjson import Id, Path, decode_hook, session_info
 from aitop.wire import Envelope
 
-Id = Annotated[str, Meta(min_length=1, max_length=128)]
-Path = Annotated[str, Meta(max_length=4096)]
 Percent = Annotated[float, Meta(ge=0, le=100)]
 Epoch = Annotated[float, Meta(ge=0, le=1e11)]
 Tokens = Annotated[int, Meta(ge=0, le=100_000_000)]
@@ -79,15 +77,7 @@ def decode(payload: bytes, envelope: Envelope, now: float) -> Decoded:
 
 
 def to_events(line: StatusLine, envelope: Envelope, now: float) -> list[ev.Event]:
-    session = ev.SessionInfo(
-        agent=AGENT,
-        session_id=line.session_id,
-        time=now,
-        cwd=line.cwd,
-        transcript_path=line.transcript_path,
-        pid=envelope.pid,
-        tag=envelope.tag,
-    )
+    session = session_info(AGENT, line, envelope, now)
     events: list[ev.Event] = []
     gauges = _gauges(session, line)
     if gauges is not None:

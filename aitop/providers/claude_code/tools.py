@@ -28,25 +28,15 @@ _decoder = msgspec.json.Decoder(ToolInput)
 def summarize(name: str, given: ToolInput | None) -> str | None:
     if given is None:
         return None
-    if given.command is not None and name == "Bash":
-        return summary.command(given.command)
-    path = given.file_path or given.notebook_path
-    if path:
-        return summary.file_name(path)
-    if given.pattern:
-        return summary.pattern(given.pattern)
-    if given.url:
-        return summary.host(given.url)
-    if given.subagent_type:
-        return summary.clean(given.subagent_type)
-    return None
+    return summary.first_target(
+        shell=given.command if name == "Bash" else None,
+        path=given.file_path or given.notebook_path,
+        search=given.pattern,
+        url=given.url,
+        label=given.subagent_type,
+    )
 
 
 def summarize_raw(name: str, raw: bytes) -> str | None:
     """From a hook's `tool_input` as it came (anything: a bad one has no summary)."""
-    if not raw.startswith(b"{"):
-        return None
-    try:
-        return summarize(name, _decoder.decode(raw))
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-        return None
+    return summarize(name, summary.decoded(_decoder, raw))

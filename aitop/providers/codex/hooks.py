@@ -20,12 +20,8 @@ from aitop import events as ev
 from aitop.providers import summary
 from aitop.providers.base import Decoded, Outcome
 from aitop.providers.codex.rollout import AGENT
-from aitop.providers.hookjson import decode_hook
+from aitop.providers.hookjson import Id, Name, Path, decode_hook, session_info
 from aitop.wire import Envelope
-
-Id = Annotated[str, Meta(min_length=1, max_length=128)]
-Name = Annotated[str, Meta(max_length=128)]
-Path = Annotated[str, Meta(max_length=4096)]
 
 
 class _Hook(Struct, tag_field="hook_event_name", tag=True, kw_only=True):
@@ -133,12 +129,8 @@ _input_decoder = msgspec.json.Decoder(_ToolInput)
 
 def _summary(name: str, raw: bytes) -> str | None:
     """Bash's command's first words; apply_patch's files (its `command` is the patch)."""
-    if not raw.startswith(b"{"):
-        return None
-    try:
-        command = _input_decoder.decode(raw).command
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-        return None
+    given = summary.decoded(_input_decoder, raw)
+    command = given.command if given is not None else None
     if command is None:
         return None
     return summary.patched_files(command) if name == "apply_patch" else summary.command(command)
@@ -153,15 +145,7 @@ def decode(payload: bytes, envelope: Envelope, now: float) -> Decoded:
 
 
 def to_events(hook: Payload, envelope: Envelope, now: float) -> list[ev.Event]:
-    session = ev.SessionInfo(
-        agent=AGENT,
-        session_id=hook.session_id,
-        time=now,
-        cwd=hook.cwd,
-        transcript_path=hook.transcript_path,
-        pid=envelope.pid,
-        tag=envelope.tag,
-    )
+    session = session_info(AGENT, hook, envelope, now)
     match hook:
         case SessionStart(source=source, model=model):
             return [ev.SessionStarted(session, source, model)]

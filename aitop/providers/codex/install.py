@@ -5,7 +5,8 @@ The file gets the guarantees Claude Code's settings.json gets (the shared
 `aitop.providers.install` machinery): read whole and checked before anything changes
 (`file:line:col` errors, duplicate keys refused, numbers and key order kept), written
 atomically with a `.bak`, mode kept, through a symlink; the user's hooks and keys stay;
-install is idempotent and uninstall removes exactly aitop's hooks.
+install is idempotent and uninstall removes exactly aitop's hooks, by the rules Claude
+Code's and Gemini CLI's files share (`install.matcher_groups`).
 
 What is Codex's own:
 
@@ -29,12 +30,8 @@ What is Codex's own:
 from __future__ import annotations
 
 import argparse
-import copy
-import difflib
 import os
 import shlex
-import shutil
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -53,27 +50,29 @@ from aitop.providers.codex.trust import (
     list_hooks,
     trust,
 )
-from aitop.providers.install.check import (
-    Finding,
-    Inspection,
-    program_findings,
-    socket_to_probe,
-    tilde,
-)
+from aitop.providers.install import matcher_groups
+from aitop.providers.install.check import Finding, Inspection, programs_here, tilde
 from aitop.providers.install.command import (
     HookCommand,
-    choose_hook_command,
+    command_for,
     hook_socket,
     is_aitop_command,
-    update_command,
-)
-from aitop.providers.install.command import (
-    module_importable_elsewhere as _module_importable_elsewhere,
 )
 from aitop.providers.install.command import temporary_dirs as _temporary_dirs
-from aitop.providers.install.jsonfile import Loaded, ShapeError, load
-from aitop.providers.install.jsontext import JsonObject, Reader, compact, kind, quoted
-from aitop.providers.install.summary import Changes, Update, apply, events_text, say
+from aitop.providers.install.jsonfile import Loaded, load
+from aitop.providers.install.jsontext import JsonObject, Reader, compact, quoted
+from aitop.providers.install.matcher_groups import (
+    AitopHook,
+    HookFile,
+    inspect_file,
+    matcher_findings,
+    registration_finding,
+    repeat_findings,
+)
+from aitop.providers.install.matcher_groups import (
+    is_aitop_hook as is_aitop_hook,
+)
+from aitop.providers.install.summary import Changes, apply, events_text, say
 
 TITLE = "Codex"
 HOOKS_NAME = "hooks.json"
@@ -95,8 +94,6 @@ MATCHER_EVENTS = frozenset(
         "SubagentStop",
     }
 )
-INSTALL = "aitop install --agent codex --write"
-REINSTALL = f"run: {INSTALL}"
 TRUST_IN_CODEX = 'start codex and choose "Trust all and continue" (or review them with /hooks)'
 WRITE_AND_TRUST = "run with --write to apply (aitop then asks Codex to trust them)"
 WRITE_AND_FORGET = "run with --write to apply (aitop then has Codex forget its trust of them)"
@@ -105,63 +102,12 @@ CODEX = Reader("Codex", "Codex refuses repeated keys, and a rewrite would keep o
 
 
 # ---------------------------------------------------------------------------------------
-# The file's shape, and which hooks are aitop's
+# The file's shape, which hooks are aitop's, the merge (`install.matcher_groups`)
 
 
 def check_shape(document: Any) -> None:
-    """Raise `ShapeError` unless aitop can walk and change this hooks.json's hooks.
-
-    Hook objects themselves are not checked: one that is not an object with an aitop
-    `command` is someone else's, and is left exactly as it is.
-    """
-    if not isinstance(document, dict):
-        raise ShapeError((), f"{HOOKS_NAME} holds {kind(document)}, expected an object")
-    if "hooks" not in document:
-        return
-    hooks = document["hooks"]
-    if not isinstance(hooks, dict):
-        raise ShapeError(("hooks",), f'"hooks" is {kind(hooks)}, expected an object of event names')
-    for event, groups in hooks.items():
-        where = f'"hooks".{quoted(event)}'
-        if not isinstance(groups, list):
-            raise ShapeError(
-                ("hooks", event), f"{where} is {kind(groups)}, expected a list of matcher groups"
-            )
-        for index, group in enumerate(groups):
-            if not isinstance(group, dict):
-                raise ShapeError(
-                    ("hooks", event, index),
-                    f"{where}[{index}] is {kind(group)}, expected a matcher group object",
-                )
-            if "hooks" in group and not isinstance(group["hooks"], list):
-                raise ShapeError(
-                    ("hooks", event, index, "hooks"),
-                    f'{where}[{index}]."hooks" is {kind(group["hooks"])}, expected a list',
-                )
-
-
-def is_aitop_hook(hook: Any) -> bool:
-    return isinstance(hook, dict) and is_aitop_command(hook.get("command"))
-
-
-@dataclass(frozen=True)
-class AitopHook:
-    """One aitop hook in hooks.json, and where: Codex's trust key is this position."""
-
-    event: str
-    group_index: int
-    handler_index: int
-    group: JsonObject
-    hook: JsonObject
-
-
-def find_aitop_hooks(document: JsonObject) -> Iterator[AitopHook]:
-    """aitop's hooks in file order. The document must have passed `check_shape`."""
-    for event, groups in document.get("hooks", {}).items():
-        for g, group in enumerate(groups):
-            for h, hook in enumerate(group.get("hooks", [])):
-                if is_aitop_hook(hook):
-                    yield AitopHook(event, g, h, group, hook)
+    """Raise `ShapeError` unless aitop can walk and change this hooks.json's hooks."""
+    matcher_groups.check_shape(document, f"{HOOKS_NAME} holds")
 
 
 def restricting_matcher(event: str, group: JsonObject) -> str | None:
@@ -173,13 +119,28 @@ def restricting_matcher(event: str, group: JsonObject) -> str | None:
     return str(matcher)
 
 
-# ---------------------------------------------------------------------------------------
-# The merge: pure functions on dicts
-
-
 def aitop_hook(command: str, event: str) -> JsonObject:
     timeout = SHORT_TIMEOUT_S if event in SHORT_TIMEOUT_EVENTS else HOOK_TIMEOUT_S
     return {"type": "command", "command": command, "timeout": timeout}
+
+
+HOOKS = HookFile(
+    title=TITLE,
+    command="aitop install --agent codex",
+    noun="hooks file",
+    check_shape=check_shape,
+    hook=aitop_hook,
+    restricting_matcher=restricting_matcher,
+    drop=frozenset({"async"}),  # as for Claude Code
+)
+INSTALL = HOOKS.install
+REINSTALL = HOOKS.reinstall
+
+
+def find_aitop_hooks(document: JsonObject) -> Iterator[AitopHook]:
+    """aitop's hooks in file order, each with its position (Codex's trust key). The
+    document must have passed `check_shape`."""
+    return matcher_groups.find_aitop_hooks(HOOKS, document)
 
 
 @dataclass(frozen=True)
@@ -204,10 +165,11 @@ class Merge:
     moved: list[Moved]
 
 
-def _user_places(hooks: JsonObject) -> dict[str, list[tuple[int, int, Any]]]:
-    """Where each hook that is not aitop's sits, per event Codex knows, in file order."""
+def _user_places(document: JsonObject) -> dict[str, list[tuple[int, int, Any]]]:
+    """Where each hook that is not aitop's sits, per event Codex knows, in file order. The
+    document must have passed `check_shape`."""
     places: dict[str, list[tuple[int, int, Any]]] = {}
-    for event, groups in hooks.items():
+    for event, groups in document.get("hooks", {}).items():
         if event not in KNOWN_EVENTS:
             continue  # Codex never loads it: its positions key nothing
         for g, group in enumerate(groups):
@@ -218,100 +180,35 @@ def _user_places(hooks: JsonObject) -> dict[str, list[tuple[int, int, Any]]]:
     return places
 
 
-def _moved(before: dict[str, list[tuple[int, int, Any]]], hooks: JsonObject) -> list[Moved]:
-    """The user's hooks whose position changed. A merge never adds, drops or reorders
-    them, so the n-th of an event before is the n-th after."""
-    after = _user_places(hooks)
+def _moved(document: JsonObject, merged: JsonObject) -> list[Moved]:
+    """The user's hooks whose position the merge changed. A merge never adds, drops or
+    reorders them, so the n-th of an event before is the n-th after."""
+    after = _user_places(merged)
     moved: list[Moved] = []
-    for event, places in before.items():
+    for event, places in _user_places(document).items():
         for (g0, h0, hook), (g1, h1, _) in zip(places, after.get(event, []), strict=True):
             if (g0, h0) != (g1, h1):
                 moved.append(Moved(event, hook, (g0, h0), (g1, h1)))
     return moved
 
 
-def _strip_aitop_hooks(hooks: JsonObject, keep_first_in: set[str]) -> list[str]:
-    """Remove aitop's hooks from every event, in place, but the first of each event in
-    `keep_first_in`. A group this empties goes if it has no key but `hooks` (the shape
-    aitop creates), and an event list this empties goes. One event name per hook removed."""
-    removed_from: list[str] = []
-    for event in list(hooks):
-        kept_first = False
-        groups: list[Any] = []
-        for group in hooks[event]:
-            entries = group.get("hooks")
-            if not isinstance(entries, list) or not any(is_aitop_hook(e) for e in entries):
-                groups.append(group)
-                continue
-            remaining: list[Any] = []
-            for entry in entries:
-                if not is_aitop_hook(entry):
-                    remaining.append(entry)
-                elif event in keep_first_in and not kept_first:
-                    kept_first = True
-                    remaining.append(entry)
-                else:
-                    removed_from.append(event)
-            if not remaining and group.keys() == {"hooks"}:
-                continue
-            group["hooks"] = remaining
-            groups.append(group)
-        if groups or event not in removed_from:
-            hooks[event] = groups
-        else:
-            del hooks[event]
-    return removed_from
-
-
 def install_hooks(document: Any, command: str, events: Sequence[str]) -> Merge:
-    """A copy of `document` with aitop's hook registered for exactly `events`.
+    """A copy of `document` with aitop's hook registered for exactly `events`, and the
+    user's hooks it moved (none: aitop's new groups go at the END of each list).
 
     An aitop hook already there is updated where it is (its command keeps what the user
-    added, see `update_command`); an event without one gets a new group at the END of its
-    list, so no hook of the user's moves. Raises `ShapeError` before changing anything if
-    the document has the wrong shape.
+    added, see `update_command`). Raises `ShapeError` before changing anything if the
+    document has the wrong shape.
     """
-    check_shape(document)
-    result: JsonObject = copy.deepcopy(document)
-    hooks: JsonObject = result.get("hooks", {})
-    before = _user_places(hooks)
-    changes = Changes()
-    changes.removed = _strip_aitop_hooks(hooks, keep_first_in=set(events))
-    first_hooks: dict[str, JsonObject] = {}
-    for found in find_aitop_hooks({"hooks": hooks}):
-        first_hooks.setdefault(found.event, found.hook)
-    for event in events:
-        existing = first_hooks.get(event)
-        if existing is None:
-            hooks.setdefault(event, []).append({"hooks": [aitop_hook(command, event)]})
-            changes.added.append(event)
-            continue
-        was = dict(existing)
-        existing.update(aitop_hook(update_command(existing["command"], command), event))
-        existing.pop("async", None)
-        if existing == was:
-            changes.unchanged.append(event)
-        else:
-            changes.updated.append(event)
-            changes.updates.append(Update(event, was, dict(existing)))
-    if hooks and "hooks" not in result:
-        result["hooks"] = hooks
-    return Merge(result, changes, _moved(before, hooks))
+    result, changes = matcher_groups.install_hooks(HOOKS, document, command, events)
+    return Merge(result, changes, _moved(document, result))
 
 
 def uninstall_hooks(document: Any) -> Merge:
-    """A copy of `document` without any aitop hook, and without what only they needed."""
-    check_shape(document)
-    result: JsonObject = copy.deepcopy(document)
-    changes = Changes()
-    hooks: JsonObject | None = result.get("hooks")
-    if hooks is None:
-        return Merge(result, changes, [])
-    before = _user_places(hooks)
-    changes.removed = _strip_aitop_hooks(hooks, keep_first_in=set())
-    if changes.removed and not hooks:
-        del result["hooks"]
-    return Merge(result, changes, _moved(before, hooks))
+    """A copy of `document` without any aitop hook, and without what only they needed;
+    the user's hooks that removing aitop's moved."""
+    result, changes = matcher_groups.uninstall_hooks(HOOKS, document)
+    return Merge(result, changes, _moved(document, result))
 
 
 # ---------------------------------------------------------------------------------------
@@ -320,17 +217,13 @@ def uninstall_hooks(document: Any) -> Merge:
 
 def parse_events(text: str) -> tuple[str, ...]:
     """`--events` for Codex: event names Codex knows; order kept, repeats dropped."""
-    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
-    if not names:
-        raise AitopError(
-            "--events is empty", f"name one or more of: {', '.join(HOOK_EVENTS)}", ExitCode.USAGE
-        )
-    for name in names:
-        if name not in KNOWN_EVENTS:
-            close = difflib.get_close_matches(name, KNOWN_EVENTS, n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]}?" if close else f"Codex has: {','.join(KNOWN_EVENTS)}"
-            raise AitopError(f"--events: unknown Codex hook event {name!r}", hint, ExitCode.USAGE)
-    return names
+    return matcher_groups.parse_events(
+        text,
+        KNOWN_EVENTS,
+        HOOK_EVENTS,
+        lambda name: f"--events: unknown Codex hook event {name!r}",
+        f"Codex has: {','.join(KNOWN_EVENTS)}",
+    )
 
 
 def codex_home(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
@@ -350,35 +243,27 @@ def _refuse_settings(args: argparse.Namespace) -> None:
         )
 
 
+def _load(path: str) -> Loaded:
+    return load(path, CODEX, check_shape)
+
+
 def run(args: argparse.Namespace, env: Env) -> int:
     """Print (or with --write, write and have Codex trust) hooks.json with aitop's hooks
     merged in, or out."""
     _refuse_settings(args)
     events = HOOK_EVENTS if args.events is None else parse_events(args.events)
     home = codex_home(args, env.environ)
-    loaded = load(os.path.join(home, HOOKS_NAME), CODEX, check_shape)
+    loaded = _load(os.path.join(home, HOOKS_NAME))
     command: str | None = None
     if args.uninstall:
-        if loaded.data is None:
-            say(env, f"no hooks file at {loaded.path}; nothing to remove")
+        merged = matcher_groups.uninstall(HOOKS, loaded, env)
+        if merged is None:
             return int(ExitCode.OK)
-        merge = uninstall_hooks(loaded.document)
-        if not merge.changes.any:
-            say(env, f"no aitop hooks in {loaded.path}; nothing to write")
     else:
         hook = _hook_command(env, getattr(args, "socket", None))
         command = hook.command
-        for warning in hook.warnings:
-            say(env, f"warning: {warning}")
-        merge = install_hooks(loaded.document, command, events)
-        for found in find_aitop_hooks(merge.document):
-            matcher = restricting_matcher(found.event, found.group)
-            if matcher is not None:
-                say(env, f"warning: {_matcher_note(found.event, matcher)}")
-        if not merge.changes.any:
-            say(
-                env, f"aitop's {events_text(events)} are already in {loaded.path}; nothing to write"
-            )
+        merged = matcher_groups.install(HOOKS, loaded, hook, events, env)
+    merge = Merge(*merged, _moved(loaded.document, merged[0]))
     if not args.write:
         hint = WRITE_AND_FORGET if args.uninstall else WRITE_AND_TRUST
         apply(loaded, merge.document, merge.changes, False, env, hint=hint)
@@ -389,15 +274,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
 
 
 def _hook_command(env: Env, socket: str | None) -> HookCommand:
-    return choose_hook_command(
-        env.executable,
-        sys.executable,
-        env.environ.get("PATH", os.defpath),
-        _temporary_dirs(),
-        module_importable=_module_importable_elsewhere(),
-        socket_override=socket,
-        agent=AGENT,
-    )
+    return command_for(env, _temporary_dirs(), socket, AGENT)
 
 
 def is_own_command(command: str | None, base: str) -> bool:
@@ -411,14 +288,6 @@ def is_own_command(command: str | None, base: str) -> bool:
         socket is not None
         and os.path.isabs(socket)
         and command == f"{base} --socket {shlex.quote(socket)}"
-    )
-
-
-def _matcher_note(event: str, matcher: str) -> str:
-    return (
-        f"aitop's {event} hook is in a group with matcher {quoted(matcher)}, so it sees only "
-        "what matches; to see everything: aitop install --agent codex --uninstall --write && "
-        f"{INSTALL}"
     )
 
 
@@ -600,78 +469,18 @@ def inspect(args: argparse.Namespace, env: Env) -> Inspection:
     events = HOOK_EVENTS if args.events is None else parse_events(args.events)
     home = codex_home(args, env.environ)
     path = os.path.join(home, HOOKS_NAME)
-    shown = tilde(path, env.environ)
-    findings: list[Finding] = []
-    found: list[AitopHook] = []
-    try:
-        loaded = load(path, CODEX, check_shape)
-    except AitopError as error:
-        findings.append(
-            Finding(
-                "problem",
-                f"{error.what}; fix it by hand (aitop never rewrites a file it cannot read)",
-            )
-        )
-    else:
-        if loaded.data is None:
-            findings.append(Finding("problem", f"no hooks file at {shown}; {REINSTALL}"))
-        else:
-            found = list(find_aitop_hooks(loaded.document))
-            findings += _registration_findings(found, events, shown, env)
-            if found:
-                findings += _trust_findings(found, path, shown, home, env)
-    commands = [str(f.hook["command"]) for f in found]
-    socket_path, notes = socket_to_probe(
-        commands, getattr(args, "socket", None), env.environ, TITLE, REINSTALL, INSTALL
-    )
-    return Inspection(findings + notes, socket_path)
 
+    def judge(document: JsonObject, found: list[AitopHook], shown: str) -> list[Finding]:
+        commands = [str(f.hook["command"]) for f in found]
+        return [
+            registration_finding(found, events, shown, REINSTALL),
+            *programs_here(commands, env.environ, TITLE, REINSTALL),
+            *repeat_findings(found, REINSTALL),
+            *matcher_findings(HOOKS, found),
+            *(_trust_findings(found, path, shown, home, env) if found else ()),
+        ]
 
-def _registration_findings(
-    found: Sequence[AitopHook], events: Sequence[str], where: str, env: Env
-) -> list[Finding]:
-    registered = [e for e in events if any(f.event == e for f in found)]
-    findings: list[Finding] = []
-    if not registered:
-        findings.append(Finding("problem", f"aitop's hooks are not in {where}; {REINSTALL}"))
-    elif len(registered) < len(events):
-        missing = ", ".join(e for e in events if e not in registered)
-        findings.append(
-            Finding(
-                "problem",
-                f"{len(registered)} of {len(events)} hook events registered in {where} "
-                f"(missing: {missing}); {REINSTALL}",
-            )
-        )
-    else:
-        findings.append(
-            Finding("ok", f"{len(events)} of {len(events)} hook events registered in {where}")
-        )
-    search_path = env.environ.get("PATH", os.defpath)
-    findings += program_findings(
-        [str(f.hook["command"]) for f in found],
-        lambda program: os.path.isfile(program) and os.access(program, os.X_OK),
-        lambda name: shutil.which(name, path=search_path),
-        TITLE,
-        REINSTALL,
-    )
-    counts: dict[str, int] = {}
-    for item in found:
-        counts[item.event] = counts.get(item.event, 0) + 1
-    for event, count in counts.items():
-        if count > 1:
-            findings.append(
-                Finding(
-                    "problem",
-                    f"aitop is registered {count} times for {event}, so those events count "
-                    f"{count} times; {REINSTALL}",
-                )
-            )
-    for item in found:
-        matcher = restricting_matcher(item.event, item.group)
-        if matcher is not None:
-            findings.append(Finding("warning", _matcher_note(item.event, matcher)))
-    return findings
+    return inspect_file(HOOKS, path, _load, judge, getattr(args, "socket", None), env.environ)
 
 
 def _trust_findings(

@@ -26,14 +26,12 @@ import msgspec
 from msgspec import Meta, Struct
 
 from aitop import events as ev
+from aitop.providers import hookjson
 from aitop.providers.base import Decoded
 from aitop.providers.gemini.chats import AGENT
-from aitop.providers.hookjson import decode_hook
+from aitop.providers.hookjson import Id, Name, Path, decode_hook
 from aitop.wire import Envelope
 
-Id = Annotated[str, Meta(min_length=1, max_length=128)]
-Name = Annotated[str, Meta(max_length=128)]
-Path = Annotated[str, Meta(max_length=4096)]
 Text = Annotated[str, Meta(max_length=100_000)]
 
 
@@ -117,15 +115,7 @@ def decode(payload: bytes) -> Payload | Decoded:
 
 
 def session_info(hook: Payload, envelope: Envelope, now: float) -> ev.SessionInfo:
-    return ev.SessionInfo(
-        agent=AGENT,
-        session_id=hook.session_id,
-        time=now,
-        cwd=hook.cwd,
-        transcript_path=hook.transcript_path,
-        pid=envelope.pid,
-        tag=envelope.tag,
-    )
+    return hookjson.session_info(AGENT, hook, envelope, now)
 
 
 def to_events(hook: Payload, session: ev.SessionInfo) -> list[ev.Event]:

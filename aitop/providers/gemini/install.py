@@ -8,7 +8,8 @@ through a shell with the payload on stdin, and wait for it (the timeout is in
 milliseconds). The file holds the user's auth, model, MCP servers and more, so the same
 guarantees as Claude Code's install hold (the shared machinery: a position-aware reader
 that refuses what it cannot rewrite without loss, an atomic write with a `.bak`, an
-exact summary of what changed), and the same rules for what is aitop's:
+exact summary of what changed), and the same rules for what is aitop's
+(`install.matcher_groups`):
 
 * a hook object whose command runs `aitop hook` is aitop's; install makes aitop's
   registration exactly the chosen events (all 11 by default: `hooks.HOOK_EVENTS`), each
@@ -33,51 +34,41 @@ Where Gemini CLI differs:
 from __future__ import annotations
 
 import argparse
-import copy
-import difflib
 import os
-import shutil
-import sys
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from aitop.env import Env
 from aitop.errors import AitopError, ExitCode
 from aitop.providers.gemini.chats import AGENT
 from aitop.providers.gemini.hooks import HOOK_EVENTS
-from aitop.providers.install.check import (
-    Finding,
-    Inspection,
-    program_findings,
-    socket_to_probe,
-    tilde,
-)
-from aitop.providers.install.command import (
-    HookCommand,
-    choose_hook_command,
-    is_aitop_command,
-    module_importable_elsewhere,
-    temporary_dirs,
-    update_command,
-)
-from aitop.providers.install.jsonfile import NOTHING_WRITTEN, Loaded, ShapeError, load, read_bytes
+from aitop.providers.install import matcher_groups
+from aitop.providers.install.check import Finding, Inspection, programs_here
+from aitop.providers.install.command import command_for, temporary_dirs
+from aitop.providers.install.jsonfile import NOTHING_WRITTEN, Loaded, load, read_bytes
 from aitop.providers.install.jsontext import (
     JsonObject,
     JsonSyntaxError,
     Reader,
-    kind,
     line_and_column,
     parse,
-    quoted,
 )
-from aitop.providers.install.summary import Changes, Update, apply, events_text, say
+from aitop.providers.install.matcher_groups import (
+    AitopHook,
+    HookFile,
+    inspect_file,
+    matcher_findings,
+    registration_finding,
+    repeat_findings,
+)
+from aitop.providers.install.matcher_groups import (
+    is_aitop_hook as is_aitop_hook,
+)
+from aitop.providers.install.summary import Changes
 
 TITLE = "Gemini CLI"
 SETTINGS_NAME = "settings.json"
 HOOK_TIMEOUT_MS = 5000  # milliseconds: a stuck hook can never stall Gemini CLI for longer
-INSTALL = "aitop install --agent gemini --write"
-REINSTALL = f"run: {INSTALL}"
 GEMINI_CLI = Reader(TITLE, "Gemini CLI would silently use only the last")
 # Keys of `hooks` that are settings, not events (Gemini CLI's HOOKS_CONFIG_FIELDS).
 CONFIG_FIELDS = frozenset({"enabled", "disabled", "notifications"})
@@ -88,37 +79,10 @@ CONFIG_FIELDS = frozenset({"enabled", "disabled", "notifications"})
 
 
 def check_shape(settings: Any) -> None:
-    """Raise `ShapeError` unless aitop can walk and change these settings' hooks.
-
-    Hook objects themselves are not checked: one that is not an object with an aitop
-    `command` is someone else's, and is left exactly as it is.
-    """
-    if not isinstance(settings, dict):
-        raise ShapeError((), f"the settings are {kind(settings)}, expected an object")
-    hooks = settings.get("hooks")
-    if hooks is None and "hooks" not in settings:
-        return
-    if not isinstance(hooks, dict):
-        raise ShapeError(("hooks",), f'"hooks" is {kind(hooks)}, expected an object of event names')
-    for event, groups in hooks.items():
-        if event in CONFIG_FIELDS:
-            continue
-        where = f'"hooks".{quoted(event)}'
-        if not isinstance(groups, list):
-            raise ShapeError(
-                ("hooks", event), f"{where} is {kind(groups)}, expected a list of matcher groups"
-            )
-        for index, group in enumerate(groups):
-            if not isinstance(group, dict):
-                raise ShapeError(
-                    ("hooks", event, index),
-                    f"{where}[{index}] is {kind(group)}, expected a matcher group object",
-                )
-            if "hooks" in group and not isinstance(group["hooks"], list):
-                raise ShapeError(
-                    ("hooks", event, index, "hooks"),
-                    f'{where}[{index}]."hooks" is {kind(group["hooks"])}, expected a list',
-                )
+    """Raise `ShapeError` unless aitop can walk and change these settings' hooks (the
+    shape Claude Code's settings share: `install.matcher_groups`; `CONFIG_FIELDS` are
+    not events)."""
+    matcher_groups.check_shape(settings, "the settings are", CONFIG_FIELDS)
 
 
 def load_settings(path: str) -> Loaded:
@@ -150,31 +114,9 @@ def _refuse_comments(path: str) -> None:
             ) from None
 
 
-def is_aitop_hook(hook: Any) -> bool:
-    return isinstance(hook, dict) and is_aitop_command(hook.get("command"))
-
-
-@dataclass(frozen=True)
-class AitopHook:
-    """One aitop hook found in the settings, and where."""
-
-    event: str
-    group: JsonObject
-    hook: JsonObject
-
-
-def _events(hooks: JsonObject) -> Iterator[str]:
-    return (event for event in hooks if event not in CONFIG_FIELDS)
-
-
-def find_aitop_hooks(settings: JsonObject) -> Iterator[AitopHook]:
-    """aitop's hooks in file order. The settings must have passed `check_shape`."""
-    hooks = settings.get("hooks") or {}
-    for event in _events(hooks):
-        for group in hooks[event]:
-            for hook in group.get("hooks", []):
-                if is_aitop_hook(hook):
-                    yield AitopHook(event, group, hook)
+def aitop_hook(command: str) -> JsonObject:
+    """The hook object Gemini CLI runs (captured from a real run; timeout in ms)."""
+    return {"type": "command", "command": command, "timeout": HOOK_TIMEOUT_MS}
 
 
 def restricting_matcher(group: JsonObject) -> str | None:
@@ -183,6 +125,24 @@ def restricting_matcher(group: JsonObject) -> str | None:
     if matcher is None or (isinstance(matcher, str) and matcher.strip() in ("", "*")):
         return None
     return str(matcher)
+
+
+HOOKS = HookFile(
+    title=TITLE,
+    command="aitop install --agent gemini",
+    noun="settings file",
+    check_shape=check_shape,
+    hook=lambda command, event: aitop_hook(command),
+    restricting_matcher=lambda event, group: restricting_matcher(group),
+    not_events=CONFIG_FIELDS,
+)
+INSTALL = HOOKS.install
+REINSTALL = HOOKS.reinstall
+
+
+def find_aitop_hooks(settings: JsonObject) -> Iterator[AitopHook]:
+    """aitop's hooks in file order. The settings must have passed `check_shape`."""
+    return matcher_groups.find_aitop_hooks(HOOKS, settings)
 
 
 def hooks_switched_off(settings: JsonObject) -> bool:
@@ -205,99 +165,18 @@ def _hook_name(hook: JsonObject) -> str:
 
 
 # ---------------------------------------------------------------------------------------
-# The merge: pure functions on dicts
-
-
-def aitop_hook(command: str) -> JsonObject:
-    """The hook object Gemini CLI runs (captured from a real run; timeout in ms)."""
-    return {"type": "command", "command": command, "timeout": HOOK_TIMEOUT_MS}
-
-
-def _remove_aitop_hooks(groups: list[Any], keep_first: bool) -> tuple[list[Any], int]:
-    """The event's groups without aitop's hooks (but the first, if asked); how many went."""
-    kept_first = False
-    removed = 0
-    result: list[Any] = []
-    for group in groups:
-        entries = group.get("hooks")
-        if not isinstance(entries, list) or not any(is_aitop_hook(e) for e in entries):
-            result.append(group)
-            continue
-        remaining: list[Any] = []
-        for entry in entries:
-            if not is_aitop_hook(entry):
-                remaining.append(entry)
-            elif keep_first and not kept_first:
-                kept_first = True
-                remaining.append(entry)
-            else:
-                removed += 1
-        if not remaining and group.keys() == {"hooks"}:
-            continue  # the shape aitop creates, now empty: aitop's to remove
-        group["hooks"] = remaining
-        result.append(group)
-    return result, removed
-
-
-def _strip_aitop_hooks(hooks: JsonObject, keep_first_in: set[str]) -> list[str]:
-    """Remove aitop's hooks from every event, in place, but the first of each event in
-    `keep_first_in`; an event list this empties goes. One event name per hook removed."""
-    removed_from: list[str] = []
-    for event in list(_events(hooks)):
-        groups, removed = _remove_aitop_hooks(hooks[event], keep_first=event in keep_first_in)
-        removed_from += [event] * removed
-        if removed and not groups:
-            del hooks[event]
-        else:
-            hooks[event] = groups
-    return removed_from
+# The merge: `install.matcher_groups`'s, on Gemini CLI's settings
 
 
 def install_hooks(settings: Any, command: str, events: Sequence[str]) -> tuple[JsonObject, Changes]:
-    """A copy of `settings` with aitop's hook registered for exactly `events`.
-
-    `command` is the one install chose; an aitop hook already there keeps what the user
-    added to its command (see `update_command`). Raises `ShapeError` before changing
-    anything if the settings have the wrong shape.
-    """
-    check_shape(settings)
-    result: JsonObject = copy.deepcopy(settings)
-    changes = Changes()
-    hooks: JsonObject = result.get("hooks") or {}
-    changes.removed = _strip_aitop_hooks(hooks, keep_first_in=set(events))
-    first_hooks: dict[str, JsonObject] = {}
-    for found in find_aitop_hooks({"hooks": hooks}):
-        first_hooks.setdefault(found.event, found.hook)
-    for event in events:
-        existing = first_hooks.get(event)
-        if existing is None:
-            hooks.setdefault(event, []).append({"hooks": [aitop_hook(command)]})
-            changes.added.append(event)
-            continue
-        before = dict(existing)
-        existing.update(aitop_hook(update_command(existing["command"], command)))
-        if existing == before:
-            changes.unchanged.append(event)
-        else:
-            changes.updated.append(event)
-            changes.updates.append(Update(event, before, dict(existing)))
-    if hooks and not result.get("hooks"):
-        result["hooks"] = hooks
-    return result, changes
+    """A copy of `settings` with aitop's hook registered for exactly `events`; `ShapeError`
+    before changing anything if the settings have the wrong shape."""
+    return matcher_groups.install_hooks(HOOKS, settings, command, events)
 
 
 def uninstall_hooks(settings: Any) -> tuple[JsonObject, Changes]:
     """A copy of `settings` without any aitop hook, and without what only they needed."""
-    check_shape(settings)
-    result: JsonObject = copy.deepcopy(settings)
-    changes = Changes()
-    hooks: JsonObject | None = result.get("hooks")
-    if not hooks:
-        return result, changes
-    changes.removed = _strip_aitop_hooks(hooks, keep_first_in=set())
-    if changes.removed and not hooks:
-        del result["hooks"]
-    return result, changes
+    return matcher_groups.uninstall_hooks(HOOKS, settings)
 
 
 # ---------------------------------------------------------------------------------------
@@ -308,45 +187,22 @@ def inspect_settings(settings: JsonObject, events: Sequence[str], where: str) ->
     """What is right and wrong with aitop's hooks in settings that passed `check_shape`
     (the programs they run are checked apart)."""
     found = list(find_aitop_hooks(settings))
-    registered = [e for e in events if any(f.event == e for f in found)]
-    findings: list[Finding] = []
-    if not registered:
-        findings.append(Finding("problem", f"aitop's hooks are not in {where}; {REINSTALL}"))
-    elif len(registered) < len(events):
-        missing = ", ".join(e for e in events if e not in registered)
-        findings.append(
-            Finding(
-                "problem",
-                f"{len(registered)} of {len(events)} hook events registered in {where} "
-                f"(missing: {missing}); {REINSTALL}",
-            )
-        )
-    else:
-        findings.append(
-            Finding("ok", f"{len(events)} of {len(events)} hook events registered in {where}")
-        )
-    if found and hooks_switched_off(settings):
-        findings.append(Finding("problem", _switched_off_note(where)))
+    return [
+        registration_finding(found, events, where, REINSTALL),
+        *(Finding("problem", note) for note in _off_notes(settings, found, where)),
+        *repeat_findings(found, REINSTALL),
+        *matcher_findings(HOOKS, found),
+    ]
+
+
+def _off_notes(settings: JsonObject, found: Sequence[AitopHook], where: str) -> list[str]:
+    """What keeps Gemini CLI from running aitop's hooks: all hooks switched off, or
+    aitop's turned off by name."""
+    notes = [_switched_off_note(where)] if found and hooks_switched_off(settings) else []
     off = disabled_names(settings)
     for event in dict.fromkeys(f.event for f in found if _hook_name(f.hook) in off):
-        findings.append(Finding("problem", _disabled_note(event, where)))
-    counts: dict[str, int] = {}
-    for item in found:
-        counts[item.event] = counts.get(item.event, 0) + 1
-    for event, count in counts.items():
-        if count > 1:
-            findings.append(
-                Finding(
-                    "problem",
-                    f"aitop is registered {count} times for {event}, so those events count "
-                    f"{count} times; {REINSTALL}",
-                )
-            )
-    for item in found:
-        matcher = restricting_matcher(item.group)
-        if matcher is not None:
-            findings.append(Finding("warning", _matcher_note(item.event, matcher)))
-    return findings
+        notes.append(_disabled_note(event, where))
+    return notes
 
 
 def _switched_off_note(where: str) -> str:
@@ -363,35 +219,19 @@ def _disabled_note(event: str, where: str) -> str:
     )
 
 
-def _matcher_note(event: str, matcher: str) -> str:
-    return (
-        f"aitop's {event} hook is in a group with matcher {quoted(matcher)}, so it sees only "
-        "what matches; to see everything: aitop install --agent gemini --uninstall --write"
-        " && aitop install --agent gemini --write"
-    )
-
-
 # ---------------------------------------------------------------------------------------
 # The command
 
 
 def parse_events(text: str) -> tuple[str, ...]:
     """`--events`: known Gemini CLI events; order kept, repeats dropped."""
-    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
-    if not names:
-        raise AitopError(
-            "--events is empty", f"name one or more of: {', '.join(HOOK_EVENTS)}", ExitCode.USAGE
-        )
-    for name in names:
-        if name not in HOOK_EVENTS:
-            close = difflib.get_close_matches(name, HOOK_EVENTS, n=1, cutoff=0.6)
-            hint = (
-                f"did you mean {close[0]}?" if close else f"Gemini CLI's: {','.join(HOOK_EVENTS)}"
-            )
-            raise AitopError(
-                f"--events: {name!r} is not a Gemini CLI hook event", hint, ExitCode.USAGE
-            )
-    return names
+    return matcher_groups.parse_events(
+        text,
+        HOOK_EVENTS,
+        HOOK_EVENTS,
+        lambda name: f"--events: {name!r} is not a Gemini CLI hook event",
+        f"Gemini CLI's: {','.join(HOOK_EVENTS)}",
+    )
 
 
 def settings_path(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
@@ -406,91 +246,39 @@ def settings_path(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
 def run(args: argparse.Namespace, env: Env) -> int:
     """Print (or with --write, write) the settings with aitop's hooks merged in, or out."""
     events = HOOK_EVENTS if args.events is None else parse_events(args.events)
-    loaded = load_settings(settings_path(args, env.environ))
-    if args.uninstall:
-        return _uninstall(loaded, write=args.write, env=env)
-    hook = choose_hook_command(
-        env.executable,
-        sys.executable,
-        env.environ.get("PATH", os.defpath),
-        temporary_dirs(),
-        module_importable=module_importable_elsewhere(),
-        socket_override=getattr(args, "socket", None),
-        agent=AGENT,
+    path = settings_path(args, env.environ)
+    loaded = load_settings(path)
+    hook = None
+    if not args.uninstall:
+        hook = command_for(env, temporary_dirs(), getattr(args, "socket", None), AGENT)
+    return matcher_groups.apply_merge(
+        HOOKS,
+        loaded,
+        hook,
+        events,
+        args.write,
+        env,
+        notes=lambda settings, found: _off_notes(settings, found, path),
     )
-    return _install(loaded, hook, events, write=args.write, env=env)
-
-
-def _install(
-    loaded: Loaded, hook: HookCommand, events: Sequence[str], write: bool, env: Env
-) -> int:
-    for warning in hook.warnings:
-        say(env, f"warning: {warning}")
-    result, changes = install_hooks(loaded.document, hook.command, events)
-    found = list(find_aitop_hooks(result))
-    for item in found:
-        matcher = restricting_matcher(item.group)
-        if matcher is not None:
-            say(env, f"warning: {_matcher_note(item.event, matcher)}")
-    if hooks_switched_off(result):
-        say(env, f"warning: {_switched_off_note(loaded.path)}")
-    off = disabled_names(result)
-    for event in dict.fromkeys(f.event for f in found if _hook_name(f.hook) in off):
-        say(env, f"warning: {_disabled_note(event, loaded.path)}")
-    if not changes.any:
-        say(env, f"aitop's {events_text(events)} are already in {loaded.path}; nothing to write")
-    apply(loaded, result, changes, write, env)
-    return int(ExitCode.OK)
-
-
-def _uninstall(loaded: Loaded, write: bool, env: Env) -> int:
-    if loaded.data is None:
-        say(env, f"no settings file at {loaded.path}; nothing to remove")
-        return int(ExitCode.OK)
-    result, changes = uninstall_hooks(loaded.document)
-    if not changes.any:
-        say(env, f"no aitop hooks in {loaded.path}; nothing to write")
-    apply(loaded, result, changes, write, env)
-    return int(ExitCode.OK)
 
 
 def inspect(args: argparse.Namespace, env: Env) -> Inspection:
     """`--check`: what is right and wrong with aitop's hooks in Gemini CLI's settings.json,
     and the socket they reach. A file aitop cannot read is a problem here, not an error."""
     events = HOOK_EVENTS if args.events is None else parse_events(args.events)
-    path = settings_path(args, env.environ)
-    shown = tilde(path, env.environ)
-    findings: list[Finding] = []
-    found: list[AitopHook] = []
-    try:
-        loaded = load_settings(path)
-    except AitopError as error:
-        findings.append(
-            Finding(
-                "problem",
-                f"{error.what}; fix it by hand (aitop never rewrites a file it cannot read)",
-            )
-        )
-    else:
-        if loaded.data is None:
-            findings.append(Finding("problem", f"no settings file at {shown}; {REINSTALL}"))
-        else:
-            found = list(find_aitop_hooks(loaded.document))
-            findings += inspect_settings(loaded.document, events, shown)
-            search_path = env.environ.get("PATH", os.defpath)
-            findings += program_findings(
-                [str(f.hook["command"]) for f in found],
-                _is_executable_file,
-                lambda name: shutil.which(name, path=search_path),
-                TITLE,
-                REINSTALL,
-            )
-    commands = [str(f.hook.get("command", "")) for f in found]
-    socket_path, notes = socket_to_probe(
-        commands, getattr(args, "socket", None), env.environ, TITLE, REINSTALL, INSTALL
+
+    def judge(settings: JsonObject, found: list[AitopHook], shown: str) -> list[Finding]:
+        commands = [str(f.hook["command"]) for f in found]
+        return [
+            *inspect_settings(settings, events, shown),
+            *programs_here(commands, env.environ, TITLE, REINSTALL),
+        ]
+
+    return inspect_file(
+        HOOKS,
+        settings_path(args, env.environ),
+        load_settings,
+        judge,
+        getattr(args, "socket", None),
+        env.environ,
     )
-    return Inspection(findings + notes, socket_path)
-
-
-def _is_executable_file(path: str) -> bool:
-    return os.path.isfile(path) and os.access(path, os.X_OK)

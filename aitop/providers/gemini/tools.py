@@ -30,24 +30,15 @@ _decoder = msgspec.json.Decoder(ToolArgs)
 
 def decode_args(raw: bytes) -> ToolArgs | None:
     """A call's `args` as they came (anything: bad ones are None)."""
-    if not raw.startswith(b"{"):
-        return None
-    try:
-        return _decoder.decode(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-        return None
+    return summary.decoded(_decoder, raw)
 
 
 def summarize(name: str, args: ToolArgs | None) -> str | None:
     if args is None:
         return None
-    if args.command is not None and name == "run_shell_command":
-        return summary.command(args.command)
-    path = args.file_path or args.dir_path
-    if path:
-        return summary.file_name(path)
-    if args.pattern:
-        return summary.pattern(args.pattern)
-    if args.agent_name:
-        return summary.clean(args.agent_name)
-    return None
+    return summary.first_target(
+        shell=args.command if name == "run_shell_command" else None,
+        path=args.file_path or args.dir_path,
+        search=args.pattern,
+        label=args.agent_name,
+    )

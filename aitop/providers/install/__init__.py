@@ -1,7 +1,9 @@
 """`aitop install`, the parts every agent shares: the JSON file machinery (`jsontext`,
-`jsonfile`), the hook command (`command`), the summary of a merge (`summary`) and the
-`--check` findings (`check`). No agent's field names are in here: each agent's own
-install module (`aitop/providers/<agent>/install.py`) says what its file holds.
+`jsonfile`), the hook command (`command`), the summary of a merge (`summary`), the
+`--check` findings (`check`), and the merge into a file of hooks in matcher groups, the
+shape Claude Code's, Codex's and Gemini CLI's files share (`matcher_groups`). No agent's
+field names are in here: each agent's own install module
+(`aitop/providers/<agent>/install.py`) says what its file holds.
 
 An agent's install module is an `Installer`; the registry names it.
 """

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from aitop import paths
-from aitop.providers.install.command import executable, hook_socket
+from aitop.errors import AitopError
+from aitop.providers.install.command import executable, hook_socket, is_executable_file
 
 PROBE_TIMEOUT_S = 0.5
 
@@ -42,6 +44,13 @@ def tilde(path: str, environ: Mapping[str, str]) -> str:
     if home and path.startswith(home + os.sep):
         return "~" + path[len(home) :]
     return path
+
+
+def unreadable_finding(error: AitopError) -> Finding:
+    """A file aitop cannot read, as a `--check` problem rather than an error."""
+    return Finding(
+        "problem", f"{error.what}; fix it by hand (aitop never rewrites a file it cannot read)"
+    )
 
 
 def program_findings(
@@ -80,6 +89,20 @@ def program_findings(
                 Finding("problem", f"hooks point at {program}, which does not exist; {advice}")
             )
     return findings
+
+
+def programs_here(
+    commands: Iterable[str], environ: Mapping[str, str], agent: str, advice: str
+) -> list[Finding]:
+    """`program_findings` about this machine: its files, and the PATH in `environ`."""
+    search_path = environ.get("PATH", os.defpath)
+    return program_findings(
+        commands,
+        is_executable_file,
+        lambda name: shutil.which(name, path=search_path),
+        agent,
+        advice,
+    )
 
 
 def socket_to_probe(

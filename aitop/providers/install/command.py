@@ -40,6 +40,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aitop import paths
+from aitop.env import Env
 
 AITOP = "aitop"
 HOOK = "hook"
@@ -307,7 +308,7 @@ class HookCommand:
     warnings: tuple[str, ...] = ()
 
 
-def _is_executable_file(path: str) -> bool:
+def is_executable_file(path: str) -> bool:
     return os.path.isfile(path) and os.access(path, os.X_OK)
 
 
@@ -318,7 +319,7 @@ def choose_hook_command(
     temporary_dirs: Sequence[str],
     module_importable: bool = True,
     socket_override: str | None = None,
-    is_executable: Callable[[str], bool] = _is_executable_file,
+    is_executable: Callable[[str], bool] = is_executable_file,
     agent: str | None = None,
 ) -> HookCommand:
     """The absolute `aitop` to run, so hooks work whatever PATH the agent has.
@@ -361,6 +362,22 @@ def choose_hook_command(
             "deleted: install aitop somewhere lasting and run this again"
         )
     return HookCommand(command, program, tuple(warnings))
+
+
+def command_for(
+    env: Env, temporary: Sequence[str], socket_override: str | None, agent: str | None = None
+) -> HookCommand:
+    """`choose_hook_command` for the aitop running in `env`, this Python and `env`'s PATH.
+    `temporary` is `temporary_dirs()`, looked up by the caller (tests replace it)."""
+    return choose_hook_command(
+        env.executable,
+        sys.executable,
+        env.environ.get("PATH", os.defpath),
+        temporary,
+        module_importable=module_importable_elsewhere(),
+        socket_override=socket_override,
+        agent=agent,
+    )
 
 
 def looks_temporary(path: str, temporary_dirs: Sequence[str]) -> str | None:

@@ -135,8 +135,8 @@ def write(path: str, data: bytes, previous: bytes | None) -> str:
                 f"{path} changed while aitop was working", f"{NOTHING_WRITTEN}; run it again"
             )
         if previous is not None:
-            _replace_file(target + ".bak", previous, mode, owner)
-        _replace_file(target, data, mode, owner)
+            replace_file(target + ".bak", previous, mode, owner)
+        replace_file(target, data, mode, owner)
     except OSError as error:
         raise AitopError(
             f"cannot write {path}: {error.strerror or error}", NOTHING_WRITTEN
@@ -144,8 +144,9 @@ def write(path: str, data: bytes, previous: bytes | None) -> str:
     return target
 
 
-def _replace_file(target: str, data: bytes, mode: int, owner: tuple[int, int] | None) -> None:
-    """Write a temp file beside `target`, make it durable, rename it over `target`."""
+def replace_file(target: str, data: bytes, mode: int, owner: tuple[int, int] | None = None) -> None:
+    """Write a temp file beside `target`, make it durable, rename it over `target` (and
+    make the rename durable): a reader sees the old bytes or the new, never half."""
     directory = os.path.dirname(target)
     fd, temp = tempfile.mkstemp(
         prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory

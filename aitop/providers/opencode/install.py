@@ -29,7 +29,6 @@ import argparse
 import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,13 +37,14 @@ from aitop import paths
 from aitop.env import Env
 from aitop.errors import AitopError, ExitCode
 from aitop.providers.install.check import Finding, Inspection, tilde
+from aitop.providers.install.jsonfile import NOTHING_WRITTEN, replace_file
+from aitop.providers.install.summary import say
 from aitop.providers.opencode.provider import PLUGIN_NAME, config_dir
 
 PLUGIN_SOURCE = os.path.join(os.path.dirname(__file__), PLUGIN_NAME)
 MARKER = b"// aitop's OpenCode plugin"
 SOCKET_LINE = 'const SOCKET = ""'
 PLUGIN_PACKAGE = "@opencode-ai/plugin"
-NOTHING_WRITTEN = "nothing was written"
 INSTALL = "run: aitop install --agent opencode --write"
 
 # What OpenCode's dependency check wants, and no more. The version is any: OpenCode
@@ -119,23 +119,6 @@ def _read(path: str) -> bytes | None:
         raise AitopError(
             f"{path}: cannot read: {error.strerror}", NOTHING_WRITTEN, ExitCode.USAGE
         ) from None
-
-
-def _write_atomically(path: str, data: bytes, mode: int = 0o644) -> None:
-    """A temp file beside `path`, made durable, renamed over it."""
-    directory = os.path.dirname(path)
-    fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            os.fchmod(file.fileno(), mode)
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
 
 
 # --- OpenCode's npm check -------------------------------------------------------------------
@@ -227,10 +210,6 @@ class Seeds:
 # --- the command ----------------------------------------------------------------------------
 
 
-def _say(env: Env, text: str) -> None:
-    print(f"aitop install: {text}", file=env.stderr, flush=True)
-
-
 def run(args: argparse.Namespace, env: Env) -> int:
     if getattr(args, "events", None) is not None:
         raise AitopError(
@@ -268,27 +247,27 @@ def _install(directory: str, socket: str | None, write: bool, env: Env) -> int:
         env.stdout.write(source.decode("utf-8"))
         env.stdout.flush()
         if existing == source:
-            _say(env, f"aitop's plugin is already in {shown}; nothing to write")
+            say(env, f"aitop's plugin is already in {shown}; nothing to write")
         else:
-            _say(env, f"would write aitop's plugin to {shown}; run with --write to apply")
+            say(env, f"would write aitop's plugin to {shown}; run with --write to apply")
         if seed:
-            _say(env, f"would create {_seed_names(directory, env)} ({_why_seeds()})")
+            say(env, f"would create {_seed_names(directory, env)} ({_why_seeds()})")
         _npm_note(directory, npm_reason, env)
         return int(ExitCode.OK)
     try:
         os.makedirs(os.path.dirname(target), exist_ok=True)
         if existing != source:
-            _write_atomically(target, source)
-            _say(env, f"{'updated' if existing is not None else 'wrote'} aitop's plugin: {shown}")
+            replace_file(target, source, 0o644)
+            say(env, f"{'updated' if existing is not None else 'wrote'} aitop's plugin: {shown}")
         else:
-            _say(env, f"aitop's plugin is already in {shown}; nothing to write")
+            say(env, f"aitop's plugin is already in {shown}; nothing to write")
         if seed:
             try:
                 seeds.create()
             except FileExistsError:  # OpenCode got there first: its files, not ours
-                _say(env, f"{tilde(directory, env.environ)} got npm files meanwhile; left alone")
+                say(env, f"{tilde(directory, env.environ)} got npm files meanwhile; left alone")
             else:
-                _say(env, f"created {_seed_names(directory, env)} ({_why_seeds()})")
+                say(env, f"created {_seed_names(directory, env)} ({_why_seeds()})")
     except OSError as error:
         raise AitopError(
             f"cannot write in {directory}: {error.strerror or error}", "fix that and run again"
@@ -310,7 +289,7 @@ def _npm_note(directory: str, reason: str | None, env: Env) -> None:
     if reason is None:
         return
     where = tilde(directory, env.environ)
-    _say(
+    say(
         env,
         f"note: OpenCode runs npm in {where} before it loads any plugin, and waits for it"
         f" ({reason}; ~70 s without network); to settle it once: npm install --prefix"
@@ -325,11 +304,11 @@ def _uninstall(directory: str, write: bool, env: Env) -> int:
     seeds = Seeds(directory)
     ours = seeds.all_ours()
     if existing is not None and not existing.startswith(MARKER):
-        _say(env, f"{shown} is not aitop's plugin; left alone")
+        say(env, f"{shown} is not aitop's plugin; left alone")
         existing = None
     if existing is None and not ours:
         where = tilde(os.path.dirname(target), env.environ)
-        _say(env, f"aitop's plugin is not in {where}; nothing to remove")
+        say(env, f"aitop's plugin is not in {where}; nothing to remove")
         return int(ExitCode.OK)
     verb = "removed" if write else "would remove"
     if write:
@@ -346,11 +325,11 @@ def _uninstall(directory: str, write: bool, env: Env) -> int:
                 "fix that and run again",
             ) from None
     if existing is not None:
-        _say(env, f"{verb} aitop's plugin {shown}")
+        say(env, f"{verb} aitop's plugin {shown}")
     if ours:
-        _say(env, f"{verb} {_seed_names(directory, env)}, which aitop install had created")
+        say(env, f"{verb} {_seed_names(directory, env)}, which aitop install had created")
     if not write:
-        _say(env, "run with --write to apply")
+        say(env, "run with --write to apply")
     return int(ExitCode.OK)
 
 

@@ -29,24 +29,15 @@ _decoder = msgspec.json.Decoder(ToolInput)
 def summarize(name: str, given: ToolInput | None) -> str | None:
     if given is None:
         return None
-    if given.command is not None and name == "bash":
-        return summary.command(given.command)
-    if given.filePath:
-        return summary.file_name(given.filePath)
-    if given.pattern:
-        return summary.pattern(given.pattern)
-    if given.url:
-        return summary.host(given.url)
-    if given.subagent_type:
-        return summary.clean(given.subagent_type)
-    return None
+    return summary.first_target(
+        shell=given.command if name == "bash" else None,
+        path=given.filePath,
+        search=given.pattern,
+        url=given.url,
+        label=given.subagent_type,
+    )
 
 
 def summarize_raw(name: str, raw: bytes) -> str | None:
     """From a tool part's `state.input` as it is stored (anything: a bad one has none)."""
-    if not raw.startswith(b"{"):
-        return None
-    try:
-        return summarize(name, _decoder.decode(raw))
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-        return None
+    return summarize(name, summary.decoded(_decoder, raw))

@@ -8,12 +8,14 @@ nothing (it cannot be opened, it was deleted) never keeps the caller waiting.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import msgspec
 
 from aitop import events as ev
 from aitop.providers.base import LogStats
+from aitop.providers.dirwatch import DirWatch
 from aitop.providers.tail import Tailer
 
 
@@ -79,3 +81,50 @@ class Queue:
             bytes_read=tail.bytes_read,
             **msgspec.structs.asdict(reader_stats),
         )
+
+
+class _Reader(Protocol):
+    @property
+    def stats(self) -> Any: ...
+
+
+class FollowedLogs:
+    """The `Provider` methods of an agent that writes log files, the same for each: its
+    files are read through one `Queue` over one `Tailer`, parsed by `reader`, and found
+    by its `watches` (the first says how). A provider sets the four in `__init__`."""
+
+    queue: Queue
+    tailer: Tailer
+    reader: _Reader
+    watches: Sequence[DirWatch]
+
+    def poll(self, now: float) -> None:
+        self.queue.poll(now)
+
+    def pending(self) -> bool:
+        return self.queue.pending()
+
+    def work(self, now: float, budget: int) -> list[ev.Event]:
+        return self.queue.work(now, budget)
+
+    def park(self, session_id: str) -> None:
+        self.queue.park(session_id)
+
+    def forget(self, session_id: str) -> None:
+        self.queue.forget(session_id)
+
+    def stats(self) -> LogStats:
+        return self.queue.stats(self.reader.stats)
+
+    def backlog(self) -> int:
+        return self.tailer.backlog()
+
+    def unreadable(self) -> int:
+        return self.tailer.unreadable()
+
+    def watching(self) -> str:
+        return self.watches[0].mode
+
+    def close(self) -> None:
+        for watch in self.watches:
+            watch.close()

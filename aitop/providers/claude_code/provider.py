@@ -14,7 +14,7 @@ import os
 
 from aitop import events as ev
 from aitop.log import log
-from aitop.providers.base import Decoded, LogStats, Outcome
+from aitop.providers.base import Decoded, Outcome
 from aitop.providers.claude_code import hooks, statusline
 from aitop.providers.claude_code.setup import Setup
 from aitop.providers.claude_code.transcript import (
@@ -25,14 +25,14 @@ from aitop.providers.claude_code.transcript import (
     tailer,
 )
 from aitop.providers.dirwatch import DirWatch
-from aitop.providers.follow import Queue
+from aitop.providers.follow import FollowedLogs, Queue
 from aitop.snapshot import Diagnostic
 from aitop.wire import HOOK, STATUSLINE, Envelope
 
 SESSION_FILES_DEPTH = 2  # projects/<project>/<session>.jsonl
 
 
-class ClaudeCode:
+class ClaudeCode(FollowedLogs):
     agent = AGENT
 
     def __init__(
@@ -44,6 +44,7 @@ class ClaudeCode:
         self.dirwatch = DirWatch(
             self.projects_dir, SESSION_FILES_DEPTH, ".jsonl", use_inotify=use_inotify
         )
+        self.watches = (self.dirwatch,)
         self.queue = Queue(self.tailer)
         self.setup = setup
         self._said_outside: set[str] = set()
@@ -114,36 +115,6 @@ class ClaudeCode:
         if owner is None or self.tailer.is_watched(path):
             return 0
         return int(self.queue.follow(path, owner[0], owner[1]))
-
-    def poll(self, now: float) -> None:
-        self.queue.poll(now)
-
-    def pending(self) -> bool:
-        return self.queue.pending()
-
-    def work(self, now: float, budget: int) -> list[ev.Event]:
-        return self.queue.work(now, budget)
-
-    def park(self, session_id: str) -> None:
-        self.queue.park(session_id)
-
-    def forget(self, session_id: str) -> None:
-        self.queue.forget(session_id)
-
-    def stats(self) -> LogStats:
-        return self.queue.stats(self.reader.stats)
-
-    def backlog(self) -> int:
-        return self.tailer.backlog()
-
-    def unreadable(self) -> int:
-        return self.tailer.unreadable()
-
-    def watching(self) -> str:
-        return self.dirwatch.mode
-
-    def close(self) -> None:
-        self.dirwatch.close()
 
     def diagnostics(self, frames: int) -> list[Diagnostic]:
         """Its set-up, in its own words (see setup.py); `frames`: hook events received."""

@@ -13,7 +13,7 @@ import os
 import msgspec
 
 from aitop import events as ev
-from aitop.providers.base import Decoded, LogStats, Outcome
+from aitop.providers.base import Decoded, Outcome
 from aitop.providers.codex import hooks
 from aitop.providers.codex.history import rollouts
 from aitop.providers.codex.rollout import (
@@ -25,7 +25,7 @@ from aitop.providers.codex.rollout import (
     thread_of,
 )
 from aitop.providers.dirwatch import DirWatch
-from aitop.providers.follow import Queue
+from aitop.providers.follow import FollowedLogs, Queue
 from aitop.providers.tail import ZSTD_SUFFIX
 from aitop.snapshot import Diagnostic
 from aitop.wire import HOOK, Envelope
@@ -34,7 +34,7 @@ SESSIONS_DEPTH = 4  # sessions/YYYY/MM/DD/rollout-….jsonl
 ARCHIVED_DEPTH = 1  # archived_sessions/rollout-….jsonl
 
 
-class Codex:
+class Codex(FollowedLogs):
     agent = AGENT
 
     def __init__(self, codex_home: str, *, use_inotify: bool = True) -> None:
@@ -103,37 +103,6 @@ class Codex:
         if twin is not None and os.path.exists(twin):
             return 0  # the plain file holds all of it, and more
         return int(self.queue.follow(path, thread))
-
-    def poll(self, now: float) -> None:
-        self.queue.poll(now)
-
-    def pending(self) -> bool:
-        return self.queue.pending()
-
-    def work(self, now: float, budget: int) -> list[ev.Event]:
-        return self.queue.work(now, budget)
-
-    def park(self, session_id: str) -> None:
-        self.queue.park(session_id)
-
-    def forget(self, session_id: str) -> None:
-        self.queue.forget(session_id)
-
-    def stats(self) -> LogStats:
-        return self.queue.stats(self.reader.stats)
-
-    def backlog(self) -> int:
-        return self.tailer.backlog()
-
-    def unreadable(self) -> int:
-        return self.tailer.unreadable()
-
-    def watching(self) -> str:
-        return self.watches[0].mode
-
-    def close(self) -> None:
-        for watch in self.watches:
-            watch.close()
 
     def diagnostics(self, frames: int) -> list[Diagnostic]:
         home = os.path.dirname(self.sessions_dir)

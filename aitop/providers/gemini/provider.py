@@ -27,9 +27,9 @@ import msgspec
 
 from aitop import events as ev
 from aitop.log import log
-from aitop.providers.base import Decoded, LogStats, Outcome
+from aitop.providers.base import Decoded, Outcome
 from aitop.providers.dirwatch import DirWatch
-from aitop.providers.follow import Queue
+from aitop.providers.follow import FollowedLogs, Queue
 from aitop.providers.gemini import hooks
 from aitop.providers.gemini.chats import (
     AGENT,
@@ -57,7 +57,7 @@ T = TypeVar("T")
 _TURN_OVER = (hooks.BeforeAgent, hooks.AfterAgent, hooks.SessionStart, hooks.SessionEnd)
 
 
-class Gemini:
+class Gemini(FollowedLogs):
     agent = AGENT
 
     def __init__(
@@ -69,6 +69,7 @@ class Gemini:
         self.tailer = tailer(self.tmp_dir, self.reader)
         self.queue = Queue(self.tailer)
         self.dirwatch = DirWatch(self.tmp_dir, SESSION_FILES_DEPTH, SUFFIX, use_inotify=use_inotify)
+        self.watches = (self.dirwatch,)
         self.setup = setup
         self._asking: OrderedDict[Attempt, float] = OrderedDict()  # unanswered -> its time
         self._tool_starts: OrderedDict[ToolKey, deque[float]] = OrderedDict()
@@ -174,14 +175,8 @@ class Gemini:
             return 0
         return int(self.queue.follow(path, owner[0], owner[1]))
 
-    def poll(self, now: float) -> None:
-        self.queue.poll(now)
-
-    def pending(self) -> bool:
-        return self.queue.pending()
-
     def work(self, now: float, budget: int) -> list[ev.Event]:
-        return self._timed(self.queue.work(now, budget))
+        return self._timed(super().work(now, budget))
 
     def _timed(self, events: list[ev.Event]) -> list[ev.Event]:
         """The chat's tool calls with the durations their hooks measured, where known; a
@@ -202,31 +197,13 @@ class Gemini:
             out.append(event)
         return out
 
-    def park(self, session_id: str) -> None:
-        self.queue.park(session_id)
-
     def forget(self, session_id: str) -> None:
-        self.queue.forget(session_id)
+        super().forget(session_id)
         for attempt in [a for a in self._asking if a[0] == session_id]:
             del self._asking[attempt]
         for table in (self._tool_starts, self._durations, self._untimed):
             for key in [k for k in table if k[0] == session_id]:
                 del table[key]
-
-    def stats(self) -> LogStats:
-        return self.queue.stats(self.reader.stats)
-
-    def backlog(self) -> int:
-        return self.tailer.backlog()
-
-    def unreadable(self) -> int:
-        return self.tailer.unreadable()
-
-    def watching(self) -> str:
-        return self.dirwatch.mode
-
-    def close(self) -> None:
-        self.dirwatch.close()
 
     def diagnostics(self, frames: int) -> list[Diagnostic]:
         outside = self.tailer.outside

@@ -107,6 +107,12 @@ def _opencode(where: Where) -> Provider:
     return OpenCode(where.directory, where.environ)
 
 
+def _opencode_history(directory: str, environ: Mapping[str, str]) -> History:
+    from aitop.providers.opencode.history import OpenCodeHistory
+
+    return OpenCodeHistory(directory, environ)  # $OPENCODE_DB may name another store
+
+
 def _opencode_data(environ: Mapping[str, str]) -> str:
     """OpenCode's data directory: `$XDG_DATA_HOME/opencode`, else ~/.local/share/opencode
     (XDG_DATA_HOME names the parent, so it is not one of the `environment` variables)."""
@@ -191,6 +197,7 @@ AGENTS: dict[str, Agent] = {
         default=_opencode_data,
         default_shown="$XDG_DATA_HOME/opencode, else ~/.local/share/opencode",
         make=_opencode,
+        history=_opencode_history,
         installer=_opencode_installer,
     ),
     "gemini": Agent(

@@ -51,6 +51,7 @@ from opencode_support import (
     assistant,
     drain,
     fixture_db,
+    merge_captures,
     spent,
 )
 from support import private_dir
@@ -273,21 +274,6 @@ def mixed(tmp_path: Path) -> dict[str, Any]:
     claude = AGENTS["claude-code"].history
     assert claude is not None
     return {"claude-code": claude(str(tmp_path / ".claude"), {}), "opencode": _history(data_dir)}
-
-
-def merge_captures(db: Path) -> None:
-    """Every captured store's sessions, messages and parts in one store."""
-    db.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(fixture_db(CAPTURES[0]), db)
-    merged = sqlite3.connect(db, isolation_level=None)
-    try:
-        for name in CAPTURES[1:]:
-            merged.execute("ATTACH DATABASE ? AS capture", (f"file:{fixture_db(name)}?mode=ro",))
-            for table in ("project", "session", "message", "part"):
-                merged.execute(f"INSERT OR IGNORE INTO {table} SELECT * FROM capture.{table}")
-            merged.execute("DETACH DATABASE capture")
-    finally:
-        merged.close()
 
 
 def test_the_store_is_one_file_in_one_shard_and_merged_exactly(mixed: dict[str, Any]) -> None:

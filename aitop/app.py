@@ -114,7 +114,7 @@ class Monitor(Loop):
 
         config = self.options.config
         sources = {
-            name: agent.history(self.options.agent_dirs[name])
+            name: agent.history(self.options.agent_dirs[name], self.env.environ)
             for name, agent in AGENTS.items()
             if agent.history is not None and name in self.options.agent_dirs
         }

@@ -99,7 +99,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
         if agent.history is None:
             notes.append(report.LogNote(name, agent.title, directory, 0, None, "", read=False))
             continue
-        sources[name] = agent.history(directory)
+        sources[name] = agent.history(directory, env.environ)
     pricer = Pricer.load(config.pricing.models)
     found = history.find(sources, None if since is None else zone.start(since))
     tally = history.Tally(pricer, zone)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,21 @@ NOW = 1_796_100_000.0  # after every capture (they ran at 1_796_096_9xx)
 
 def fixture_db(name: str) -> Path:
     return SESSIONS / name / "opencode-data" / "opencode.db"
+
+
+def merge_captures(db: Path) -> None:
+    """Every captured store's sessions, messages and parts in one store."""
+    db.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(fixture_db(CAPTURES[0]), db)
+    merged = sqlite3.connect(db, isolation_level=None)
+    try:
+        for name in CAPTURES[1:]:
+            merged.execute("ATTACH DATABASE ? AS capture", (f"file:{fixture_db(name)}?mode=ro",))
+            for table in ("project", "session", "message", "part"):
+                merged.execute(f"INSERT OR IGNORE INTO {table} SELECT * FROM capture.{table}")
+            merged.execute("DETACH DATABASE capture")
+    finally:
+        merged.close()
 
 
 def schema() -> list[str]:

@@ -33,7 +33,7 @@ Sums = tuple[int, ...]
 
 def _sources(dirs: dict[str, Path]) -> dict[str, Any]:
     return {
-        name: agent.history(str(dirs[name]))
+        name: agent.history(str(dirs[name]), {})
         for name, agent in AGENTS.items()
         if agent.history is not None and name in dirs
     }
@@ -334,7 +334,7 @@ def test_every_agent_in_the_registry_is_in_the_report() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, agent in AGENTS.items():
             assert agent.history is not None
-            history = agent.history(tmp)
+            history = agent.history(tmp, {})
             assert history.agent == name
             assert history.log_files() == []
             assert history.retention()

@@ -1,4 +1,4 @@
-"""`aitop report` on the real captures of both agents: each session's report total is its
+"""`aitop report` on the real captures of the agents: each session's report total is its
 live row's to the token (the same readers, dedup and prices); the JSON document is the
 README's; the CSV opens cleanly; the table has a totals row, `≈`, and says how far back
 each agent's logs go; bad input is one clear line."""
@@ -23,8 +23,10 @@ from aitop.env import Env
 from aitop.pricing import PICO_PER_USD, Pricer
 from aitop.providers.claude_code.provider import ClaudeCode
 from aitop.providers.codex.provider import Codex
+from aitop.providers.opencode.provider import OpenCode
 
 from conftest import ROOT, SESSIONS, aitop_command
+from opencode_support import merge_captures
 
 CODEX_SESSIONS = ROOT / "tests" / "fixtures" / "codex" / "sessions"
 NOW = 1_900_000_000.0  # after every capture
@@ -34,7 +36,7 @@ COUNTED = ("requests", "input_tokens", "output_tokens", "cache_read_tokens",
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every captured session of both agents in one home."""
+    """Every captured session of the agents in one home (OpenCode's in one store)."""
     home = tmp_path_factory.mktemp("home")
     projects = home / ".claude" / "projects"
     for session in sorted(SESSIONS.iterdir()):
@@ -44,6 +46,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if sessions.is_dir():
             shutil.copytree(sessions, home / ".codex" / "sessions", dirs_exist_ok=True)
     (home / ".claude" / "settings.json").write_text('{"cleanupPeriodDays": 90}')
+    merge_captures(home / ".local" / "share" / "opencode" / "opencode.db")
     return home
 
 
@@ -66,7 +69,11 @@ def test_each_sessions_report_total_is_its_live_row_to_the_token(home: Path) -> 
     """The live monitor's first-sight read of every log, through its providers and its
     aggregator, against `aitop report session`: per session, equal."""
     aggregator = Aggregator(Pricer.load(), NOW)
-    providers = [ClaudeCode(str(home / ".claude" / "projects")), Codex(str(home / ".codex"))]
+    providers = [
+        ClaudeCode(str(home / ".claude" / "projects")),
+        Codex(str(home / ".codex")),
+        OpenCode(str(home / ".local" / "share" / "opencode"), {}),
+    ]
     for provider in providers:
         provider.backfill(NOW, NOW)  # every log, however old
         while provider.pending():
@@ -80,7 +87,7 @@ def test_each_sessions_report_total_is_its_live_row_to_the_token(home: Path) -> 
     rows = report_json(home, "session")["rows"]
     reported = {(row["agent"], row["session_id"]): row for row in rows}
     assert set(reported) == set(live)
-    assert {agent for agent, _ in live} == {"claude-code", "codex"}
+    assert {agent for agent, _ in live} == {"claude-code", "codex", "opencode"}
     for key, totals in live.items():
         row = reported[key]
         assert [row[f] for f in COUNTED] == [totals[FIELDS.index(f)] for f in COUNTED], key
@@ -154,6 +161,8 @@ def test_the_table_has_totals_estimates_and_how_far_back(home: Path) -> None:
     assert "Claude Code deletes transcripts older than its cleanupPeriodDays setting" in out
     assert "(90 in its settings.json)" in out
     assert re.search(r"Codex: \d+ log files in ~/\.codex, the oldest last written on \d{4}-", out)
+    assert re.search(r"OpenCode: 1 log file in ~/\.local/share/opencode, the oldest last", out)
+    assert "OpenCode keeps every session in its store until it is deleted in OpenCode" in out
 
 
 def test_since_until_and_agent_narrow_the_report(home: Path) -> None:
@@ -206,6 +215,7 @@ def test_no_logs_at_all_is_an_empty_report_that_says_so(tmp_path: Path) -> None:
     assert code == 0
     assert "(nothing spent in these days)" in out
     assert "Claude Code: no logs in ~/.claude" in out and "Codex: no logs in ~/.codex" in out
+    assert "OpenCode: no logs in ~/.local/share/opencode" in out
     document = report_json(tmp_path, "daily")
     assert document["rows"] == [] and document["totals"]["requests"] == 0
 
@@ -216,7 +226,8 @@ def test_options_before_the_command_work_too(home: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
     environ = {"HOME": "/nonexistent", "TZ": "UTC"}
     env = Env(stdout=out, stderr=err, environ=environ, wall_clock=lambda: NOW)
-    argv = ["--claude-dir", str(home / ".claude"), "--codex-home", str(home / ".codex")]
+    argv = ["--claude-dir", str(home / ".claude"), "--codex-home", str(home / ".codex"),
+            "--opencode-data", str(home / ".local" / "share" / "opencode")]  # fmt: skip
     assert main([*argv, "report", "--json"], env) == 0, err.getvalue()
     before = json.loads(out.getvalue())
     after = report_json(home)

@@ -35,9 +35,9 @@ class Agent:
     default: Callable[[Mapping[str, str]], str]  # else this, from the environment
     default_shown: str  # the same, as the help says it ("~/.claude")
     make: Callable[[Where], Provider]  # its provider, from that directory
-    # its logs as history (`aitop report`, the budgets), from that directory; an agent
-    # without one is named in the report as not read
-    history: Callable[[str], History] | None = None
+    # its logs as history (`aitop report`, the budgets), from that directory and the
+    # environment; an agent without one is named in the report as not read
+    history: Callable[[str, Mapping[str, str]], History] | None = None
     # its `aitop install` module (None: aitop cannot install its hooks yet)
     installer: Callable[[], Installer] | None = None
 
@@ -89,13 +89,13 @@ def _codex(where: Where) -> Provider:
     return Codex(where.directory)
 
 
-def _claude_code_history(directory: str) -> History:
+def _claude_code_history(directory: str, environ: Mapping[str, str]) -> History:
     from aitop.providers.claude_code.history import ClaudeHistory
 
     return ClaudeHistory(directory, paths.projects_dir(directory))
 
 
-def _codex_history(directory: str) -> History:
+def _codex_history(directory: str, environ: Mapping[str, str]) -> History:
     from aitop.providers.codex.history import CodexHistory
 
     return CodexHistory(directory)
@@ -105,6 +105,12 @@ def _opencode(where: Where) -> Provider:
     from aitop.providers.opencode.provider import OpenCode
 
     return OpenCode(where.directory, where.environ)
+
+
+def _opencode_history(directory: str, environ: Mapping[str, str]) -> History:
+    from aitop.providers.opencode.history import OpenCodeHistory
+
+    return OpenCodeHistory(directory, environ)  # $OPENCODE_DB may name another store
 
 
 def _opencode_data(environ: Mapping[str, str]) -> str:
@@ -197,6 +203,7 @@ AGENTS: dict[str, Agent] = {
         default=_opencode_data,
         default_shown="$XDG_DATA_HOME/opencode, else ~/.local/share/opencode",
         make=_opencode,
+        history=_opencode_history,
         installer=_opencode_installer,
     ),
     "gemini": Agent(

@@ -6,6 +6,7 @@ aitop's figures must equal what the mock answered, request by request, grouped b
 `x-session-id` header OpenCode sends (a subagent's under its root session): every request
 counted once, minus exactly the title request (which OpenCode stores nowhere); the cost
 equal to the price table's rates applied here by hand; OpenCode's own figure beside it.
+`aitop report session` over the same store gives each session the live row's figures.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ pytestmark = [pytest.mark.real_opencode, pytest.mark.slow]
 Snapshot = dict[str, Any]
 MakeRig = Callable[..., OpenCodeRig]
 SETTLE_S = 30.0
+REPORTED = ("requests", "input_tokens", "output_tokens", "cache_read_tokens",
+            "cache_write_tokens", "reasoning_tokens", "cost_usd")  # fmt: skip
 
 
 def rows(snap: Snapshot) -> dict[str, dict[str, Any]]:
@@ -93,6 +96,22 @@ def assert_session(rig: OpenCodeRig, snap: Snapshot, ledger: OpenCodeLedger) -> 
         )
 
 
+def assert_report_is_live(rig: OpenCodeRig, snap: Snapshot) -> None:
+    """`aitop report session --json` over the run's store: each session's figures are its
+    live row's, to the token and the pico-dollar."""
+    done = rig.sandbox.run_aitop("report", "session", "--json")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["reading"]["unreadable"] == []
+    reported = {row["session_id"]: row for row in document["rows"] if row["agent"] == "opencode"}
+    live = {sid: row for sid, row in rows(snap).items() if row["requests"]}
+    assert set(reported) == set(live)
+    for sid, row in live.items():
+        assert {k: reported[sid][k] for k in REPORTED} == {k: row[k] for k in REPORTED}, sid
+    (note,) = [log for log in document["logs"] if log["agent"] == "opencode"]
+    assert note["read"] and note["files"] == 1
+
+
 def no_npm(rig: OpenCodeRig) -> None:
     """aitop's seeds kept OpenCode from installing anything before loading the plugin."""
     modules = rig.sandbox.config_dir / "node_modules"
@@ -146,6 +165,7 @@ def test_tools_continued_models_subagent_api_error(make_opencode_rig: MakeRig) -
     since = snap["since_start"]
     assert since["requests"] == sum(ledger.requests for ledger in expected.values())
     assert since["cost_usd"] == pytest.approx(sum(e.cost_usd for e in expected.values()), abs=1e-9)
+    assert_report_is_live(rig, snap)
     no_npm(rig)
 
 
@@ -167,6 +187,7 @@ def test_without_the_plugin_sessions_come_from_the_store_alone(make_opencode_rig
     assert rows(snap)[first.session_id]["tool_errors"] == 1
     text = json.dumps(snap["diagnostics"])
     assert "aitop's plugin is not in" in text and "title request" in text
+    assert_report_is_live(rig, snap)
 
 
 def test_status_follows_opencodes_session_status(make_opencode_rig: MakeRig) -> None:

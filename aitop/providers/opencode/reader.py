@@ -20,7 +20,8 @@ LIMIT, so its cost does not grow with the user's history):
 
 Every row is counted by its message id, growth-aware (the shared `Dedup`): reading a row
 again, in any order, in any slices, adds only what grew. Never the `event` table, never
-OpenCode's repeated `message.updated` events.
+OpenCode's repeated `message.updated` events. Rows become requests in `rows.py`, sessions
+their root's in `sessions.py`: the history (`history.py`) counts with the same two.
 """
 
 from __future__ import annotations
@@ -28,62 +29,43 @@ from __future__ import annotations
 import contextlib
 from collections import OrderedDict, deque
 from collections.abc import Sequence
-from typing import NamedTuple
-
-from msgspec import Struct
 
 from aitop import events as ev
 from aitop.log import log
 from aitop.providers.dedup import Dedup, Once
 from aitop.providers.opencode import records
-from aitop.providers.opencode.records import AGENT, Where
-from aitop.providers.opencode.store import Row, Store
+from aitop.providers.opencode.records import Where
+from aitop.providers.opencode.rows import MESSAGE_COLUMNS, Decoded, MessageRows
+from aitop.providers.opencode.sessions import IDS, Session, Sessions, text
+from aitop.providers.opencode.store import Row, Store, TryLater
 
 ROWS = 200  # rows per statement
 STATEMENTS = 16  # at most, per slice of work (each is bounded: a slice is too)
-IDS = 100  # ids per `IN (...)` list
-MAX_DEPTH = 32  # subagents of subagents: a longer parent chain is a loop
 PENDING_KEPT_S = 86_400.0  # a request still unfinished after a day: its OpenCode died
-SESSIONS_KEPT = 50_000
 PROMPTS_KEPT = 10_000
 SINCE_SLACK_S = 60.0  # rows are in rowid order only roughly by time (several processes)
 TAIL = 64  # the newest rows read, checked at each poll: still there, still the same?
 
-_MESSAGE = "rowid, id, session_id, time_updated, data"
-NEW_ROWS = f"SELECT {_MESSAGE} FROM message WHERE rowid > ? ORDER BY rowid LIMIT ?"
+NEW_ROWS = f"SELECT {MESSAGE_COLUMNS} FROM message WHERE rowid > ? ORDER BY rowid LIMIT ?"
 LAST_ROWID = "SELECT max(rowid) FROM message"
 TAIL_IDS = "SELECT rowid, id FROM message WHERE rowid >= ? AND rowid <= ?"
 FIRST_AT_OR_AFTER = (
     "SELECT rowid, time_created FROM message WHERE rowid >= ? ORDER BY rowid LIMIT 1"
 )
 FIRST_ROWID = "SELECT min(rowid) FROM message"
-BY_ID = f"SELECT {_MESSAGE} FROM message WHERE id IN ({{}})"
+BY_ID = f"SELECT {MESSAGE_COLUMNS} FROM message WHERE id IN ({{}})"
 # the index message_session_time_created_id_idx (session_id, time_created, id)
 HISTORY = (
-    f"SELECT {_MESSAGE}, time_created FROM message"
+    f"SELECT {MESSAGE_COLUMNS}, time_created FROM message"
     " WHERE session_id = ?1 AND time_created >= ?2 AND (time_created > ?2 OR id > ?3)"
     " ORDER BY time_created, id LIMIT ?4"
 )
-SESSIONS = "SELECT id, parent_id, directory FROM session WHERE id IN ({})"
 CHILDREN = "SELECT id, parent_id, directory FROM session WHERE parent_id = ?"  # session_parent_idx
 # part_message_id_id_idx; `instr` skips text and step parts without decoding them
 TOOL_PARTS = (
     "SELECT message_id, data FROM part WHERE message_id IN ({})"
     ' AND instr(data, \'"type":"tool"\') > 0'
 )
-
-
-class ReaderStats(Struct):
-    requests: int = 0
-    duplicate_lines: int = 0
-    rejected_lines: int = 0
-    lines: int = 0
-    bytes_read: int = 0
-
-
-class _Session(NamedTuple):
-    parent: str | None
-    directory: str | None
 
 
 class _History:
@@ -98,21 +80,12 @@ class _History:
         self.children_listed = False
 
 
-class _Failed(Exception):
-    """The store could not answer: stop this slice, try at the next poll."""
-
-
-def _text(value: object) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
-
-
 class StoreReader:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.stats = ReaderStats()
-        self.dedup = Dedup()
+        self.rows = MessageRows(Dedup())
+        self.stats = self.rows.stats
+        self.sessions = Sessions(store)
         self._once = Once()
         self._cursor: int | None = None  # the last message rowid read
         self._tail: OrderedDict[int, str] = OrderedDict()  # the newest rows read: rowid, id
@@ -124,7 +97,6 @@ class StoreReader:
         self._history: deque[_History] = deque()
         self._read_whole: set[str] = set()  # sessions read (or being read) whole
         self._parts: OrderedDict[str, Where] = OrderedDict()  # final requests: their tools
-        self._sessions: OrderedDict[str, _Session] = OrderedDict()
         self._prompts: OrderedDict[str, float] = OrderedDict()  # user message: created (ms)
         self._costs: dict[str, float] = {}  # OpenCode's own total, per root session
         self.found = 0  # root sessions seen for the first time (for discover's count)
@@ -163,7 +135,7 @@ class StoreReader:
                     self._read_parts(now, out)
                 else:
                     break
-        except _Failed:
+        except TryLater:  # stop this slice, try at the next poll
             self._blocked = True
         return out
 
@@ -172,7 +144,7 @@ class StoreReader:
         self._costs.pop(root, None)
         self._read_whole.discard(root)
         for session_id in list(self._read_whole):
-            if self._root(session_id)[0] == root:
+            if self.sessions.root(session_id)[0] == root:
                 self._read_whole.discard(session_id)
 
     def root_of(self, session_id: str, parent: str | None = None) -> tuple[str, str | None]:
@@ -181,21 +153,18 @@ class StoreReader:
         statement by primary key per level); what the store cannot say yet (the plugin
         is a few ms ahead of it) is taken as a root."""
         if parent:
-            self._learn(session_id, _Session(parent, None))
-        with contextlib.suppress(_Failed):
-            self._resolve([session_id])
-        return self._root(session_id)
+            self.sessions.learn(session_id, Session(parent, None))
+        with contextlib.suppress(TryLater):
+            self.sessions.resolve([session_id])
+        return self.sessions.root(session_id)
 
     def learn_directory(self, session_id: str, directory: str) -> None:
-        self._learn(session_id, _Session(None, directory))
+        self.sessions.learn(session_id, Session(None, directory))
 
     # --- 1. new rows ----------------------------------------------------------------------
 
     def _rows(self, sql: str, params: Sequence[object]) -> list[Row]:
-        rows = self.store.rows(sql, params)
-        if rows is None:
-            raise _Failed
-        return rows
+        return self.store.query(sql, params)
 
     def _locate(self) -> int:
         """The rowid to read after: the last one (from now on), or the one before the first
@@ -230,7 +199,7 @@ class StoreReader:
         rows = self._rows(NEW_ROWS, (self._cursor, ROWS))
         self._messages(rows, now, out)
         for row in rows:
-            self._tail[int(row[0])] = _text(row[1])
+            self._tail[int(row[0])] = text(row[1])
         while len(self._tail) > TAIL:
             self._tail.popitem(last=False)
         if rows:
@@ -254,7 +223,7 @@ class StoreReader:
         first = next(iter(self._tail))
         current: dict[object, object] = dict(self._rows(TAIL_IDS, (first, cursor)))
         for rowid, message_id in self._tail.items():
-            if _text(current.get(rowid, b"")) != message_id:  # gone, or another row's now
+            if text(current.get(rowid, b"")) != message_id:  # gone, or another row's now
                 self._tail.clear()
                 return rowid - 1
         return cursor
@@ -271,7 +240,7 @@ class StoreReader:
         for at in range(0, len(ids), IDS):
             chunk = ids[at : at + IDS]
             rows = self._rows(BY_ID.format(",".join("?" * len(chunk))), chunk)
-            seen = {_text(row[1]) for row in rows}
+            seen = {text(row[1]) for row in rows}
             for gone in set(chunk) - seen:  # deleted (an undo): nothing more will come
                 self._pending.pop(gone, None)
             self._messages(rows, now, out)
@@ -282,8 +251,8 @@ class StoreReader:
         entry = self._history[0]
         if not entry.children_listed:
             for child_id, parent, directory in self._rows(CHILDREN, (entry.session_id,)):
-                child = _text(child_id)
-                self._learn(child, _Session(_text(parent), _text(directory)))
+                child = text(child_id)
+                self.sessions.learn(child, Session(text(parent), text(directory)))
                 if child not in self._read_whole:
                     self._read_whole.add(child)
                     self._history.append(_History(child))
@@ -314,116 +283,44 @@ class StoreReader:
             if part is None:
                 self.stats.rejected_lines += 1
                 continue
-            where = wheres.get(_text(message_id))
+            where = wheres.get(text(message_id))
             if where is not None:
                 out.extend(records.tool_events(part, where, now))
-
-    # --- sessions -------------------------------------------------------------------------
-
-    def _learn(self, session_id: str, session: _Session) -> None:
-        known = self._sessions.get(session_id)
-        if known is not None:  # what one source says is kept when another says less
-            session = _Session(session.parent or known.parent, session.directory or known.directory)
-        self._sessions[session_id] = session
-        self._sessions.move_to_end(session_id)
-        if len(self._sessions) > SESSIONS_KEPT:
-            self._sessions.popitem(last=False)
-
-    def _known(self, session_id: str) -> bool:
-        session = self._sessions.get(session_id)
-        return session is not None and session.directory is not None
-
-    def _resolve(self, session_ids: list[str]) -> None:
-        """Know every session of `session_ids` and their parents, up to the roots. A
-        session the store does not have (yet) stays unknown: it counts as a root."""
-        unknown = [s for s in dict.fromkeys(session_ids) if not self._known(s)]
-        for _ in range(MAX_DEPTH):
-            parents: list[str] = []
-            for at in range(0, len(unknown), IDS):
-                chunk = unknown[at : at + IDS]
-                rows = self._rows(SESSIONS.format(",".join("?" * len(chunk))), chunk)
-                for session_id, parent, directory in rows:
-                    up = _text(parent) if parent else None
-                    self._learn(_text(session_id), _Session(up, _text(directory)))
-                    if up:
-                        parents.append(up)
-            for sid in unknown:  # a parent the plugin named, which the store has not
-                known = self._sessions.get(sid)
-                if known is not None and known.parent:
-                    parents.append(known.parent)
-            unknown = [s for s in dict.fromkeys(parents) if not self._known(s)]
-            if not unknown:
-                return
-
-    def _root(self, session_id: str) -> tuple[str, str | None]:
-        current = session_id
-        seen = {current}
-        for _ in range(MAX_DEPTH):
-            session = self._sessions.get(current)
-            if session is None or not session.parent or session.parent in seen:
-                break
-            current = session.parent
-            seen.add(current)
-        root = self._sessions.get(current)
-        return current, root.directory if root is not None else None
-
-    def _where(self, session_id: str, when: float) -> Where:
-        root, directory = self._root(session_id)
-        info = ev.SessionInfo(agent=AGENT, session_id=root, time=when, cwd=directory)
-        return Where(info, session_id if session_id != root else None)
 
     # --- rows -----------------------------------------------------------------------------
 
     def _messages(self, rows: list[Row], now: float, out: list[ev.Event]) -> None:
-        self._resolve([_text(row[2]) for row in rows])
+        self.sessions.resolve([text(row[2]) for row in rows])
         for row in rows:
             self._message(row, now, out)
 
     def _message(self, row: Row, now: float, out: list[ev.Event]) -> None:
-        _rowid, raw_id, raw_session, updated, data = row
-        message_id, session_id = _text(raw_id), _text(raw_session)
-        data = data if isinstance(data, bytes) else _text(data).encode()
-        self.stats.lines += 1
-        self.stats.bytes_read += len(data)
-        message = records.decode_message(data)
-        if message is None:
-            self.stats.rejected_lines += 1
-            self._pending.pop(message_id, None)
+        decoded = self.rows.decode(row, now)
+        if decoded is None:
+            self._pending.pop(text(row[1]), None)
             return
-        root, _ = self._root(session_id)
+        message_id, session_id, message, when = decoded
+        root, _ = self.sessions.root(session_id)
         self._read_whole_session(root)
         if not message.assistant:
             created = message.time.created if message.time is not None else None
             if message.role == "user" and created is not None:
                 self._remember_prompt(message_id, created)
             return
-        stamp = message.completed_ms
-        if stamp is None:
-            stamp = float(updated) if isinstance(updated, int | float) else now * 1000.0
-        where = self._where(session_id, records.seconds(stamp, now))
+        where = self.sessions.where(session_id, when)
         if where.subagent_id is not None and self._once.first("subagent\x1f" + session_id):
             out.append(ev.SubagentStarted(where.info, session_id, message.agent or ""))
-        self._count(message_id, message, where, out)
+        self._count(decoded, where, out)
         if not message.final:
             self._pending.setdefault(message_id, now)
             return
         self._pending.pop(message_id, None)
         self._finished(message_id, message, where, out)
 
-    def _count(
-        self, message_id: str, message: records.Message, where: Where, out: list[ev.Event]
-    ) -> None:
-        usage = records.spent(message)
-        if usage is None:
-            return
-        counted = self.dedup.add(message_id, usage)
-        if counted is None:
-            self.stats.duplicate_lines += 1
-            return
-        total, previous = counted
-        if previous is None:
-            self.stats.requests += 1
-        out.append(records.request(message, where, total, previous))
+    def _count(self, decoded: Decoded, where: Where, out: list[ev.Event]) -> None:
+        request = self.rows.count(decoded, where)
+        if request is not None:
+            out.append(request)
 
     def _finished(
         self, message_id: str, message: records.Message, where: Where, out: list[ev.Event]

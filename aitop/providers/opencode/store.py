@@ -58,6 +58,10 @@ def _kind(exc: sqlite3.Error) -> str:
     return "error"
 
 
+class TryLater(Exception):
+    """The store could not answer one statement (why: `Store.last_failure`)."""
+
+
 class Store:
     def __init__(self, path: str | None, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
         self.path = os.path.abspath(path) if path else None
@@ -65,6 +69,7 @@ class Store:
         self._db: sqlite3.Connection | None = None
         self.failures: dict[str, int] = {}  # by kind, since start
         self.last_failure: str | None = None  # why the last try failed; None: it worked
+        self.last_kind: str | None = None  # ... in one word ("busy", "damaged"...)
         self.opens = 0
         self._said: set[str] = set()
 
@@ -89,7 +94,14 @@ class Store:
         except (ValueError, OverflowError) as exc:  # text the driver cannot hand over
             self._failed(sqlite3.DataError(str(exc)))
             return None
-        self.last_failure = None
+        self.last_failure = self.last_kind = None
+        return found
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        """Every row of one bounded statement; `TryLater` if the store cannot answer."""
+        found = self.rows(sql, params)
+        if found is None:
+            raise TryLater(self.last_failure or "")
         return found
 
     def _connection(self) -> sqlite3.Connection | None:
@@ -98,7 +110,7 @@ class Store:
         if self.path is None:
             return None
         if not os.path.exists(self.path):
-            self.last_failure = "no such file"  # OpenCode has not run yet: not counted
+            self.last_failure = self.last_kind = "no such file"  # not run yet: not counted
             return None
         uri = "file:" + _uri_path(self.path) + "?mode=ro"
         try:
@@ -121,6 +133,7 @@ class Store:
         kind = _kind(exc)
         self.failures[kind] = self.failures.get(kind, 0) + 1
         self.last_failure = f"{kind}: {exc}"
+        self.last_kind = kind
         if kind not in self._said:
             self._said.add(kind)
             log.info("OpenCode store %s: %s (trying again later)", self.path, exc)

@@ -127,7 +127,7 @@ def _gemini(where: Where) -> Provider:
     return Gemini(where.directory, Setup(where.directory, where.socket_path, where.environ))
 
 
-def _gemini_history(directory: str) -> History:
+def _gemini_history(directory: str, environ: Mapping[str, str]) -> History:
     from aitop.providers.gemini.history import GeminiHistory
 
     return GeminiHistory(directory)

@@ -2,8 +2,9 @@
 // calls its export once, then hands it recorded calls in order.
 //   node opencode_plugin_harness.mjs PLUGIN.mjs CALLS.jsonl
 // CALLS.jsonl: lines of the fixtures' recorder format ({"hook":"event","event":{...}} or
-// {"hook":"tool.execute.before","input":...,"output":...}), plus {"sleep": MS} and
-// {"weird": true} (hand every hook values OpenCode never sends).
+// {"hook":"tool.execute.before","input":...,"output":...}), plus {"sleep": MS} (the loop
+// runs meanwhile), {"block": MS} (it does not: OpenCode busy) and {"weird": true} (hand
+// every hook values OpenCode never sends).
 // Prints one JSON line: the exports, and whether any call threw or rejected.
 import fs from "node:fs"
 
@@ -26,6 +27,8 @@ for (const line of fs.readFileSync(callsPath, "utf8").split("\n")) {
   const r = JSON.parse(line)
   if (r.sleep) {
     await new Promise((resolve) => setTimeout(resolve, r.sleep))
+  } else if (r.block) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, r.block)
   } else if (r.weird) {
     const cyclic = {}
     cyclic.self = cyclic

@@ -81,6 +81,36 @@ class FrameServer:
         self.sock.close()
 
 
+class DeadlineServer(FrameServer):
+    """As aitop's server: a connection that has not sent its whole frame `deadline_s`
+    after it was accepted is closed, and its bytes so far thrown away."""
+
+    def __init__(self, path: Path, deadline_s: float) -> None:
+        self.deadline_s = deadline_s
+        self.timeouts = 0
+        super().__init__(path)
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                deadline = time.monotonic() + self.deadline_s
+                data = b""
+                try:
+                    while True:
+                        conn.settimeout(max(0.001, deadline - time.monotonic()))
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            self.frames.append(data)
+                            break
+                        data += chunk
+                except TimeoutError:
+                    self.timeouts += 1
+
+
 @pytest.fixture
 def node() -> str:
     found = shutil.which("node")
@@ -257,6 +287,24 @@ def test_a_process_that_lost_events_says_how_many(node: str, tmp_path: Path) -> 
     _, records, dropped = records_of(server.frames)
     assert records and dropped > 0
     assert dropped + len(records) == len(expected_records([*first, *later]))
+
+
+def test_a_frame_written_too_late_for_the_monitor_is_sent_again(
+    node: str, tmp_path: Path
+) -> None:
+    """OpenCode's event loop busy for longer than the monitor's deadline, right after the
+    plugin connected: the monitor closes the connection before the frame is written. The
+    frame goes again on a new connection, and nothing is lost or said to be."""
+    server = DeadlineServer(tmp_path / "aitop.sock", deadline_s=2.0)
+    calls = recording("O1-tools-plugin")
+    try:
+        run_plugin(node, tmp_path, [*calls[:40], {"block": 2600}, *calls[40:80]], server.path)
+    finally:
+        server.close()
+    assert server.timeouts >= 1  # the stall happened as OpenCode's did under load
+    _, records, dropped = records_of(server.frames)
+    assert dropped == 0
+    assert [r["type"] for r in records] == expected_records(calls[:80])
 
 
 def test_values_opencode_never_sends_do_not_throw(

@@ -9,8 +9,9 @@
 // It must never slow OpenCode down or break it: nothing here is awaited by OpenCode, every
 // handler catches everything, nothing is printed, and the process never waits for a send
 // (the socket is unref'd). Events are queued and sent one frame at a time, so the monitor
-// sees them in order (it handles a frame before it closes the connection); with no monitor
-// listening they are dropped, and for a second no new connection is tried.
+// sees them in order (it handles a frame before it closes the connection); a frame that
+// did not get through to a listening monitor is sent again; with no monitor listening
+// they are dropped, and for a second no new connection is tried.
 // Only node builtins: OpenCode loads it without npm.
 import net from "node:net"
 import os from "node:os"
@@ -20,6 +21,9 @@ const SOCKET = "" // the socket `aitop install --socket PATH` chose; else $AITOP
 const MAX_QUEUE = 2000 // events waiting to be sent; more are dropped (and counted)
 const MAX_FRAME = 256 * 1024 // bytes of events in one frame (the monitor takes up to 1 MiB)
 const SEND_TIMEOUT_MS = 2000
+const LATE_MS = 1500 // connected this long ago: too close to the monitor's 2 s to write now
+const MAX_ATTEMPTS = 3 // connections tried for one frame while a monitor listens
+const NOBODY = new Set(["ENOENT", "ECONNREFUSED"]) // no monitor listening
 const QUIET_MS = 1000 // after a failed send: drop events for this long, try no connection
 
 const parents = new Map() // session id -> parent session id (subagents), as OpenCode says
@@ -184,32 +188,50 @@ function send() {
   }
   if (batch.length === 0) return
   const frame = envelope() + '{"v":1,"dropped":' + dropped + ',"events":[' + batch.join(",") + "]}"
-  const lost = batch.length
+  const lost = batch.length + dropped // what this frame carries, should it never get through
   dropped = 0
   sending = true
+  deliver(frame, lost, 1)
+}
+
+// One connection per frame. The monitor gives a connection 2 s from the moment it is
+// accepted; when OpenCode's event loop is busy, this process may only get to write long
+// after connecting, into a connection the monitor has closed. So a frame whose
+// connection went wrong is sent again on a new one (the loop runs again by then); only
+// "nobody listens" (no socket, or refused) drops the queue and goes quiet.
+function deliver(frame, lost, attempt) {
+  const started = Date.now()
   let done = false
-  const finish = (ok) => {
+  const finish = (ok, retry) => {
     if (done) return
     done = true
-    sending = false
-    if (!ok) {
+    if (ok) {
+      sending = false
+      if (queue.length > 0) send()
+    } else if (retry && attempt < MAX_ATTEMPTS) {
+      deliver(frame, lost, attempt + 1)
+    } else {
+      sending = false
       quietUntil = Date.now() + QUIET_MS
       dropped += lost + queue.length
       queue = []
-      return
     }
-    if (queue.length > 0) send()
   }
   try {
     const sock = net.createConnection({ path: socketPath() })
     sock.unref() // OpenCode never waits for aitop, not even to exit
     sock.setTimeout(SEND_TIMEOUT_MS, () => sock.destroy())
-    sock.on("error", () => finish(false))
-    sock.on("connect", () => sock.end(frame))
+    sock.on("error", (e) => finish(false, !(e && NOBODY.has(e.code))))
+    sock.on("connect", () => {
+      if (Date.now() - started > LATE_MS) sock.destroy() // the monitor may be closing it
+      else sock.end(frame)
+    })
     sock.on("data", () => {})
-    sock.on("close", (hadError) => finish(!hadError && sock.bytesWritten > 0))
+    sock.on("close", (hadError) => {
+      if (!hadError) finish(sock.bytesWritten > 0, true)
+    })
   } catch (e) {
-    finish(false)
+    finish(false, false)
   }
 }
 

@@ -119,9 +119,19 @@ def ensure_gemini(prefix: Path, version: str = GEMINI_VERSION) -> Path:
 
 class GeminiRig:
     """One test's world: HOME with the user's Gemini CLI settings and aitop's hooks (unless
-    `hooks=False`), a real `aitop -b --json` on the rig's socket, and the runner."""
+    `hooks=False`), a real `aitop -b --json` on the rig's socket (unless `monitor=False`:
+    the test runs one there, e.g. on `socket`, a monitor it shares with other agents), and
+    the runner."""
 
-    def __init__(self, root: Path, prefix: Path, *, hooks: bool = True) -> None:
+    def __init__(
+        self,
+        root: Path,
+        prefix: Path,
+        *,
+        hooks: bool = True,
+        monitor: bool = True,
+        socket: Path | None = None,
+    ) -> None:
         self.root = root
         self.prefix = prefix
         self.work = root / "work"
@@ -132,17 +142,20 @@ class GeminiRig:
         self.settings.write_text(json.dumps(USER_SETTINGS, indent=2) + "\n")
         self.project = self.work / "project"
         self.project.mkdir()
-        self.socket = private_dir(root / "run") / "aitop.sock"
+        # the hooks reach it through $AITOP_SOCKET, which the runner passes on
+        self.socket = socket if socket is not None else private_dir(root / "run") / "aitop.sock"
         self.installed: subprocess.CompletedProcess[str] | None = None
         if hooks:
             self.installed = self.aitop("install", "--agent", "gemini", "--write")
             assert self.installed.returncode == 0, self.installed.stderr
-        self.monitor = Monitor(self.aitop_env())
-        try:
-            self.monitor.wait_listening()
-        except BaseException:
-            self.close()
-            raise
+        self._own_monitor = monitor
+        if monitor:
+            self.monitor = Monitor(self.aitop_env())
+            try:
+                self.monitor.wait_listening()
+            except BaseException:
+                self.close()
+                raise
         self.runs: list[subprocess.CompletedProcess[str]] = []
 
     def aitop_env(self) -> dict[str, str]:
@@ -218,6 +231,8 @@ class GeminiRig:
         return f"--- gemini-{n} stdout\n{out}\n--- stderr\n{err}"
 
     def close(self) -> None:
+        if not self._own_monitor:
+            return
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.monitor.stop()
         self.monitor.__exit__()

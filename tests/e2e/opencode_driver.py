@@ -357,13 +357,24 @@ def free_port() -> int:
 class OpenCodeRig:
     """One test's world: a sandbox whose OpenCode talks to its own mock; aitop's plugin
     installed (unless `plugin=False`: the store-only path) and a real `aitop -b --json`
-    listening on the sandbox's socket."""
+    listening on the sandbox's socket (unless `monitor=False`: the test runs one there,
+    e.g. on `socket`, a monitor it shares with other agents)."""
 
-    def __init__(self, root: Path, binary: Path, *, plugin: bool = True) -> None:
+    def __init__(
+        self,
+        root: Path,
+        binary: Path,
+        *,
+        plugin: bool = True,
+        monitor: bool = True,
+        socket: Path | None = None,
+    ) -> None:
         self._stack = contextlib.ExitStack()
         try:
             self.binary = binary
             self.sandbox = OpenCodeSandbox(root)
+            if socket is not None:
+                self.sandbox.socket = socket
             self.mock = MockLLM(root)
             self._stack.callback(self.mock.close)
             self.sandbox.write_config(self.mock.base_url)
@@ -378,9 +389,10 @@ class OpenCodeRig:
                     str(self.sandbox.socket),
                 )
                 assert self.installed.returncode == 0, self.installed.stderr
-            self.monitor = Monitor(self.sandbox.aitop_env())
-            self._stack.callback(self._stop_monitor)
-            self.monitor.wait_listening()
+            if monitor:
+                self.monitor = Monitor(self.sandbox.aitop_env())
+                self._stack.callback(self._stop_monitor)
+                self.monitor.wait_listening()
             self.invocations: list[Invocation] = []
             self._serve: subprocess.Popen[bytes] | None = None
             self._stack.callback(self.stop_serve)

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from aitop import events as ev
+from aitop import paths
 from aitop.pricing import PICO_PER_USD, Pricer
 
 from .codex_driver import SCENARIOS, CodexRig, ScenarioRun, run_scenario
@@ -423,12 +424,12 @@ def test_agents_and_since_start_add_up(world: World) -> None:
     assert snap["transcripts"]["unsafe_paths"] == 0
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known: with four agents on two cores, OpenCode's event loop can stall over 2 s"
-    " between the plugin's connect and its write, past the monitor's 2 s deadline per"
-    " connection (rejected_timeout); the plugin then drops that frame. The rows stay exact:"
-    " tokens come from the store",
-)
-def test_no_frame_timed_out(world: World) -> None:
-    assert world.last["ingest"]["rejected_timeout"] == 0
+def test_no_opencode_event_was_lost(world: World) -> None:
+    """With four agents on two cores OpenCode's event loop can stall for longer than the
+    monitor's 2 s per connection, between the plugin's connect and its write: the monitor
+    then cuts that connection (`rejected_timeout` may count it), and the plugin sends the
+    frame again. A frame that never got through would be said by the next one, and the
+    monitor logs that."""
+    log = Path(paths.log_path(world.claude.sandbox.aitop_env()))
+    text = log.read_text(errors="replace") if log.exists() else ""
+    assert "events could not be sent" not in text

@@ -289,9 +289,7 @@ def test_a_process_that_lost_events_says_how_many(node: str, tmp_path: Path) -> 
     assert dropped + len(records) == len(expected_records([*first, *later]))
 
 
-def test_a_frame_written_too_late_for_the_monitor_is_sent_again(
-    node: str, tmp_path: Path
-) -> None:
+def test_a_frame_written_too_late_for_the_monitor_is_sent_again(node: str, tmp_path: Path) -> None:
     """OpenCode's event loop busy for longer than the monitor's deadline, right after the
     plugin connected: the monitor closes the connection before the frame is written. The
     frame goes again on a new connection, and nothing is lost or said to be."""

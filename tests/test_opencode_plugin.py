@@ -4,6 +4,7 @@ and the provider's reading of its frames (never raises, whatever comes)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -303,6 +304,45 @@ def test_a_frame_written_too_late_for_the_monitor_is_sent_again(node: str, tmp_p
     _, records, dropped = records_of(server.frames)
     assert dropped == 0
     assert [r["type"] for r in records] == expected_records(calls[:80])
+
+
+def test_a_refused_connection_while_the_socket_is_there_is_tried_again(
+    node: str, tmp_path: Path
+) -> None:
+    """OpenCode runs on Bun, whose connection errors say little (a connection the monitor
+    cut while OpenCode was busy comes back as ECONNREFUSED): while the socket file is
+    there, a refused frame is sent again after a pause, and nothing is lost. Here the
+    socket is bound but listens only 0.3 s after the first events were sent."""
+    path = tmp_path / "aitop.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))  # the file is there; connecting is refused until listen()
+    frames: list[bytes] = []
+
+    def serve() -> None:
+        time.sleep(0.3)
+        listener.listen(64)
+        listener.settimeout(5.0)
+        with contextlib.suppress(TimeoutError, OSError):
+            while True:
+                conn, _ = listener.accept()
+                with conn:
+                    data = b""
+                    while chunk := conn.recv(65536):
+                        data += chunk
+                    frames.append(data)
+                listener.settimeout(2.0)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    calls = recording("O1-tools-plugin")[:40]
+    try:
+        run_plugin(node, tmp_path, calls, path, LINGER_MS="3000")
+    finally:
+        thread.join(timeout=10)
+        listener.close()
+    _, records, dropped = records_of(frames)
+    assert dropped == 0
+    assert [r["type"] for r in records] == expected_records(calls)
 
 
 def test_values_opencode_never_sends_do_not_throw(

@@ -10,9 +10,10 @@
 // handler catches everything, nothing is printed, and the process never waits for a send
 // (the socket is unref'd). Events are queued and sent one frame at a time, so the monitor
 // sees them in order (it handles a frame before it closes the connection); a frame that
-// did not get through to a listening monitor is sent again; with no monitor listening
-// they are dropped, and for a second no new connection is tried.
+// did not get through while the socket is there is sent again after a pause; with no
+// monitor there they are dropped, and for a second no new connection is tried.
 // Only node builtins: OpenCode loads it without npm.
+import fs from "node:fs"
 import net from "node:net"
 import os from "node:os"
 import path from "node:path"
@@ -22,8 +23,7 @@ const MAX_QUEUE = 2000 // events waiting to be sent; more are dropped (and count
 const MAX_FRAME = 256 * 1024 // bytes of events in one frame (the monitor takes up to 1 MiB)
 const SEND_TIMEOUT_MS = 2000
 const LATE_MS = 1500 // connected this long ago: too close to the monitor's 2 s to write now
-const MAX_ATTEMPTS = 3 // connections tried for one frame while a monitor listens
-const NOBODY = new Set(["ENOENT", "ECONNREFUSED"]) // no monitor listening
+const RETRY_MS = [100, 400, 1600] // pauses before a frame's next connections (then dropped)
 const QUIET_MS = 1000 // after a failed send: drop events for this long, try no connection
 
 const parents = new Map() // session id -> parent session id (subagents), as OpenCode says
@@ -197,8 +197,10 @@ function send() {
 // One connection per frame. The monitor gives a connection 2 s from the moment it is
 // accepted; when OpenCode's event loop is busy, this process may only get to write long
 // after connecting, into a connection the monitor has closed. So a frame whose
-// connection went wrong is sent again on a new one (the loop runs again by then); only
-// "nobody listens" (no socket, or refused) drops the queue and goes quiet.
+// connection went wrong is sent again on a new one, after a pause (the loop runs again by
+// then), as long as the socket is there. The error's code decides nothing: OpenCode runs
+// on Bun, which says ENOENT for a full backlog and ECONNREFUSED for a connection the
+// monitor cut while OpenCode was busy (both seen with OpenCode 1.18.33 under load).
 function deliver(frame, lost, attempt) {
   const started = Date.now()
   let done = false
@@ -208,8 +210,8 @@ function deliver(frame, lost, attempt) {
     if (ok) {
       sending = false
       if (queue.length > 0) send()
-    } else if (retry && attempt < MAX_ATTEMPTS) {
-      deliver(frame, lost, attempt + 1)
+    } else if (retry && attempt <= RETRY_MS.length && listening()) {
+      setTimeout(() => deliver(frame, lost, attempt + 1), RETRY_MS[attempt - 1]).unref()
     } else {
       sending = false
       quietUntil = Date.now() + QUIET_MS
@@ -221,7 +223,7 @@ function deliver(frame, lost, attempt) {
     const sock = net.createConnection({ path: socketPath() })
     sock.unref() // OpenCode never waits for aitop, not even to exit
     sock.setTimeout(SEND_TIMEOUT_MS, () => sock.destroy())
-    sock.on("error", (e) => finish(false, !(e && NOBODY.has(e.code))))
+    sock.on("error", () => finish(false, true))
     sock.on("connect", () => {
       if (Date.now() - started > LATE_MS) sock.destroy() // the monitor may be closing it
       else sock.end(frame)
@@ -232,6 +234,16 @@ function deliver(frame, lost, attempt) {
     })
   } catch (e) {
     finish(false, false)
+  }
+}
+
+// A socket file where aitop's socket should be: a monitor may be listening (one that died
+// leaves it behind, and then the pauses above are all it costs).
+function listening() {
+  try {
+    return fs.statSync(socketPath()).isSocket()
+  } catch (e) {
+    return false
   }
 }
 

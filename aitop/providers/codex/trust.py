@@ -5,7 +5,8 @@ config.toml, under a key made from the hook's *position* in hooks.json and a has
 it runs; upstream calls both legacy and means to change them. So aitop never computes or
 writes that record itself: it asks Codex (`hooks/list` gives each hook's key, current hash
 and trust status; `config/batchWrite` has Codex write the record, the way its own "Trust"
-dialog does) and reads the answer back. See /work/notes/codex.md §3.
+dialog does) and reads the answer back. The README's "Hooks need trust" says what the user
+sees; tests/e2e/test_real_codex_install.py proves it against the real Codex.
 
 Every exchange is bounded: one deadline for the whole conversation, and the server (the npm
 wrapper and the native binary it starts, one process group) is stopped by its id at the end.

@@ -49,7 +49,7 @@ API_KEY = "mock-loopback-api-key-not-a-secret-0000"
 SYSTEM_PATH = "/usr/bin:/bin"
 
 # The 12 events Codex 0.171.0 documents (embedded input schemas), and two more it accepts
-# and fires per model request although no schema names them (see /work/notes/codex.md).
+# and fires per model request although no schema names them (seen in the real runs here).
 DOCUMENTED_EVENTS = (
     "SessionStart",
     "SessionEnd",

@@ -13,11 +13,14 @@ records its usage like any other); HTTP errors and `response.failed` streams spe
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from .codex_reference import TokenUsage
+from .gemini_ledger import M, PriceTable
 
 RESPONSES_PATHS = ("/v1/responses", "/v1/responses/compact")
 
@@ -71,6 +74,35 @@ class CodexLedger:
             "cache_read_tokens": u.cached_input_tokens,
             "cache_write_tokens": u.cache_write_input_tokens,
         }
+
+
+# Codex 0.171.0's default model is in no price table: aitop prices an unknown model as the
+# newest of its own vendor's family and marks it estimated (README, "Prices").
+PRICED_AS = {"gpt-6.2-sol": "gpt-6.1-sol"}
+
+
+def openai_cost(response: MockResponse, table: PriceTable) -> Decimal:
+    """What a response costs by OpenAI's rules, read off the price data apart from aitop's
+    pricing code: `input_tokens` holds the cached and cache-written parts, each at its own
+    rate (a cache write at `input` where the model has no such rate); output, reasoning
+    included, at `output`; above a tier's prompt size the whole request at the tier's."""
+    when = datetime.datetime.fromisoformat(response.timestamp).timestamp()
+    rates = table.period(PRICED_AS.get(response.model, response.model), when)
+    u = response.usage
+    tier = rates.get("tier")
+    if tier is not None and u.input_tokens > tier["above"]:
+        rates = {**rates, **tier}
+
+    def rate(name: str, default: str | None = None) -> Decimal:
+        return Decimal(str(rates[name] if name in rates or default is None else rates[default]))
+
+    uncached = u.input_tokens - u.cached_input_tokens - u.cache_write_input_tokens
+    return (
+        uncached * rate("input")
+        + u.cached_input_tokens * rate("cache_read", "input")
+        + u.cache_write_input_tokens * rate("cache_write", "input")
+        + u.output_tokens * rate("output")
+    ) / M
 
 
 def session_of(request: dict[str, Any]) -> str | None:

@@ -12,7 +12,8 @@ not it. Three things live here:
   prefix; and `naive_last_sum`, the wrong rule (summing `last_token_usage`), kept to show
   that a scenario really exercises the trap.
 * `hook_trust_hash` / `hook_trust_entries`: the `hooks.state."<key>".trusted_hash` record
-  by which Codex 0.171.0 trusts a hook of `hooks.json` (see /work/notes/codex.md).
+  by which Codex 0.171.0 trusts a hook of `hooks.json` (tests/fixtures/codex/README.md,
+  "Hooks need trust"; the key and the hashed content were read off the real TUI's record).
 """
 
 from __future__ import annotations

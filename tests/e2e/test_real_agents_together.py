@@ -19,18 +19,16 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from aitop import events as ev
 from aitop import paths
-from aitop.pricing import PICO_PER_USD, Pricer
+from aitop.pricing import Pricer
 
 from .codex_driver import SCENARIOS, CodexRig, ScenarioRun, run_scenario
-from .codex_ledger import CodexLedger, codex_ledgers
+from .codex_ledger import CodexLedger, codex_ledgers, openai_cost
 from .driver import Rig
 from .gemini_driver import GeminiRig
 from .gemini_ledger import GeminiLedger, PriceTable
@@ -102,20 +100,10 @@ class World:
 
 
 def _codex_cost(ledger: CodexLedger) -> float:
-    """Each response the mock answered, priced by the table at its own time and model."""
-    pico = 0
-    for response in ledger.responses:
-        u = response.usage
-        usage = ev.Usage(
-            input_tokens=u.input_tokens - u.cached_input_tokens - u.cache_write_input_tokens,
-            output_tokens=u.output_tokens,
-            cache_read_tokens=u.cached_input_tokens,
-            cache_write_5m_tokens=u.cache_write_input_tokens,
-            reasoning_tokens=u.reasoning_output_tokens,
-        )
-        when = datetime.fromisoformat(response.timestamp).timestamp()
-        pico += PRICER.cost_pico(response.model, usage, when, vendor="openai")
-    return pico / PICO_PER_USD
+    """Each response the mock answered, priced at its own time and model by OpenAI's rules
+    read off the price data (not by aitop's pricing code)."""
+    table = PriceTable()
+    return float(sum(openai_cost(response, table) for response in ledger.responses))
 
 
 def _rows(snap: Snapshot, agent: str) -> dict[str, dict[str, Any]]:

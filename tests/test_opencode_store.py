@@ -167,6 +167,26 @@ def test_the_store_as_opencode_left_it_is_read_where_it_is(tmp_path: Path) -> No
     assert copied.store.failures == {"no tables": 1}
 
 
+def test_reading_the_store_leaves_its_files_as_they_were(tmp_path: Path) -> None:
+    """Read-only for real: OpenCode's files, the -wal holding everything, byte for byte the
+    same after aitop read them and let go (a read-write connection, the last to close,
+    would have moved the -wal into the main file and deleted it)."""
+    with tarfile.open(FIXTURES / "experiments" / "wal-as-left-O4-subagent.tar.gz") as tar:
+        tar.extractall(tmp_path, filter="data")
+    (db,) = tmp_path.rglob("opencode.db")
+
+    def files() -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in db.parent.iterdir() if p.is_file()}
+
+    before = files()
+    assert "opencode.db-wal" in before
+    provider = OpenCode(str(db.parent), {})
+    provider.backfill(NOW, window_s=10**9)
+    assert spent(drain(provider))["requests"] > 0
+    provider.close()
+    assert files() == before
+
+
 # --- the store while OpenCode writes it -------------------------------------------------------
 
 

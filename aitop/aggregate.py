@@ -279,6 +279,8 @@ class SessionState:
         self.cost_estimated = False
         self.agent_cost_usd: float | None = None
         self.agent_cost_at: float | None = None  # the time of the line it was written after
+        self.agent_cost_running = False  # kept current as it runs, not written at its exit
+        self.unlogged_compactions = 0  # whose request is not in its log (nor in our count)
         self.agent_context_tokens: int | None = None  # the agent's own word (status line)
         self.agent_context_limit: int | None = None
         self.latest_request_at: float | None = None
@@ -377,11 +379,14 @@ class Aggregator:
                 self._turn_over(session, info.time)
             case ev.ApiError():
                 self._count(session, info.time, [(API_ERRORS, 1)])
-            case ev.Compacted():
+            case ev.Compacted(request_logged=logged):
                 self._count(session, info.time, [(COMPACTIONS, 1)])
+                if not logged:
+                    session.unlogged_compactions += 1
             case ev.AgentCostReport(total_cost_usd=total, running=running):
                 session.agent_cost_usd = total
                 session.agent_cost_at = info.time
+                session.agent_cost_running = running
                 # written when the agent's process exits: nothing after it, it has ended
                 if not running and session.ended_at is None and info.time >= session.last_activity:
                     session.ended_at = info.time
@@ -392,6 +397,7 @@ class Aggregator:
                 ):
                     session.agent_cost_usd = cost
                     session.agent_cost_at = info.time
+                    session.agent_cost_running = True  # what it says while it runs
                 if tokens is not None:
                     session.agent_context_tokens = tokens
                     session.agent_context_limit = window
@@ -933,6 +939,8 @@ class Aggregator:
                 s.waiting_since if s.ended_at is None and self.waits(s, now) else None
             ),
             agent_cost_stale=_stale(s.agent_cost_at, s.latest_request_at),
+            agent_cost_running=s.agent_cost_running,
+            compactions_unlogged=s.unlogged_compactions,
             agent_context_tokens=s.agent_context_tokens,
             agent_context_limit=s.agent_context_limit,
             now=self.doing(s, now),

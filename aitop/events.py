@@ -225,16 +225,20 @@ class ApiError(Struct, frozen=True):
 
 
 class Compacted(Struct, frozen=True):
-    """The conversation was compacted (its summary request is in no transcript)."""
+    """The conversation was compacted. `request_logged`: its summary request is among the
+    requests the agent's log gives (and so in aitop's count); when it is not, the agent's
+    own total can be higher than aitop's by that request."""
 
     session: SessionInfo
     pre_tokens: int | None = None
+    request_logged: bool = False
 
 
 class AgentCostReport(Struct, frozen=True):
     """The agent's own cost total for the session: written when its process exits
     (Claude Code's `cost-state`: the session has ended then), or kept current while it
-    runs (`running`: OpenCode's, which says nothing about the session's end)."""
+    runs (`running`: OpenCode's, which says nothing about the session's end). The session
+    detail words the figure by which of the two it is."""
 
     session: SessionInfo
     total_cost_usd: float

@@ -139,6 +139,8 @@ class SessionRow(Counts, frozen=True, kw_only=True):
     repeated_tool: str | None = None
     waiting_since_ts: float | None = None  # when the current wait began
     agent_cost_stale: bool = False  # requests were made after the agent wrote its total
+    agent_cost_running: bool = False  # that total is kept current, not written at its exit
+    compactions_unlogged: int = 0  # of its compactions, those whose request no log holds
     agent_context_tokens: int | None = None  # the agent's own context fill, where it says
     agent_context_limit: int | None = None
     now: Doing | None = None  # what it is doing right now

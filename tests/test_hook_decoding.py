@@ -298,3 +298,14 @@ def test_a_lone_surrogate_in_a_payload_costs_nothing() -> None:
     assert b"\\ud83d" in payload
     outcome, (event,), _ = decode(payload, ENVELOPE, NOW)
     assert outcome is Outcome.OK and isinstance(event, ev.ToolFinished)
+
+
+@pytest.mark.parametrize("suffix", ["[1m]", "[1M]"])
+def test_the_1m_selection_is_taken_off_the_model_by_the_provider(suffix: str) -> None:
+    """The agent's own spelling of a pick (`claude-opus-5-5[1m]`) never leaves its provider:
+    the event has the model, and the window the pick says."""
+    payload = _payload("SessionStart-startup.json") | {"model": "claude-opus-5-5" + suffix}
+    _, events, _ = _decode(payload)
+    (event,) = events
+    assert isinstance(event, ev.SessionStarted)
+    assert (event.model, event.context_window) == ("claude-opus-5-5", 1_000_000)

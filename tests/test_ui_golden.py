@@ -21,7 +21,7 @@ from aitop.limit_alerts import LimitAlerts
 from aitop.snapshot import Snapshot
 from aitop.ui.compare import compare
 from aitop.ui.render import list_rows, render
-from aitop.ui.sections import plain
+from aitop.ui.sections import fit_columns, plain, session_columns
 from aitop.ui.view import View, press
 from aitop.ui.width import display_width
 
@@ -144,3 +144,17 @@ def test_plan_limits_in_the_header(snap: Snapshot, size: tuple[int, int]) -> Non
 
 def test_plan_limits_in_batch_text(snap: Snapshot) -> None:
     _check("limits-batch-160", to_text(with_limits(snap), 160))
+
+
+GLANCE = ("PROJECT", "NOW", "REQS", "IN", "OUT", "COST", "TOOLS")  # README: these stay at 80
+
+
+@pytest.mark.parametrize("width", range(80, 201))
+def test_at_80_columns_and_wider_the_glance_columns_stay(snap: Snapshot, width: int) -> None:
+    titles = [c.title for c, _ in fit_columns(session_columns(snap.now), width, snap.sessions)]
+    assert set(GLANCE) <= set(titles), (width, titles)
+
+
+def test_at_80_columns_the_cache_rate_goes_before_the_tools(snap: Snapshot) -> None:
+    titles = [c.title for c, _ in fit_columns(session_columns(snap.now), 80, snap.sessions)]
+    assert titles == ["PROJECT", "NOW", "REQS", "IN", "OUT", "COST", "$/HR", "CTX", "TOOLS"]

@@ -118,7 +118,9 @@ def bar(fraction: float, width: int) -> str:
 
 
 def model(name: str | None) -> str:
-    """A model id without the vendor prefix every id shares: opus-5-5, sonnet-4-5."""
+    """A model id without the vendor prefix all of a vendor's ids share: opus-5-5,
+    sonnet-4-5. Anthropic's `claude-` is the vendor's naming, not an agent's: the same
+    model reads the same in a Claude Code, an OpenCode or any other agent's row."""
     if not name:
         return DASH
     return name.removeprefix("claude-")

@@ -672,7 +672,7 @@ def _cost_lines(row: SessionRow, width: int) -> list[Line]:
             [
                 Seg(pad("cost", 9)),
                 Seg(pad(fmt.usd(row.cost_usd, row.cost_estimated), 9, right=True), "money"),
-                Seg("  counted by aitop from its transcripts"),
+                Seg("  counted by aitop, request by request"),
             ],
             width,
         )
@@ -683,7 +683,7 @@ def _cost_lines(row: SessionRow, width: int) -> list[Line]:
                 [
                     Seg(" " * 9),
                     Seg(pad(fmt.DASH, 9, right=True), "dim"),
-                    Seg("  agent's own total: written when its process exits", "dim"),
+                    Seg("  agent's own total: none received", "dim"),
                 ],
                 width,
             )
@@ -704,20 +704,24 @@ def _cost_lines(row: SessionRow, width: int) -> list[Line]:
 
 def agent_total_note(row: SessionRow) -> str:
     """What the agent's own total is beside aitop's: the same, more (by the compactions
-    that no transcript records), or older (written when an earlier process exited)."""
+    whose request its log does not hold), or older. Worded by what the agent's provider
+    said of the figure: a running total it keeps, or one written when its process exits."""
     assert row.agent_cost_usd is not None
+    what = "agent's own running total" if row.agent_cost_running else "agent's own total"
     if row.agent_cost_stale:
-        return "agent's own total at its last exit: stale, it has made requests since"
+        if row.agent_cost_running:
+            return f"{what}: behind, it has made requests since"
+        return f"{what} at its last exit: stale, it has made requests since"
     gap = row.agent_cost_usd - row.cost_usd
     if abs(gap) < 0.00005:
-        return "agent's own total: the same"
+        return f"{what}: the same"
     if gap < 0:
-        return f"agent's own total ({fmt.usd(gap)})"
-    if row.compactions:
-        n = row.compactions
+        return f"{what} ({fmt.usd(gap)})"
+    if row.compactions_unlogged:
+        n = row.compactions_unlogged
         plural = "s" if n != 1 else ""
-        return f"agent's own total (+{fmt.usd(gap)}): {n} compaction{plural}, in no transcript"
-    return f"agent's own total (+{fmt.usd(gap)})"
+        return f"{what} (+{fmt.usd(gap)}): {n} compaction{plural}, not in its log"
+    return f"{what} (+{fmt.usd(gap)})"
 
 
 def _detail(

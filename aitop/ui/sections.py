@@ -501,9 +501,10 @@ def session_columns(now: float) -> list[Column[SessionRow]]:
     def r(fn: Callable[[SessionRow], Seg]) -> Callable[[SessionRow], Seg]:
         return fn
 
-    # At 80 columns the numbers (REQS, IN, OUT, TOOLS) stay: PROJECT narrows and the
-    # context bar shrinks to its percentage first, then MODEL and LAST go (the detail view
-    # shows both).
+    # At 80 columns NOW and the numbers (REQS, IN, OUT, TOOLS) stay: PROJECT narrows and
+    # the context bar shrinks to its percentage first, then MODEL and LAST go (the detail
+    # view shows both), then CACHE (the windows table above still shows the hit rate, and
+    # a glance at 80x24 asks what each session does and spends, not how well it caches).
     return [
         Column("PROJECT", 16, r(lambda s: Seg(s.project)), right=False, grow=12, sort="project",
                help="the last part of the session's working directory",
@@ -528,7 +529,7 @@ def session_columns(now: float) -> list[Column[SessionRow]]:
                sort="tokens", help="prompt tokens: input + cache read + cache write"),
         Column("OUT", 6, r(lambda s: Seg(fmt.count(s.output_tokens))), priority=3,
                help="output tokens"),
-        Column("CACHE", 5, r(_cache_cell), priority=2, sort="cache",
+        Column("CACHE", 5, r(_cache_cell), priority=4, sort="cache",
                help="cache hit rate; orange < 60 %, red < 30 % (not judged on a first request)"),
         Column("COST", 8, r(lambda s: Seg(fmt.usd(s.cost_usd, s.cost_estimated), "money")),
                sort="cost", help="what the session cost so far; ≈ when a model is estimated"),

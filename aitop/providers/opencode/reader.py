@@ -332,7 +332,8 @@ class StoreReader:
             status = error.data.statusCode if error is not None and error.data else None
             out.append(ev.ApiError(info, status, sub))
         if message.compaction and self._once.first("compaction\x1f" + message_id):
-            out.append(ev.Compacted(info))
+            # its summary request is in the store, counted like any other
+            out.append(ev.Compacted(info, request_logged=True))
         if sub is None and records.ends_turn(message) and self._once.first("turn\x1f" + message_id):
             out.append(ev.TurnCompleted(info, duration_ms=self._turn_ms(message)))
         cost = records.own_cost(message)

@@ -197,7 +197,6 @@ def gemini_times(payload: dict[str, Any]) -> float:
     return parse_time(payload["timestamp"], 0.0)
 
 
-@pytest.mark.xfail(strict=True, reason="Gemini's BeforeTool/AfterTool leave NOW at `model`")
 def test_gemini_hooks_drive_the_now_state() -> None:
     """G1's 68 payloads as Gemini CLI sent them, at their own times: `tool X` between a
     tool's BeforeTool and AfterTool (two at once: the oldest, and how many more)."""
@@ -243,7 +242,6 @@ def gemini(event: str, at: float, **fields: Any) -> bytes:
     ).encode()
 
 
-@pytest.mark.xfail(strict=True, reason="Gemini's BeforeTool/AfterTool leave NOW at `model`")
 def test_gemini_permission_and_events_missing_or_out_of_order() -> None:
     drive = Drive(Gemini("/nonexistent/.gemini", use_inotify=False), "gemini")
     shell = {"tool_name": "run_shell_command", "tool_input": {"command": "make"}}

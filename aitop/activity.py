@@ -26,6 +26,7 @@ MAX_OPEN_TOOLS = 64  # calls started and not finished; a flood of made-up ones i
 
 MODEL, TOOL, COMPACTING, IDLE = "model", "tool", "compacting", "idle"
 BUSY = frozenset({MODEL, TOOL, COMPACTING})  # something is in flight
+RUNNING = "\0running:"  # a call a hook says runs, with no id (ToolRunning): its own keys
 
 
 class Activity:
@@ -68,6 +69,14 @@ class Activity:
                 if self._open.pop(call, None) is not None and not self._open:
                     self._go(MODEL, when)  # its result goes back to the model
                 self._tool_finished(event, when)
+            case ev.ToolRunning(key=key, name=name, running=True):
+                running = RUNNING + key  # never a call id: the log's call is another entry
+                if main and len(self._open) < MAX_OPEN_TOOLS and running not in self._open:
+                    self._open[running] = (name, when)
+                    self.since = max(self.since, when)
+            case ev.ToolRunning(key=key):
+                if self._open.pop(RUNNING + key, None) is not None and not self._open:
+                    self._go(MODEL, when)
             case ev.Request(previous=None):
                 self._request(event, when, cost_usd)
             case ev.TurnCompleted(duration_ms=took, first_token_ms=first):

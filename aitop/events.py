@@ -179,6 +179,17 @@ class ToolFinished(Struct, frozen=True):
     duration_ms: float | None = None
 
 
+class ToolRunning(Struct, frozen=True):
+    """A hook says a tool call began (`running`) or ended, with no call id to count it by
+    (Gemini CLI's BeforeTool and AfterTool): only what the session does now follows it;
+    the call itself is counted from the log, which has its id."""
+
+    session: SessionInfo
+    key: str  # the same for a call's start and its end
+    name: str
+    running: bool
+
+
 # --- from transcripts ---------------------------------------------------------------
 
 
@@ -293,6 +304,7 @@ Event = (
     | CompactionStarted
     | ToolStarted
     | ToolFinished
+    | ToolRunning
     | Request
     | TurnCompleted
     | ApiError

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from aitop import config
 from aitop import events as ev
 from aitop.app import Monitor, Options
 from aitop.batch import to_json
@@ -17,6 +18,7 @@ from aitop.config import DEFAULT
 from aitop.env import Env
 from aitop.snapshot import Snapshot
 
+from conftest import PAYLOADS
 from support import private_dir
 
 
@@ -123,3 +125,59 @@ def test_every_consumer_sees_every_tick_until_one_says_stop(monitor: Monitor) ->
     monitor.stop()
     monitor.run(0.01, second)  # stopped before it began: no tick at all
     assert len(seen["b"]) == 3
+
+
+class Clock:
+    """The monitor's monotonic clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _slow_alerts_after(tmp_path: Path, config_text: str | None, seconds: float) -> list[str]:
+    """The alerts of a monitor made from a config FILE, `seconds` after a Bash call began."""
+    path = tmp_path / "config.toml"
+    if config_text is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_text(config_text)
+    loaded = config.load(str(path))
+    home = private_dir(tmp_path / "home")
+    socket = private_dir(tmp_path / "run") / "aitop.sock"
+    clock = Clock()
+    m = Monitor(
+        Options(str(socket), {"claude-code": str(home / ".claude")}, loaded, backfill=False),
+        Env(environ={"HOME": str(home)}, monotonic=clock, wall_clock=lambda: 1_795_400_000.0),
+    )
+    m.open()
+    try:
+        m._on_frame((PAYLOADS / "PreToolUse-Bash.json").read_bytes())
+        clock.t += seconds
+        snap = m.snapshot()
+    finally:
+        m.close()
+    (row,) = snap.sessions
+    assert row.now is not None and (row.now.state, row.now.detail) == ("tool", "Bash")
+    assert snap.now - row.now.since_ts == pytest.approx(seconds)
+    kinds = [a.id.split(":")[0] for a in snap.alerts]
+    return [k for k in kinds if k.startswith("slow_")]  # not the capture's outside-dir alert
+
+
+@pytest.mark.parametrize(
+    ("config_text", "seconds", "expected"),
+    [
+        (None, 599, []),  # no file: the default, 600 s
+        (None, 601, ["slow_tool"]),
+        ("[alerts]\ntool_slow_s = 0\n", 601, []),  # off
+        ("[alerts]\ntool_slow_s = 0\n", 3000, []),
+        ("[alerts]\ntool_slow_s = 30\n", 31, ["slow_tool"]),
+        ('[alerts]\nlong_tools = ["Bash"]\n', 3600, []),  # long by design
+    ],
+)
+def test_the_slow_tool_alert_follows_the_config_file(
+    tmp_path: Path, config_text: str | None, seconds: float, expected: list[str]
+) -> None:
+    assert _slow_alerts_after(tmp_path, config_text, seconds) == expected

@@ -9,10 +9,11 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from conftest import SESSIONS, aitop_command
+from conftest import PAYLOADS, SESSIONS, aitop_command
 from support import Monitor, isolated_env, private_dir, restamped_f1, run_hook
 
 F1 = SESSIONS / "F1-print-tools-subagent"
@@ -211,6 +212,9 @@ def test_a_closed_stdout_ends_batch_quietly(env: dict[str, str]) -> None:
         (["-n", "3"], "aitop: error: -n needs -b; run: aitop -b -n N\n"),
         (["-b", "-d", "fast"], "aitop: error: argument -d/--delay: expected a number of seconds, got 'fast'; see 'aitop --help'\n"),
         (["--frobnicate"], "aitop: error: unrecognized arguments: --frobnicate; see 'aitop --help'\n"),
+        (["--timeline"], "aitop: error: --timeline needs -b --json; run: aitop -b --json --timeline\n"),
+        (["-b", "--timeline"], "aitop: error: --timeline needs -b --json; run: aitop -b --json --timeline\n"),
+        (["--json", "--timeline"], "aitop: error: --json needs -b; run: aitop -b --json\n"),
     ],
 )  # fmt: skip
 def test_usage_errors_are_one_line_and_exit_2(
@@ -239,3 +243,85 @@ def test_a_claude_dir_that_is_not_there_is_one_line_at_start_up(
         f"aitop: error: {afile} is not a directory;"
     )
     assert not Path(env["AITOP_SOCKET"]).exists()
+
+
+# --- the NOW column and the timeline in --json (issue 17) -----------------------------------
+
+
+def _tool_running(snap: dict[str, Any]) -> bool:
+    return any((row.get("now") or {}).get("state") == "tool" for row in snap["sessions"])
+
+
+def test_now_is_in_every_row_and_the_timeline_only_with_timeline(env: dict[str, str]) -> None:
+    """A Bash call started by a hook: `now` says `tool Bash` in the monitor's own lines
+    and in an attached viewer's; the timeline (with the call's first words) only in the
+    lines of `--timeline`, the monitor's or the viewer's."""
+    payload = (PAYLOADS / "PreToolUse-Bash.json").read_bytes()
+    with Monitor(env, "--no-backfill") as plain:
+        plain.wait_listening()
+        assert run_hook(payload, env).returncode == 0
+        snap = plain.wait_for(_tool_running)
+        (row,) = snap["sessions"]
+        assert row["now"]["state"] == "tool" and row["now"]["detail"] == "Bash"
+        assert row["now"]["more"] == 0 and row["now"]["since_ts"] <= snap["now"]
+        assert "timeline" not in row
+
+        viewer = run(env, "-b", "--json", "-n", "1")
+        (seen,) = json.loads(viewer.stdout)["sessions"]
+        assert seen["now"]["state"] == "tool" and "timeline" not in seen
+        viewer = run(env, "-b", "--json", "-n", "1", "--timeline")
+        (seen,) = json.loads(viewer.stdout)["sessions"]
+        assert seen["now"]["detail"] == "Bash"
+        assert [(e["kind"], e["name"], e["summary"]) for e in seen["timeline"]] == [
+            ("tool", "Bash", "echo hi")
+        ]
+        assert plain.stop() == 0
+
+    with Monitor(env, "--no-backfill", "--timeline") as monitor:
+        monitor.wait_listening()
+        assert run_hook(payload, env).returncode == 0
+        snap = monitor.wait_for(_tool_running)
+        (row,) = snap["sessions"]
+        assert [(e["kind"], e["name"], e["summary"]) for e in row["timeline"]] == [
+            ("tool", "Bash", "echo hi")
+        ]
+        assert monitor.stop() == 0
+
+
+def _write_config(home: Path, text: str) -> None:
+    path = home / ".config" / "aitop" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_privacy_in_the_config_file_keeps_input_out_of_the_timeline(
+    home: Path, env: dict[str, str]
+) -> None:
+    """`privacy = true` in ~/.config/aitop/config.toml: the monitor's timelines carry the
+    tools' names, never a command's words or a file's name (without it they do)."""
+    _write_config(home, "privacy = true\n")
+    with Monitor(env, "--no-backfill", "--timeline") as monitor:
+        monitor.wait_listening()
+        for name in ("PreToolUse-Bash", "PreToolUse-Read"):
+            assert run_hook((PAYLOADS / f"{name}.json").read_bytes(), env).returncode == 0
+        snap = monitor.wait_for(
+            lambda s: any(len(r.get("timeline", [])) == 2 for r in s["sessions"])
+        )
+        assert monitor.stop() == 0
+    (row,) = snap["sessions"]
+    assert [(e["name"], e["summary"]) for e in row["timeline"]] == [("Read", None), ("Bash", None)]
+    line = json.dumps(snap)
+    assert "echo hi" not in line and "notes.txt" not in line
+
+    _write_config(home, "privacy = false\n")
+    with Monitor(env, "--no-backfill", "--timeline") as monitor:
+        monitor.wait_listening()
+        for name in ("PreToolUse-Bash", "PreToolUse-Read"):
+            assert run_hook((PAYLOADS / f"{name}.json").read_bytes(), env).returncode == 0
+        snap = monitor.wait_for(
+            lambda s: any(len(r.get("timeline", [])) == 2 for r in s["sessions"])
+        )
+        assert monitor.stop() == 0
+    (row,) = snap["sessions"]
+    summaries = [(e["name"], e["summary"]) for e in row["timeline"]]
+    assert summaries == [("Read", "notes.txt"), ("Bash", "echo hi")]

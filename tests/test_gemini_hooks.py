@@ -72,7 +72,8 @@ def test_chunks_and_pre_compress_are_signs_of_life_only() -> None:
         "SessionEnded": 3,
         "PromptSubmitted": 3,
         "TurnEnded": 3,
-        "Activity": 68 - 12,
+        "ToolRunning": 10,  # BeforeTool and AfterTool: the NOW column's `tool X`, not a call
+        "Activity": 68 - 12 - 10,
     }
 
 

@@ -131,5 +131,9 @@ def to_events(hook: Payload, session: ev.SessionInfo) -> list[ev.Event]:
             return [ev.TurnEnded(session)]
         case Notification(notification_type=kind, message=message) if kind == "ToolPermission":
             return [ev.Waiting(session, "permission", message)]
-    # the model and tool hooks, PreCompress (no compaction), other notifications
+        case BeforeTool(tool_name=name) | AfterTool(tool_name=name):
+            # no call id: (tool, input) pairs a call's two hooks; the chat file counts it
+            key = f"{name}:{hash(bytes(hook.tool_input))}"
+            return [ev.ToolRunning(session, key, name, isinstance(hook, BeforeTool))]
+    # the model hooks, PreCompress (no compaction), other notifications
     return [ev.Activity(session)]

@@ -21,6 +21,7 @@ from aitop.providers import summary
 from aitop.providers.claude_code import hooks as claude_hooks
 from aitop.providers.claude_code.transcript import tailer
 from aitop.providers.codex import hooks as codex_hooks
+from aitop.ui.render import timeline_lines
 from aitop.wire import Envelope
 
 from conftest import FIXTURES, SESSIONS
@@ -112,6 +113,31 @@ def test_waiting_and_ended_come_first() -> None:
     (row,) = agg.snapshot(T0 + 201).sessions
     wait = next(e for e in row.timeline if e.kind == "wait")
     assert (wait.name, wait.duration_ms) == ("permission", 199_000.0)  # how long it waited
+
+
+def test_subagents_api_errors_and_waits_are_in_the_timeline_and_on_screen() -> None:
+    """Each kind of entry as the detail draws it: a subagent started and stopped (its
+    own entries marked with its id), an API error of the subagent, a wait and how long."""
+    agg = Aggregator(PRICER, T0)
+    agg.apply(ev.PromptSubmitted(info(T0)), T0)
+    agg.apply(ev.SubagentStarted(info(T0 + 1), "sub-4f2a9c01x", "Explore"), T0 + 1)
+    agg.apply(ev.ApiError(info(T0 + 2), status=529, subagent_id="sub-4f2a9c01x"), T0 + 2)
+    agg.apply(ev.SubagentStopped(info(T0 + 3), "sub-4f2a9c01x", "Explore"), T0 + 3)
+    agg.apply(ev.Waiting(info(T0 + 4), "permission"), T0 + 4)
+    agg.apply(ev.PromptSubmitted(info(T0 + 34)), T0 + 34)  # answered: the wait is over
+    (row,) = agg.snapshot(T0 + 35).sessions
+    kinds = [(e.kind, e.name, e.summary, e.subagent, e.ok) for e in row.timeline]
+    assert kinds[1:5] == [
+        ("wait", "permission", None, None, None),
+        ("subagent", "Explore", "stopped", "sub-4f2a9c01x", None),
+        ("error", "HTTP 529", None, "sub-4f2a9c01x", False),
+        ("subagent", "Explore", "started", "sub-4f2a9c01x", None),
+    ]
+    lines = ["".join(s.text for s in line) for line in timeline_lines(row, T0 + 35, 120, 10)]
+    assert any("waited" in t and "for your permission" in t and "30" in t for t in lines)
+    assert any("subagent" in t and "Explore started" in t and "[sub-4f2a" in t for t in lines)
+    assert any("subagent" in t and "Explore stopped" in t for t in lines)
+    assert any("API error" in t and "HTTP 529" in t and "[sub-4f2a" in t for t in lines)
 
 
 def test_the_timeline_is_bounded_and_newest_first() -> None:

@@ -829,6 +829,12 @@ def test_check_covers_every_agent_found_each_in_its_own_lines(
         ([".claude", ".codex"], ["--agent", "codex"], ["Codex"]),
         ([".claude", ".codex"], ["--settings", "S"], ["Claude Code"]),
         ([], ["--codex-home", "C"], ["Codex"]),
+        (
+            [".claude", ".codex", ".local/share/opencode", ".gemini"],
+            [],
+            ["Claude Code", "Codex", "OpenCode", "Gemini CLI"],
+        ),
+        ([".local/share/opencode", ".gemini"], [], ["OpenCode", "Gemini CLI"]),
     ],
 )
 def test_check_chooses_the_agents_found(
@@ -837,7 +843,7 @@ def test_check_chooses_the_agents_found(
     root = tmp_path / "h"
     root.mkdir()
     for name in present:
-        (root / name).mkdir()
+        (root / name).mkdir(parents=True)
     args = [str(root / "x.json") if a == "S" else str(root / "c") if a == "C" else a for a in given]
     run = cli(["--check", *args], root, aitop_exe)
     titles = [line[:-1] for line in run.out.splitlines() if line.endswith(":")]

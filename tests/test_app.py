@@ -181,3 +181,38 @@ def test_the_slow_tool_alert_follows_the_config_file(
     tmp_path: Path, config_text: str | None, seconds: float, expected: list[str]
 ) -> None:
     assert _slow_alerts_after(tmp_path, config_text, seconds) == expected
+
+
+class _Backlog:
+    """A provider with `chunks` slices of log to read: it records the budgets it was given."""
+
+    def __init__(self, chunks: int) -> None:
+        self.left = chunks
+        self.budgets: list[int] = []
+
+    def pending(self) -> bool:
+        return self.left > 0
+
+    def work(self, now: float, budget: int) -> list[ev.Event]:
+        self.budgets.append(budget)
+        self.left -= 1
+        return []
+
+
+def test_agents_with_logs_to_read_share_each_slice_and_none_waits_for_another(
+    monitor: Monitor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#12: every provider with bytes to read gets its share of each slice, in turn: a
+    big backlog of one agent never holds up another's."""
+    from aitop.app import SLICE_BYTES
+
+    big, small = _Backlog(chunks=1000), _Backlog(chunks=2)
+    monkeypatch.setattr(monitor, "providers", {"claude-code": big, "codex": small})
+    ticks = iter(range(10**6))
+    monkeypatch.setattr(monitor.env, "monotonic", lambda: next(ticks) * 0.001)
+    monitor._read_logs(deadline=0.010)  # room for a few turns only
+    assert small.left == 0  # done in its first two turns, though `big` is far from done
+    assert small.budgets == [SLICE_BYTES // 2] * 2
+    assert big.budgets[:2] == [SLICE_BYTES // 2] * 2
+    assert all(b == SLICE_BYTES for b in big.budgets[2:])  # alone: the whole slice
+    assert big.left > 0  # the deadline, not the backlog, ended the reading

@@ -14,6 +14,7 @@ import os
 import selectors
 import socket
 import time
+from collections.abc import Callable
 from typing import NamedTuple
 
 import msgspec
@@ -114,8 +115,16 @@ def _read_hello(sock: socket.socket, path: str) -> tuple[Hello, bytes] | None:
 class Viewer(Loop):
     """Snapshots from the monitor on the socket: a Source for the screen and batch mode."""
 
-    def __init__(self, path: str, attachment: Attachment, pricer: Pricer) -> None:
+    def __init__(
+        self,
+        path: str,
+        attachment: Attachment,
+        pricer: Pricer,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__()
+        self.clock = clock  # monotonic seconds: the pace of -d (tests inject one)
         self.path = path
         self.sock: socket.socket | None = attachment.sock
         self.hello = attachment.hello
@@ -171,10 +180,10 @@ class Viewer(Loop):
         self._drain()  # what arrived with the hello
         while not self.stopping:
             due = None if shown is None else shown + every
-            if self._newest is not None and (due is None or time.monotonic() >= due):
+            if self._newest is not None and (due is None or self.clock() >= due):
                 snap = self._take()  # only now decoded: a line a slower -d skips costs little
                 if snap is not None:
-                    shown = time.monotonic()
+                    shown = self.clock()
                     self.redraw_requested = False
                     if not on_tick(snap):
                         return
@@ -188,7 +197,7 @@ class Viewer(Loop):
                 return
             timeout = None  # until the monitor sends, a key, a signal
             if self._newest is not None and due is not None:
-                timeout = max(0.0, due - time.monotonic())  # a line waits to be due
+                timeout = max(0.0, due - self.clock())  # a line waits to be due
             if self.sock is None:
                 timeout = 0.0
             for key, mask in self.selector.select(timeout):

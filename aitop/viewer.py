@@ -31,8 +31,8 @@ CONNECT_TIMEOUT_S = 0.5
 HELLO_TIMEOUT_S = 3.0  # a monitor answers at once; something that does not is no monitor
 RECV_SIZE = 1 << 16  # under malloc's mmap threshold: a recv costs no mmap and munmap
 MAX_LINE = 256 << 20  # a snapshot of 1,000 sessions is a few MB: anything longer is broken
-# a frame when the monitor's newest snapshot came at least this share of -d after the last
-# one shown: ticks are not exactly -d apart, and `-d` equal to the monitor's must show each
+# frames on -d's own beat, but never closer than this share of -d: the monitor's ticks are
+# not exactly -d apart, and `-d` equal to the monitor's must show each of them
 DUE_SHARE = 0.9
 
 
@@ -176,14 +176,17 @@ class Viewer(Loop):
 
     def _run(self, interval: float, on_tick: Consumer) -> None:
         every = interval * DUE_SHARE
-        shown: float | None = None  # when the last snapshot was shown (monotonic)
+        due: float | None = None  # when the next snapshot may be shown (monotonic)
         self._drain()  # what arrived with the hello
         while not self.stopping:
-            due = None if shown is None else shown + every
             if self._newest is not None and (due is None or self.clock() >= due):
                 snap = self._take()  # only now decoded: a line a slower -d skips costs little
                 if snap is not None:
-                    shown = self.clock()
+                    # the next one a whole -d after this one's due time, so that a monitor
+                    # ticking faster than -d does not pull the frames ahead of -d, nor a late
+                    # tick push them all back; never within 90 % of -d of this one
+                    now = self.clock()
+                    due = now + interval if due is None else max(due + interval, now + every)
                     self.redraw_requested = False
                     if not on_tick(snap):
                         return

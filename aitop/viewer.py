@@ -14,6 +14,7 @@ import os
 import selectors
 import socket
 import time
+from collections.abc import Callable
 from typing import NamedTuple
 
 import msgspec
@@ -30,8 +31,8 @@ CONNECT_TIMEOUT_S = 0.5
 HELLO_TIMEOUT_S = 3.0  # a monitor answers at once; something that does not is no monitor
 RECV_SIZE = 1 << 16  # under malloc's mmap threshold: a recv costs no mmap and munmap
 MAX_LINE = 256 << 20  # a snapshot of 1,000 sessions is a few MB: anything longer is broken
-# a frame when the monitor's newest snapshot came at least this share of -d after the last
-# one shown: ticks are not exactly -d apart, and `-d` equal to the monitor's must show each
+# frames on -d's own beat, but never closer than this share of -d: the monitor's ticks are
+# not exactly -d apart, and `-d` equal to the monitor's must show each of them
 DUE_SHARE = 0.9
 
 
@@ -114,8 +115,16 @@ def _read_hello(sock: socket.socket, path: str) -> tuple[Hello, bytes] | None:
 class Viewer(Loop):
     """Snapshots from the monitor on the socket: a Source for the screen and batch mode."""
 
-    def __init__(self, path: str, attachment: Attachment, pricer: Pricer) -> None:
+    def __init__(
+        self,
+        path: str,
+        attachment: Attachment,
+        pricer: Pricer,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__()
+        self.clock = clock  # monotonic seconds: the pace of -d (tests inject one)
         self.path = path
         self.sock: socket.socket | None = attachment.sock
         self.hello = attachment.hello
@@ -167,14 +176,17 @@ class Viewer(Loop):
 
     def _run(self, interval: float, on_tick: Consumer) -> None:
         every = interval * DUE_SHARE
-        shown: float | None = None  # when the last snapshot was shown (monotonic)
+        due: float | None = None  # when the next snapshot may be shown (monotonic)
         self._drain()  # what arrived with the hello
         while not self.stopping:
-            due = None if shown is None else shown + every
-            if self._newest is not None and (due is None or time.monotonic() >= due):
+            if self._newest is not None and (due is None or self.clock() >= due):
                 snap = self._take()  # only now decoded: a line a slower -d skips costs little
                 if snap is not None:
-                    shown = time.monotonic()
+                    # the next one a whole -d after this one's due time, so that a monitor
+                    # ticking faster than -d does not pull the frames ahead of -d, nor a late
+                    # tick push them all back; never within 90 % of -d of this one
+                    now = self.clock()
+                    due = now + interval if due is None else max(due + interval, now + every)
                     self.redraw_requested = False
                     if not on_tick(snap):
                         return
@@ -188,7 +200,7 @@ class Viewer(Loop):
                 return
             timeout = None  # until the monitor sends, a key, a signal
             if self._newest is not None and due is not None:
-                timeout = max(0.0, due - time.monotonic())  # a line waits to be due
+                timeout = max(0.0, due - self.clock())  # a line waits to be due
             if self.sock is None:
                 timeout = 0.0
             for key, mask in self.selector.select(timeout):

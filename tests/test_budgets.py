@@ -5,12 +5,14 @@ across midnight (Europe/Paris) starts a new day, and a new alert."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
 import pytest
+from blessed import Terminal
 
 from aitop import alerts, budgets
 from aitop.app import Monitor, Options
@@ -21,6 +23,8 @@ from aitop.errors import AitopError
 from aitop.events import Usage
 from aitop.pricing import PICO_PER_USD, Pricer
 from aitop.snapshot import BudgetRow, Snapshot
+from aitop.ui import theme
+from aitop.ui.screen import Screen
 from aitop.ui.sections import header, plain
 
 from support import private_dir
@@ -127,6 +131,86 @@ def test_the_first_frame_does_not_wait_for_the_budgets_history(monitor: Monitor)
     (snap,) = first
     assert snap.budgets and all(row.counting for row in snap.budgets)
     assert plain(header(snap, 200, "23:50:00")[2]) == "budgets: counting this month…"
+
+
+@pytest.mark.parametrize(
+    ("limits", "said"),
+    [
+        (Budgets(daily_usd=1), "today"),
+        (Budgets(daily_usd=1, agents={"codex": Limits(weekly_usd=5)}), "this week"),
+        (Budgets(weekly_usd=5, agents={"claude-code": Limits(monthly_usd=9)}), "this month"),
+    ],
+)
+def test_while_counting_the_header_names_the_longest_period_set(
+    tmp_path: Path, transcript: Path, clock: Clock, limits: Budgets, said: str
+) -> None:
+    """Only a daily budget: the start-up read goes back to midnight, and says "today"."""
+    monitor = _monitor(tmp_path, clock, limits)
+    monitor.open()
+    try:
+        first: list[Snapshot] = []
+        monitor.run(1.0, lambda snap: first.append(snap) or False)
+        (snap,) = first
+        assert snap.budgets and all(row.counting for row in snap.budgets)
+        assert plain(header(snap, 200, "23:50:00")[2]) == f"budgets: counting {said}…"
+    finally:
+        monitor.close()
+
+
+def _screen(bell: bool) -> tuple[Screen, io.StringIO]:
+    out = io.StringIO()
+    term = Terminal(kind="xterm-256color", stream=out, force_styling=True)
+    screen = Screen(None, term, theme.DEFAULT, interval=1.0, bell=bell)  # type: ignore[arg-type]
+    screen._size = lambda: (120, 40)  # type: ignore[method-assign]
+    return screen, out
+
+
+def test_with_the_bell_a_budget_alert_rings_once_at_80_and_once_at_100_percent(
+    monitor: Monitor, transcript: Path, clock: Clock
+) -> None:
+    """The monitor's own snapshots, a second apart, on a screen with --bell (and one
+    without): the 80 % alert rings once however many frames show it, 100 % once more,
+    the next day's 80 % once more; the screen without the option never rings."""
+    loud, rung = _screen(bell=True)
+    quiet, silent = _screen(bell=False)
+
+    def seconds(n: int) -> None:
+        """What the loop does each second: discovery (the session is parked once idle:
+        its file is found again when it grows), a tick, a frame."""
+        for _ in range(n):
+            clock.advance(1)
+            monitor._discover(clock.mono)
+            monitor._tick()
+            snap = monitor.snapshot()
+            loud._on_tick(snap)
+            quiet._on_tick(snap)
+
+    first: list[Snapshot] = []
+    monitor.run(1.0, lambda snap: first.append(snap) or False)
+    loud._on_tick(first[0])  # the baseline: still counting, no alert
+    quiet._on_tick(first[0])
+    assert _budget_alerts(first[0]) == []
+    while monitor.budgets is not None and monitor.budgets.pending():
+        monitor._count_budgets()
+    seconds(5)  # today's 10:00 request is 90 % of the day's budget
+    assert _budget_alerts(monitor.snapshot()) == [("budget:daily:*:2026-11-22:80", "warning")]
+    assert rung.getvalue().count("\a") == 1
+    assert "today's spend (all agents) $" in rung.getvalue()
+
+    clock.advance(295)  # 23:55: over the day's budget
+    with transcript.open("a") as out:
+        out.write(_line(4, dt.datetime(2026, 11, 22, 23, 55, tzinfo=PARIS)) + "\n")
+    seconds(5)
+    assert _budget_alerts(monitor.snapshot()) == [("budget:daily:*:2026-11-22:100", "critical")]
+    assert rung.getvalue().count("\a") == 2
+
+    clock.advance(890)  # 00:10 on Monday: the new day's first request is 90 % again
+    with transcript.open("a") as out:
+        out.write(_line(5, dt.datetime(2026, 11, 23, 0, 10, tzinfo=PARIS)) + "\n")
+    seconds(5)
+    assert _budget_alerts(monitor.snapshot()) == [("budget:daily:*:2026-11-23:80", "warning")]
+    assert rung.getvalue().count("\a") == 3
+    assert "\a" not in silent.getvalue()
 
 
 def test_budgets_across_midnight_count_each_request_once_and_alert_once_per_day(

@@ -19,11 +19,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aitop import periods
-from aitop.history import Tally, find
+from aitop.history import COST, Tally, find
 from aitop.periods import Zone, zone
 from aitop.pricing import Pricer
 from aitop.providers.registry import AGENTS
-from aitop.report import Query, build, local_time
+from aitop.report import Query, Totals, _json_row, build, local_time
 from aitop.shards import Shards, plan
 
 PRICER = Pricer.load(overlay=False)
@@ -83,11 +83,15 @@ def _blocks(spent: list[Spent]) -> dict[Spent, float]:
     return out
 
 
-def _expected(corpus: Corpus, spent: list[Spent], kind: str) -> dict[Any, Sums]:
+def _expected(
+    corpus: Corpus, spent: list[Spent], kind: str, *, per_model: bool = False
+) -> dict[Any, Sums]:
+    """Each row's sums; `per_model`: each (row, model)'s, as --breakdown shows them."""
     blocks = _blocks(spent) if kind == "blocks" else {}
     rows: dict[Any, list[int]] = defaultdict(lambda: [0] * 7)
     for s in spent:
-        row = rows[_identity(kind, s, corpus, blocks)]
+        key = _identity(kind, s, corpus, blocks)
+        row = rows[(key, s.model) if per_model else key]
         u = s.usage
         for i, value in enumerate(
             (int(s.new), u.input_tokens, u.output_tokens, u.cache_read_tokens,
@@ -122,6 +126,40 @@ _KEYS = {
 }
 
 
+def _sums(totals: Totals) -> Sums:
+    c = totals.counts()
+    return (
+        c["requests"], c["input_tokens"], c["output_tokens"], c["cache_read_tokens"],
+        c["cache_write_tokens"], c["reasoning_tokens"], totals.values[COST],
+    )  # fmt: skip
+
+
+def _actual_breakdown(corpus: Corpus, cells: Any, kind: str, the_zone: Zone) -> dict[Any, Sums]:
+    """Each (row, model)'s sums as --breakdown reports them; and on the way, each row is
+    the sum of its models' parts, exactly, with the estimate of any of them."""
+    query = Query(kind, the_zone, corpus.first_weekday, breakdown=True)
+    report = build(cells, query, PRICER, NOW)
+    out = {}
+    for row in report.rows:
+        key = _row_key(kind, row.identity)
+        parts = row.totals.models
+        assert parts, key
+        added = [sum(column) for column in zip(*(_sums(t) for t in parts.values()), strict=True)]
+        assert tuple(added) == _sums(row.totals), key
+        assert row.totals.estimated == any(t.estimated for t in parts.values()), key
+        assert row.totals.first == min(t.first for t in parts.values()), key
+        assert row.totals.last == max(t.last for t in parts.values()), key
+        for model, totals in parts.items():
+            out[key, model] = _sums(totals)
+        # what the JSON document shows: the same parts, the costliest first
+        shown = _json_row(row, breakdown=True)["breakdown"]
+        assert [part["model"] for part in shown] == sorted(
+            parts, key=lambda m: (-parts[m].values[COST], m)
+        )
+        assert [part["requests"] for part in shown] == [parts[p["model"]].values[0] for p in shown]
+    return out
+
+
 def _row_key(kind: str, identity: dict[str, Any]) -> Any:
     values = tuple(identity[name] for name in _KEYS[kind])
     return values[0] if len(values) == 1 else values
@@ -146,6 +184,25 @@ def test_report_totals_equal_a_brute_force_recount(corpus: Corpus) -> None:
         if kind == "blocks":
             expected = _blocks_as_shown(expected, the_zone)
         assert _actual(corpus, cells, kind, the_zone) == expected, kind
+
+
+@settings(max_examples=40)
+@given(corpora())
+def test_breakdown_parts_equal_a_brute_force_recount_per_model(corpus: Corpus) -> None:
+    """--breakdown: each row's part per model is the recount of that model's requests in
+    that row, and the parts add up to the row."""
+    with tempfile.TemporaryDirectory() as tmp:
+        shards, the_zone, dirs = _shards(corpus, Path(tmp))
+        spent = recount(dirs, PRICER)
+        cells = shards.read(1).cells
+    for kind in KINDS:
+        expected = _expected(corpus, spent, kind, per_model=True)
+        if kind == "blocks":
+            expected = {
+                ((agent, local_time(start, the_zone)), model): sums
+                for ((agent, start), model), sums in expected.items()
+            }
+        assert _actual_breakdown(corpus, cells, kind, the_zone) == expected, kind
 
 
 @settings(max_examples=60)

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,46 @@ def test_the_json_document_is_the_readmes(home: Path) -> None:
         document["totals"][f]
         for f in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
     )
+
+
+@pytest.mark.parametrize("kind", ["daily", "session", "project", "agent", "blocks"])
+def test_breakdown_parts_add_up_to_each_row_and_to_the_models_report(home: Path, kind: str) -> None:
+    """--breakdown on the real captures: each row's parts per model add up to the row,
+    and each model's parts over all rows are the `model` report's row for it."""
+    rows = report_json(home, kind, "--breakdown")["rows"]
+    per_model: dict[str, list[int]] = {}
+    for row in rows:
+        parts = row["breakdown"]
+        costliest_first = sorted(parts, key=lambda p: (-p["cost_usd"], p["model"]))
+        assert parts == costliest_first
+        assert sorted(part["model"] for part in parts) == row["models"]
+        for field in (*COUNTED, "total_tokens"):
+            assert sum(part[field] for part in parts) == row[field], (kind, field)
+        assert sum(part["cost_usd"] for part in parts) == pytest.approx(row["cost_usd"])
+        assert row["cost_estimated"] == any(part["cost_estimated"] for part in parts)
+        for part in parts:
+            sums = per_model.setdefault(part["model"], [0] * len(COUNTED))
+            for i, field in enumerate(COUNTED):
+                sums[i] += part[field]
+    models = {row["model"]: row for row in report_json(home, "model")["rows"]}
+    assert per_model == {m: [row[f] for f in COUNTED] for m, row in models.items()}
+
+
+def test_breakdown_csv_costs_add_up_to_the_rows_to_the_pico_dollar(home: Path) -> None:
+    code, plain_out, _ = run(home, "session", "--csv")
+    assert code == 0
+    code, broken_out, _ = run(home, "session", "--csv", "--breakdown")
+    assert code == 0
+    rows = {(r["agent"], r["session_id"]): r for r in csv.DictReader(io.StringIO(plain_out))}
+    added: dict[tuple[str, str], list[Decimal]] = {}
+    for part in csv.DictReader(io.StringIO(broken_out)):
+        sums = added.setdefault((part["agent"], part["session_id"]), [Decimal(0)] * 2)
+        sums[0] += int(part["requests"])
+        sums[1] += Decimal(part["cost_usd"])
+        assert part["model"] in rows[part["agent"], part["session_id"]]["models"].split()
+    assert added == {
+        key: [Decimal(row["requests"]), Decimal(row["cost_usd"])] for key, row in rows.items()
+    }
 
 
 def test_every_report_has_the_same_totals(home: Path) -> None:

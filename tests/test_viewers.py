@@ -6,23 +6,29 @@ says goodbye. And the viewer's side: what `connect` makes of what answers it."""
 from __future__ import annotations
 
 import contextlib
+import io
+import itertools
+import json
 import os
 import selectors
 import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import msgspec
 import pytest
 
+from aitop.batch import BatchWriter
 from aitop.errors import AitopError
 from aitop.server import Server
-from aitop.snapshot import from_json, to_json
-from aitop.viewer import Refused, connect
+from aitop.snapshot import Snapshot, from_json, to_json
+from aitop.viewer import DUE_SHARE, Attachment, Hello, Refused, Viewer, connect
 from aitop.viewers import Viewers
 from aitop.watch import WATCH_REQUEST, Control, control_line, parse_control
 
-from ui_support import fixture_snapshot
+from ui_support import PRICER, fixture_snapshot
 
 HELLO = control_line(Control(watching=1, pid=4242, version="0.1.0", interval=1.0))
 
@@ -257,3 +263,103 @@ def test_a_monitor_of_another_user_is_not_believed(tmp_path: Path) -> None:
     with pytest.raises(AitopError, match=r"runs as uid \d+, not as you"):
         connect(str(tmp_path / "s"), uid=os.geteuid() + 1)
     thread.join(5)
+
+
+# --- the viewer's pace: -d slower than the monitor's ticks ---------------------------------
+
+
+class TickingMonitor:
+    """The monitor's end of a viewer's connection, sending a snapshot at each of `ticks`
+    (seconds of a simulated clock), then, a second after the last, saying goodbye. It stands in for the viewer's
+    selector: where the viewer would wait, the clock jumps to the end of the wait or to the
+    next tick (a line sent, read at once); nothing sleeps, nothing reads the wall clock."""
+
+    def __init__(self, sock: socket.socket, selector: selectors.BaseSelector, snap: Any,
+                 ticks: list[float]) -> None:  # fmt: skip
+        self.sock = sock
+        self.inner = selector
+        self.snap = snap
+        self.ticks = ticks
+        self.sent = 0
+        self.now = 0.0
+
+    def __getattr__(self, name: str) -> Any:  # register, unregister, close...
+        return getattr(self.inner, name)
+
+    def select(self, timeout: float | None = None) -> list[Any]:
+        at = self.ticks[self.sent] if self.sent < len(self.ticks) else self.now + 1
+        if timeout is not None and self.now + timeout < at:
+            self.now += timeout  # the viewer's own wait ends first: no line
+            return self.inner.select(0)
+        self.now = at
+        self.sent += 1
+        if self.sent > len(self.ticks):
+            self.sock.sendall(control_line(Control(bye="stopping")))
+        else:
+            snap = msgspec.structs.replace(self.snap, uptime_s=self.sent)  # the tick's number
+            self.sock.sendall(to_json(snap))
+        return self.inner.select(5.0)  # a socketpair: readable as soon as sent
+
+
+def _attached_batch(tmp_path: Path, ticks: list[float], delay: float) -> list[tuple[float, int]]:
+    """`aitop -b --json -d DELAY` attached to a monitor that ticks at `ticks`: when
+    (simulated) it printed each line, and which tick's snapshot that was (1: the first)."""
+    ours, theirs = socket.socketpair()
+    snap = msgspec.structs.replace(fixture_snapshot(tmp_path, sessions=False), alerts=[])
+    hello = Hello(pid=4242, version="0.1.0", interval=ticks[1] - ticks[0])
+    viewer = Viewer(str(tmp_path / "aitop.sock"), Attachment(ours, hello, b""), PRICER)
+    monitor = TickingMonitor(theirs, viewer.selector, snap, ticks)
+    viewer.selector = monitor  # type: ignore[assignment]
+    viewer.clock = lambda: monitor.now
+    out = io.StringIO()
+    printed: list[float] = []
+    writer = BatchWriter(out, json=True, count=None, width=200)
+
+    def batch(snap: Snapshot) -> bool:
+        printed.append(monitor.now)
+        return writer(snap)
+
+    viewer.open()
+    try:
+        viewer.run(delay, batch)
+    finally:
+        viewer.close()
+        theirs.close()
+    assert viewer.ended is not None and "stopped" in viewer.ended.line()
+    lines = [json.loads(line)["uptime_s"] for line in out.getvalue().splitlines()]
+    assert len(lines) == len(printed)
+    return list(zip(printed, lines, strict=True))
+
+
+QUARTERS = [0.25 * n for n in range(1, 41)]  # a monitor ticking every 0.25 s for 10 s
+
+
+@pytest.mark.parametrize(
+    ("ticks", "delay", "expected"),
+    [
+        # -d the monitor's: every tick
+        (QUARTERS, 0.25, [(0.25 * n, n) for n in range(1, 41)]),
+        # -d 1: a line a second, on the tick that falls due (the last tick, at 10 s, is
+        # shown when due, before the goodbye a second later)
+        (QUARTERS, 1.0, [(0.25 + n, 1 + 4 * n) for n in range(10)] + [(10.25, 40)]),
+        # -d 2.5: a line every 2.5 s, not every 90 % of -d
+        (QUARTERS, 2.5, [(0.25, 1), (2.75, 11), (5.25, 21), (7.75, 31), (10.25, 40)]),
+        # -d 1.5 on a 1 s monitor: a line every 1.5 s, the newest tick when it falls due
+        ([float(n) for n in range(1, 11)], 1.5, [(1.0, 1), (2.5, 2), (4.0, 4), (5.5, 5),
+                                                 (7.0, 7), (8.5, 8), (10.0, 10)]),
+        # -d the monitor's, its ticks a little early or late: still every one of them
+        ([1.0, 2.02, 2.97, 4.01, 4.95, 6.0], 1.0, [(1.0, 1), (2.02, 2), (3.0, 3), (4.01, 4),
+                                                  (5.0, 5), (6.0, 6)]),
+    ],
+)  # fmt: skip
+def test_an_attached_batch_prints_one_line_per_its_own_interval(
+    tmp_path: Path, ticks: list[float], delay: float, expected: list[tuple[float, int]]
+) -> None:
+    """`aitop -b -d SECS` attached to a running monitor: one line per -d of its own, each
+    the newest snapshot at the time, never two closer than 90 % of -d; a -d larger than the
+    monitor's tick prints fewer lines than the monitor ticks."""
+    printed = _attached_batch(tmp_path, ticks, delay)
+    assert [tick for _, tick in printed] == [tick for _, tick in expected]
+    assert [when for when, _ in printed] == pytest.approx([when for when, _ in expected])
+    gaps = [b - a for (a, _), (b, _) in itertools.pairwise(printed)]
+    assert all(gap >= DUE_SHARE * delay - 1e-9 for gap in gaps)

@@ -6,7 +6,7 @@
     aitop --metrics [HOST:]PORT          also serve /metrics for Prometheus
     aitop hook                           forward one hook event (run by the agent)
     aitop statusline [-- CMD]            Claude Code's status line: forward, print one line
-    aitop install [...]                  wire aitop into an agent (Claude Code, Codex, OpenCode, Gemini CLI)
+    aitop install [...]                  wire aitop into an agent (Claude Code, Codex, ...)
     aitop prices [--update [URL]] [--json]   the prices in use; fetch newer ones
     aitop report [PERIOD] [...]          history from the agents' own logs
     aitop version

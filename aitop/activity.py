@@ -30,7 +30,7 @@ RUNNING = "\0running:"  # a call a hook says runs, with no id (ToolRunning): its
 
 
 class Activity:
-    __slots__ = ("_open", "kind", "privacy", "since", "timeline")
+    __slots__ = ("_ids", "_open", "kind", "privacy", "since", "timeline")
 
     def __init__(self, since: float, privacy: bool = False) -> None:
         self.privacy = privacy  # no summary of any tool's input is kept at all
@@ -38,6 +38,9 @@ class Activity:
         self.since = since
         self._open: dict[str, tuple[str, float]] = {}  # call id -> (tool, started)
         self.timeline: deque[TimelineEntry] = deque(maxlen=TIMELINE_KEPT)
+        # (kind, id) of the entries that have an id: most lookups are for one that is not
+        # there (a call's first report), answered without a walk through the timeline
+        self._ids: set[tuple[str, str]] = set()
 
     # --- the state machine ------------------------------------------------------------
 
@@ -116,6 +119,12 @@ class Activity:
     # --- the timeline -------------------------------------------------------------------
 
     def _add(self, entry: TimelineEntry) -> None:
+        if len(self.timeline) == TIMELINE_KEPT:
+            oldest = self.timeline[0]  # the deque drops it as this one comes in
+            if oldest.id is not None:
+                self._ids.discard((oldest.kind, oldest.id))
+        if entry.id is not None:
+            self._ids.add((entry.kind, entry.id))
         self.timeline.append(entry)
 
     def _tool_started(
@@ -164,6 +173,8 @@ class Activity:
             self.timeline[index] = msgspec.structs.replace(entry, duration_ms=lasted)
 
     def _find(self, kind: str, ident: str) -> tuple[int, TimelineEntry] | None:
+        if (kind, ident) not in self._ids:
+            return None
         for index in range(len(self.timeline) - 1, -1, -1):
             entry = self.timeline[index]
             if entry.kind == kind and entry.id == ident:
@@ -176,6 +187,7 @@ class Activity:
 
     def forget_timeline(self) -> None:
         self.timeline.clear()
+        self._ids.clear()
 
 
 def request_ms(event: ev.Request) -> float | None:

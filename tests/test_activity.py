@@ -291,3 +291,23 @@ def test_codex_hooks_and_rollouts_summarise_tool_inputs() -> None:
                                Envelope(agent="codex"), T0).events[0]  # fmt: skip
     assert isinstance(bash, ev.ToolStarted) and bash.summary == "echo hi"
     assert isinstance(patch, ev.ToolStarted) and patch.summary == "new.txt"
+
+
+@given(st.lists(st.tuples(st.sampled_from(["start", "finish"]), st.integers(0, 80)),
+                max_size=4 * TIMELINE_KEPT))  # fmt: skip
+def test_a_call_is_found_in_the_timeline_exactly_while_its_entry_is_there(
+    steps: list[tuple[str, int]],
+) -> None:
+    """The timeline's index of ids (kept so that a call's first report needs no walk)
+    agrees with the timeline itself, however many entries it has dropped."""
+    activity = Activity(T0)
+    for n, (step, call) in enumerate(steps):
+        when = T0 + n
+        if step == "start":
+            activity.apply(ev.ToolStarted(info(when), f"t{call}", "Bash"))
+        else:
+            activity.apply(ev.ToolFinished(info(when), f"t{call}", "Bash", True))
+        there = {e.id for e in activity.timeline if e.kind == "tool"}
+        assert len(there) == len([e for e in activity.timeline if e.kind == "tool"])  # once
+        for probe in range(81):
+            assert (activity._find("tool", f"t{probe}") is not None) == (f"t{probe}" in there)

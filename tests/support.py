@@ -28,6 +28,24 @@ from conftest import SESSIONS, aitop_command
 Snapshot = dict[str, Any]
 
 
+def assistant_line(msg: str, out: int, timestamp: str = "2026-11-22T21:00:00.000Z") -> str:
+    """One Claude Code transcript line: an assistant message `msg` with `out` output tokens."""
+    return json.dumps(
+        {
+            "type": "assistant",
+            "timestamp": timestamp,
+            "requestId": "r-" + msg,
+            "message": {
+                "id": msg,
+                "model": "claude-opus-5-5",
+                "stop_reason": "end_turn",
+                "content": [{"type": "text", "text": "hi"}],
+                "usage": {"input_tokens": 10, "output_tokens": out},
+            },
+        }
+    )
+
+
 def private_dir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     path.chmod(0o700)

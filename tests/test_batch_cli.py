@@ -294,34 +294,32 @@ def _write_config(home: Path, text: str) -> None:
     path.write_text(text)
 
 
+def _timeline_of_two_tools(home: Path, env: dict[str, str], config: str) -> dict[str, Any]:
+    """With `config` as the config file, a real monitor's snapshot once a Bash and a Read
+    call reached it by their hooks."""
+    _write_config(home, config)
+    with Monitor(env, "--no-backfill", "--timeline") as monitor:
+        monitor.wait_listening()
+        for name in ("PreToolUse-Bash", "PreToolUse-Read"):
+            assert run_hook((PAYLOADS / f"{name}.json").read_bytes(), env).returncode == 0
+        snap: dict[str, Any] = monitor.wait_for(
+            lambda s: any(len(r.get("timeline", [])) == 2 for r in s["sessions"])
+        )
+        assert monitor.stop() == 0
+    return snap
+
+
 def test_privacy_in_the_config_file_keeps_input_out_of_the_timeline(
     home: Path, env: dict[str, str]
 ) -> None:
     """`privacy = true` in ~/.config/aitop/config.toml: the monitor's timelines carry the
     tools' names, never a command's words or a file's name (without it they do)."""
-    _write_config(home, "privacy = true\n")
-    with Monitor(env, "--no-backfill", "--timeline") as monitor:
-        monitor.wait_listening()
-        for name in ("PreToolUse-Bash", "PreToolUse-Read"):
-            assert run_hook((PAYLOADS / f"{name}.json").read_bytes(), env).returncode == 0
-        snap = monitor.wait_for(
-            lambda s: any(len(r.get("timeline", [])) == 2 for r in s["sessions"])
-        )
-        assert monitor.stop() == 0
+    snap = _timeline_of_two_tools(home, env, "privacy = true\n")
     (row,) = snap["sessions"]
     assert [(e["name"], e["summary"]) for e in row["timeline"]] == [("Read", None), ("Bash", None)]
     line = json.dumps(snap)
     assert "echo hi" not in line and "notes.txt" not in line
 
-    _write_config(home, "privacy = false\n")
-    with Monitor(env, "--no-backfill", "--timeline") as monitor:
-        monitor.wait_listening()
-        for name in ("PreToolUse-Bash", "PreToolUse-Read"):
-            assert run_hook((PAYLOADS / f"{name}.json").read_bytes(), env).returncode == 0
-        snap = monitor.wait_for(
-            lambda s: any(len(r.get("timeline", [])) == 2 for r in s["sessions"])
-        )
-        assert monitor.stop() == 0
-    (row,) = snap["sessions"]
+    (row,) = _timeline_of_two_tools(home, env, "privacy = false\n")["sessions"]
     summaries = [(e["name"], e["summary"]) for e in row["timeline"]]
     assert summaries == [("Read", "notes.txt"), ("Bash", "echo hi")]

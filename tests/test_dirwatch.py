@@ -7,7 +7,6 @@ passes are the monitor's, a second apart; the files' times are set to match."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,25 +18,14 @@ from aitop.app import DISCOVER_S
 from aitop.providers.claude_code.provider import SESSION_FILES_DEPTH, ClaudeCode
 from aitop.providers.dirwatch import CHECK_S, MARGIN_S, SWEEP_S, DirWatch
 
+from support import assistant_line
+
 NOW = 1_795_400_000.0
 WEEKS_AGO = NOW - 30 * 86_400
 
 
 def _line(msg: str, out: int) -> str:
-    return json.dumps(
-        {
-            "type": "assistant",
-            "timestamp": "2026-11-22T21:00:00.000Z",
-            "requestId": "r-" + msg,
-            "message": {
-                "id": msg,
-                "model": "claude-opus-5-5",
-                "stop_reason": "end_turn",
-                "content": [{"type": "text", "text": "hi"}],
-                "usage": {"input_tokens": 10, "output_tokens": out},
-            },
-        }
-    )
+    return assistant_line(msg, out)
 
 
 @pytest.fixture

@@ -24,29 +24,13 @@ from aitop.providers.claude_code.transcript import session_of
 from aitop.providers.tail import RETRY_FIRST_S, RETRY_MAX_S
 from aitop.surrogates import printable
 
-from support import private_dir
+from support import assistant_line, private_dir
 
 NOW = 1_795_400_000.0
 
 
 def _line(msg: str, out: int, ts: str = "2026-11-22T21:00:00.000Z") -> bytes:
-    return (
-        json.dumps(
-            {
-                "type": "assistant",
-                "timestamp": ts,
-                "requestId": "r-" + msg,
-                "message": {
-                    "id": msg,
-                    "model": "claude-opus-5-5",
-                    "stop_reason": "end_turn",
-                    "content": [{"type": "text", "text": "hi"}],
-                    "usage": {"input_tokens": 10, "output_tokens": out},
-                },
-            }
-        ).encode()
-        + b"\n"
-    )
+    return (assistant_line(msg, out, ts) + "\n").encode()
 
 
 def _provider(tmp_path: Path) -> tuple[ClaudeCode, Path]:

@@ -18,7 +18,7 @@ import pytest
 from reliability.rig import Place, is_root, monitor, place, send, session, wait_for
 
 from conftest import aitop_command
-from support import F1_ID, Tty, restamped_f1
+from support import F1_ID, Tty, assistant_line, restamped_f1
 
 pytestmark = pytest.mark.slow
 
@@ -33,20 +33,7 @@ def where() -> Iterator[Place]:
 
 
 def _line(msg: str, out: int) -> str:
-    return json.dumps(
-        {
-            "type": "assistant",
-            "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-            "requestId": "r-" + msg,
-            "message": {
-                "id": msg,
-                "model": "claude-opus-5-5",
-                "stop_reason": "end_turn",
-                "content": [{"type": "text", "text": "hi"}],
-                "usage": {"input_tokens": 10, "output_tokens": out},
-            },
-        }
-    )
+    return assistant_line(msg, out, datetime.now(UTC).isoformat().replace("+00:00", "Z"))
 
 
 def _transcript(where: Place, name: str, *lines: str) -> Path:

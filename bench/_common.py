@@ -176,3 +176,48 @@ def run(main: Callable[[], None]) -> NoReturn:
         print(f"bench: error: {name}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         sys.exit(1)
     sys.exit(0)
+
+
+def _imported(argv: list[str], env: dict[str, str], stdin: bytes, timeout: float) -> set[str]:
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", *argv],
+        input=stdin,
+        env=env,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode:
+        fail(f"`python -X importtime {' '.join(argv)}` exited with status {result.returncode}")
+    return {
+        line.split("|")[-1].strip()
+        for line in result.stderr.decode().splitlines()
+        if line.startswith("import time:") and "imported package" not in line
+    }
+
+
+def emit_imports(
+    what: str, argv: list[str], env: dict[str, str], bare_env: dict[str, str], stdin: bytes,
+    timeout: float,
+) -> None:  # fmt: skip
+    """The modules `argv` imports beyond the interpreter's own start-up, and which of them
+    are not the standard library's (a fast path must import nothing else)."""
+    extra = _imported(argv, env, stdin, timeout) - _imported(
+        ["-c", "pass"], bare_env, stdin, timeout
+    )
+    emit(f"modules {what} imports beyond start-up", " ".join(sorted(extra)))
+    stdlib = set(sys.stdlib_module_names)
+    foreign = {m for m in extra if m.split(".")[0] not in stdlib and m.split(".")[0] != "aitop"}
+    emit("of them outside the standard library (aitop aside)", " ".join(sorted(foreign)) or "none")
+
+
+def runs_main(measure: Callable[[int], None], description: str) -> None:
+    """`--runs N` (interleaved runs of each variant) and `--time-limit`, then `measure`."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--runs", type=int, default=50)
+    add_time_limit(parser, 600)
+    args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    with time_limit(args.time_limit):
+        measure(args.runs)

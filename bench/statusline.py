@@ -17,7 +17,6 @@ listening within 30 s.
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -27,17 +26,17 @@ from pathlib import Path
 
 from _common import (
     ROOT,
-    add_time_limit,
     aitop_script,
     deadline,
     emit,
+    emit_imports,
     fail,
     last_line,
     machine,
     median,
     run,
+    runs_main,
     stop,
-    time_limit,
     wait_until,
 )
 
@@ -74,33 +73,8 @@ def run_once(argv: list[str], env: dict[str, str], stdin: bytes) -> float:
     return elapsed
 
 
-def imported_modules(argv: list[str], env: dict[str, str]) -> set[str]:
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", *argv],
-        input=PAYLOAD,
-        env=env,
-        capture_output=True,
-        timeout=COMMAND_TIMEOUT_S,
-        check=False,
-    )
-    if result.returncode:
-        fail(f"`python -X importtime {' '.join(argv)}` exited with status {result.returncode}")
-    return {
-        line.split("|")[-1].strip()
-        for line in result.stderr.decode().splitlines()
-        if line.startswith("import time:") and "imported package" not in line
-    }
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=50)
-    add_time_limit(parser, 600)
-    args = parser.parse_args()
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
-    with time_limit(args.time_limit):
-        measure(args.runs)
+    runs_main(measure, __doc__.splitlines()[0])
 
 
 def measure(runs: int) -> None:
@@ -175,15 +149,13 @@ def measure(runs: int) -> None:
             "ratio chained / python -c pass + the user's command alone",
             chained / (baseline + alone),
         )
-        extra = imported_modules([aitop, "statusline"], silent_env) - imported_modules(
-            ["-c", "pass"], base_env
-        )
-        emit("modules the status line imports beyond start-up", " ".join(sorted(extra)))
-        stdlib = set(sys.stdlib_module_names)
-        foreign = {m for m in extra if m.split(".")[0] not in stdlib and m.split(".")[0] != "aitop"}
-        emit(
-            "of them outside the standard library (aitop aside)",
-            " ".join(sorted(foreign)) or "none",
+        emit_imports(
+            "the status line",
+            [aitop, "statusline"],
+            silent_env,
+            base_env,
+            PAYLOAD,
+            COMMAND_TIMEOUT_S,
         )
 
 

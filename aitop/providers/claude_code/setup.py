@@ -14,9 +14,9 @@ import os
 from collections.abc import Mapping
 
 from aitop import paths
-from aitop.errors import AitopError
-from aitop.providers.claude_code.install import find_aitop_hooks, hook_socket
+from aitop.providers.claude_code.install import find_aitop_hooks
 from aitop.providers.claude_code.settings_file import load_settings
+from aitop.providers.install.hooks_state import HooksInSettings
 from aitop.snapshot import Diagnostic
 
 SETTINGS_NAME = "settings.json"
@@ -37,34 +37,10 @@ class Setup:
         self.socket = os.path.abspath(socket_path)
         self.default_socket = os.path.join(paths.state_dir(environ), paths.SOCKET_NAME)
         self.environ = environ
-        self._stamp: tuple[int, int, int] | None = None
-        self._hooks: tuple[str, frozenset[str | None]] = ("unread", frozenset())
+        self._hooks = HooksInSettings(self.settings, load_settings, find_aitop_hooks)
 
     def _show(self, path: str) -> str:
         return _shown(path, self.environ)
-
-    def _read_hooks(self) -> tuple[str, frozenset[str | None]]:
-        """("missing" | "installed" | "unreadable: why", the sockets the hooks name)."""
-        try:
-            info = os.stat(self.settings)
-            stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
-        except OSError:
-            stamp = (0, 0, 0)
-        if stamp == self._stamp:
-            return self._hooks
-        self._stamp = stamp
-        try:
-            loaded = load_settings(self.settings)
-        except AitopError as error:
-            self._hooks = (f"unreadable: {error.what}", frozenset())
-            return self._hooks
-        found = list(find_aitop_hooks(loaded.document)) if loaded.data is not None else []
-        if not found:
-            self._hooks = ("missing", frozenset())
-        else:
-            sockets = frozenset(hook_socket(str(f.hook.get("command", ""))) for f in found)
-            self._hooks = ("installed", sockets)
-        return self._hooks
 
     def diagnostics(
         self, frames: int, watched: int, outside: Mapping[str, int]
@@ -102,7 +78,7 @@ class Setup:
         return out
 
     def _hook_notes(self, frames: int) -> list[Diagnostic]:
-        state, sockets = self._read_hooks()
+        state, sockets = self._hooks.read()
         settings = self._show(self.settings)
         if state.startswith("unreadable"):
             why = state.removeprefix("unreadable: ")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from aitop.errors import AitopError
 from aitop.providers.gemini.install import (
     INSTALL,
     SETTINGS_NAME,
@@ -21,7 +20,7 @@ from aitop.providers.gemini.install import (
     load_settings,
 )
 from aitop.providers.install.check import tilde
-from aitop.providers.install.command import hook_socket
+from aitop.providers.install.hooks_state import HooksInSettings
 from aitop.snapshot import Diagnostic
 
 
@@ -31,33 +30,9 @@ class Setup:
         self.settings = os.path.join(self.gemini_dir, SETTINGS_NAME)
         self.socket = os.path.abspath(socket_path)
         self.environ = environ
-        self._stamp: tuple[int, int, int] | None = None
-        self._hooks: tuple[str, frozenset[str | None]] = ("unread", frozenset())
-
-    def _read_hooks(self) -> tuple[str, frozenset[str | None]]:
-        """("missing" | "installed" | "off" | "unreadable: why", the sockets they name)."""
-        try:
-            info = os.stat(self.settings)
-            stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
-        except OSError:
-            stamp = (0, 0, 0)
-        if stamp == self._stamp:
-            return self._hooks
-        self._stamp = stamp
-        try:
-            loaded = load_settings(self.settings)
-        except AitopError as error:
-            self._hooks = (f"unreadable: {error.what}", frozenset())
-            return self._hooks
-        found = list(find_aitop_hooks(loaded.document)) if loaded.data is not None else []
-        sockets = frozenset(hook_socket(str(f.hook.get("command", ""))) for f in found)
-        if not found:
-            self._hooks = ("missing", sockets)
-        elif hooks_switched_off(loaded.document):
-            self._hooks = ("off", sockets)
-        else:
-            self._hooks = ("installed", sockets)
-        return self._hooks
+        self._hooks = HooksInSettings(
+            self.settings, load_settings, find_aitop_hooks, hooks_switched_off
+        )
 
     def diagnostics(
         self, frames: int, watched: int, outside: Mapping[str, int]
@@ -88,7 +63,7 @@ class Setup:
         return out
 
     def _hook_notes(self) -> list[Diagnostic]:
-        state, sockets = self._read_hooks()
+        state, sockets = self._hooks.read()
         settings = tilde(self.settings, self.environ)
         if state.startswith("unreadable"):
             why = state.removeprefix("unreadable: ")

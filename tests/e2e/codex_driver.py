@@ -21,7 +21,6 @@ process (each with a timeout, each stopped by its own id) and can pick the hook 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
@@ -37,7 +36,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from . import codex_reference
-from .driver import InstallFailed, Unavailable, stop_process, wait_until
+from .driver import Unavailable, npm_install, stop_process, wait_until
 
 CODEX_PACKAGE = "@openai/codex"
 CODEX_VERSION = "0.171.0"
@@ -116,43 +115,7 @@ def find_codex(prefix: Path, version: str = CODEX_VERSION) -> Path | None:
 
 def ensure_codex(prefix: Path, version: str = CODEX_VERSION) -> Path:
     """Codex `version` under `prefix`, installed with npm when missing (~6 s, ~390 MB)."""
-    found = find_codex(prefix, version)
-    if found is not None:
-        return found
-    npm, node = shutil.which("npm"), _node()
-    if npm is None or node is None:
-        missing = " and ".join(n for n, p in (("npm", npm), ("node", node)) if p is None)
-        raise Unavailable(f"{missing} not found: cannot install {CODEX_PACKAGE}@{version}")
-    prefix.mkdir(parents=True, exist_ok=True)
-    with (prefix / ".install.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another test run may be installing right now
-        found = find_codex(prefix, version)
-        if found is not None:
-            return found
-        command = [
-            npm,
-            "install",
-            "--prefix",
-            str(prefix),
-            "--no-audit",
-            "--no-fund",
-            "--loglevel=error",
-            f"{CODEX_PACKAGE}@{version}",
-        ]
-        try:
-            result = subprocess.run(
-                command, capture_output=True, text=True, timeout=NPM_TIMEOUT_S, check=False
-            )
-        except subprocess.TimeoutExpired:
-            raise InstallFailed(f"{shlex.join(command)} took over {NPM_TIMEOUT_S:.0f} s") from None
-        if result.returncode != 0:
-            raise InstallFailed(
-                f"{shlex.join(command)} exited {result.returncode}:\n{result.stderr[-3000:]}"
-            )
-        found = find_codex(prefix, version)
-        if found is None:
-            raise InstallFailed(f"no runnable codex {version} under {prefix} after npm install")
-        return found
+    return npm_install(prefix, CODEX_PACKAGE, version, find_codex, "codex")
 
 
 # --- the mock API ---------------------------------------------------------------------------

@@ -32,7 +32,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -112,19 +112,27 @@ def find_claude(prefix: Path, version: str = CC_VERSION) -> Path | None:
     return None
 
 
-def ensure_claude(prefix: Path, version: str = CC_VERSION) -> Path:
-    """Claude Code `version` under `prefix`, installed with npm when missing."""
-    found = find_claude(prefix, version)
+def npm_install(
+    prefix: Path,
+    package: str,
+    version: str,
+    find: Callable[[Path, str], Path | None],
+    name: str,
+    npm_args: Sequence[str] = (),
+) -> Path:
+    """The runnable `find` gives for `package@version` under `prefix`, installed there with
+    npm when missing (once: another test run may be installing it right now)."""
+    found = find(prefix, version)
     if found is not None:
         return found
     npm, node = shutil.which("npm"), shutil.which("node")
     if npm is None or node is None:
         missing = " and ".join(n for n, p in (("npm", npm), ("node", node)) if p is None)
-        raise Unavailable(f"{missing} not found: cannot install {CC_PACKAGE}@{version}")
+        raise Unavailable(f"{missing} not found: cannot install {package}@{version}")
     prefix.mkdir(parents=True, exist_ok=True)
     with (prefix / ".install.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another test run may be installing right now
-        found = find_claude(prefix, version)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        found = find(prefix, version)
         if found is not None:
             return found
         command = [
@@ -135,7 +143,8 @@ def ensure_claude(prefix: Path, version: str = CC_VERSION) -> Path:
             "--no-audit",
             "--no-fund",
             "--loglevel=error",
-            f"{CC_PACKAGE}@{version}",
+            *npm_args,
+            f"{package}@{version}",
         ]
         try:
             result = subprocess.run(
@@ -147,10 +156,15 @@ def ensure_claude(prefix: Path, version: str = CC_VERSION) -> Path:
             raise InstallFailed(
                 f"{shlex.join(command)} exited {result.returncode}:\n{result.stderr[-3000:]}"
             )
-        found = find_claude(prefix, version)
+        found = find(prefix, version)
         if found is None:
-            raise InstallFailed(f"no runnable claude {version} under {prefix} after npm install")
+            raise InstallFailed(f"no runnable {name} {version} under {prefix} after npm install")
         return found
+
+
+def ensure_claude(prefix: Path, version: str = CC_VERSION) -> Path:
+    """Claude Code `version` under `prefix`, installed with npm when missing."""
+    return npm_install(prefix, CC_PACKAGE, version, find_claude, "claude")
 
 
 # --- processes --------------------------------------------------------------------------------

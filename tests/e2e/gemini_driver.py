@@ -15,10 +15,8 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
-import shlex
 import shutil
 import signal
 import subprocess
@@ -26,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .driver import InstallFailed, Unavailable
+from .driver import npm_install
 from .gemini_ledger import GeminiLedger, ledgers, read_jsonl
 from conftest import aitop_command
 from support import Monitor, private_dir
@@ -78,43 +76,7 @@ def find_gemini(prefix: Path, version: str = GEMINI_VERSION) -> Path | None:
 
 def ensure_gemini(prefix: Path, version: str = GEMINI_VERSION) -> Path:
     """Gemini CLI `version` under `prefix`, installed with npm when missing (~100 MB)."""
-    found = find_gemini(prefix, version)
-    if found is not None:
-        return found
-    npm, node = shutil.which("npm"), shutil.which("node")
-    if npm is None or node is None:
-        missing = " and ".join(n for n, p in (("npm", npm), ("node", node)) if p is None)
-        raise Unavailable(f"{missing} not found: cannot install {GEMINI_PACKAGE}@{version}")
-    prefix.mkdir(parents=True, exist_ok=True)
-    with (prefix / ".install.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another test run may be installing right now
-        found = find_gemini(prefix, version)
-        if found is not None:
-            return found
-        command = [
-            npm,
-            "install",
-            "--prefix",
-            str(prefix),
-            "--no-audit",
-            "--no-fund",
-            "--loglevel=error",
-            f"{GEMINI_PACKAGE}@{version}",
-        ]
-        try:
-            result = subprocess.run(
-                command, capture_output=True, text=True, timeout=NPM_TIMEOUT_S, check=False
-            )
-        except subprocess.TimeoutExpired:
-            raise InstallFailed(f"{shlex.join(command)} took over {NPM_TIMEOUT_S:.0f} s") from None
-        if result.returncode != 0:
-            raise InstallFailed(
-                f"{shlex.join(command)} exited {result.returncode}:\n{result.stderr[-3000:]}"
-            )
-        found = find_gemini(prefix, version)
-        if found is None:
-            raise InstallFailed(f"no runnable gemini {version} under {prefix} after npm install")
-        return found
+    return npm_install(prefix, GEMINI_PACKAGE, version, find_gemini, "gemini")
 
 
 class GeminiRig:

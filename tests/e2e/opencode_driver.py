@@ -22,11 +22,8 @@ every process (each with a timeout, each stopped by its own id):
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
-import shlex
-import shutil
 import socket
 import sqlite3
 import subprocess
@@ -37,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .driver import InstallFailed, Unavailable, stop_process, wait_until
+from .driver import npm_install, stop_process, wait_until
 from conftest import aitop_command
 from support import Monitor, private_dir
 
@@ -104,43 +101,9 @@ def find_opencode(prefix: Path, version: str = OC_VERSION) -> Path | None:
 
 def ensure_opencode(prefix: Path, version: str = OC_VERSION) -> Path:
     """OpenCode `version` under `prefix`, installed with npm when missing (~6 s, ~355 MB)."""
-    found = find_opencode(prefix, version)
-    if found is not None:
-        return found
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        raise Unavailable(f"npm or node not found: cannot install {OC_PACKAGE}@{version}")
-    prefix.mkdir(parents=True, exist_ok=True)
-    with (prefix / ".install.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another test run may be installing right now
-        found = find_opencode(prefix, version)
-        if found is not None:
-            return found
-        command = [
-            npm,
-            "install",
-            "--prefix",
-            str(prefix),
-            "--no-audit",
-            "--no-fund",
-            "--loglevel=error",
-            "--ignore-scripts",
-            f"{OC_PACKAGE}@{version}",
-        ]
-        try:
-            result = subprocess.run(
-                command, capture_output=True, text=True, timeout=NPM_TIMEOUT_S, check=False
-            )
-        except subprocess.TimeoutExpired:
-            raise InstallFailed(f"{shlex.join(command)} took over {NPM_TIMEOUT_S:.0f} s") from None
-        if result.returncode != 0:
-            raise InstallFailed(
-                f"{shlex.join(command)} exited {result.returncode}:\n{result.stderr[-3000:]}"
-            )
-        found = find_opencode(prefix, version)
-        if found is None:
-            raise InstallFailed(f"no runnable opencode {version} under {prefix} after npm install")
-        return found
+    return npm_install(
+        prefix, OC_PACKAGE, version, find_opencode, "opencode", npm_args=("--ignore-scripts",)
+    )
 
 
 # --- the mock API ---------------------------------------------------------------------------

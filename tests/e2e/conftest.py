@@ -4,31 +4,38 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import pytest
 
 from . import codex_driver, driver, gemini_driver, opencode_driver
 
 
-@pytest.fixture(scope="session")
-def claude_binary() -> Path:
-    """Claude Code, pinned, from the npm cache dir: a skip without npm/node, a failure
+def _installed(ensure: Callable[[Path], Path], prefix: Path) -> Path:
+    """An agent's CLI, pinned, from its npm cache dir: a skip without npm/node, a failure
     when npm is there and the install does not work (CI has the registry)."""
     try:
-        return driver.ensure_claude(driver.cache_dir())
+        return ensure(prefix)
     except driver.Unavailable as exc:
         pytest.skip(str(exc))
     except driver.InstallFailed as exc:
         pytest.fail(str(exc), pytrace=False)
 
 
-@pytest.fixture
-def make_rig(tmp_path: Path, claude_binary: Path) -> Iterator[Callable[..., driver.Rig]]:
-    rigs: list[driver.Rig] = []
+class _Closable(Protocol):
+    def close(self) -> None: ...
 
-    def make(**sandbox_options: Any) -> driver.Rig:
-        rig = driver.Rig(tmp_path / f"rig{len(rigs)}", claude_binary, **sandbox_options)
+
+R = TypeVar("R", bound=_Closable)
+
+
+def _rigs(make_one: Callable[[int, Any], R]) -> Iterator[Callable[..., R]]:
+    """A test's rig maker (the n-th rig of the test, its options); every rig it made is
+    closed after the test."""
+    rigs: list[R] = []
+
+    def make(**options: Any) -> R:
+        rig = make_one(len(rigs), options)
         rigs.append(rig)
         return rig
 
@@ -38,70 +45,46 @@ def make_rig(tmp_path: Path, claude_binary: Path) -> Iterator[Callable[..., driv
 
 
 @pytest.fixture(scope="session")
+def claude_binary() -> Path:
+    return _installed(driver.ensure_claude, driver.cache_dir())
+
+
+@pytest.fixture
+def make_rig(tmp_path: Path, claude_binary: Path) -> Iterator[Callable[..., driver.Rig]]:
+    yield from _rigs(lambda n, o: driver.Rig(tmp_path / f"rig{n}", claude_binary, **o))
+
+
+@pytest.fixture(scope="session")
 def codex_js() -> Path:
-    """Codex, pinned, from the npm cache dir (its npm wrapper `codex.js`): a skip without
-    npm/node, a failure when npm is there and the install does not work."""
-    try:
-        return codex_driver.ensure_codex(codex_driver.cache_dir())
-    except driver.Unavailable as exc:
-        pytest.skip(str(exc))
-    except driver.InstallFailed as exc:
-        pytest.fail(str(exc), pytrace=False)
+    """Codex's npm wrapper `codex.js`."""
+    return _installed(codex_driver.ensure_codex, codex_driver.cache_dir())
 
 
 @pytest.fixture
 def make_codex_rig(
     tmp_path: Path, codex_js: Path
 ) -> Iterator[Callable[..., codex_driver.CodexRig]]:
-    rigs: list[codex_driver.CodexRig] = []
-
-    def make(**options: Any) -> codex_driver.CodexRig:
-        rig = codex_driver.CodexRig(tmp_path / f"codex{len(rigs)}", codex_js, **options)
-        rigs.append(rig)
-        return rig
-
-    yield make
-    for rig in rigs:
-        rig.close()
+    yield from _rigs(lambda n, o: codex_driver.CodexRig(tmp_path / f"codex{n}", codex_js, **o))
 
 
 @pytest.fixture(scope="session")
 def opencode_binary() -> Path:
-    """OpenCode, pinned, from the npm cache dir (its platform binary): a skip without
-    npm/node, a failure when npm is there and the install does not work."""
-    try:
-        return opencode_driver.ensure_opencode(opencode_driver.cache_dir())
-    except driver.Unavailable as exc:
-        pytest.skip(str(exc))
-    except driver.InstallFailed as exc:
-        pytest.fail(str(exc), pytrace=False)
+    """OpenCode's platform binary."""
+    return _installed(opencode_driver.ensure_opencode, opencode_driver.cache_dir())
 
 
 @pytest.fixture
 def make_opencode_rig(
     tmp_path: Path, opencode_binary: Path
 ) -> Iterator[Callable[..., opencode_driver.OpenCodeRig]]:
-    rigs: list[opencode_driver.OpenCodeRig] = []
-
-    def make(**options: Any) -> opencode_driver.OpenCodeRig:
-        rig = opencode_driver.OpenCodeRig(tmp_path / f"oc{len(rigs)}", opencode_binary, **options)
-        rigs.append(rig)
-        return rig
-
-    yield make
-    for rig in rigs:
-        rig.close()
+    yield from _rigs(
+        lambda n, o: opencode_driver.OpenCodeRig(tmp_path / f"oc{n}", opencode_binary, **o)
+    )
 
 
 @pytest.fixture(scope="session")
 def gemini_prefix() -> Path:
-    """The npm prefix holding Gemini CLI, pinned (installed there once): a skip without
-    npm/node, a failure when npm is there and the install does not work."""
+    """The npm prefix holding Gemini CLI (installed there once)."""
     prefix = gemini_driver.cache_dir()
-    try:
-        gemini_driver.ensure_gemini(prefix)
-    except driver.Unavailable as exc:
-        pytest.skip(str(exc))
-    except driver.InstallFailed as exc:
-        pytest.fail(str(exc), pytrace=False)
+    _installed(gemini_driver.ensure_gemini, prefix)
     return prefix

@@ -211,13 +211,17 @@ def emit_imports(
     emit("of them outside the standard library (aitop aside)", " ".join(sorted(foreign)) or "none")
 
 
-def runs_main(measure: Callable[[int], None], description: str) -> None:
-    """`--runs N` (interleaved runs of each variant) and `--time-limit`, then `measure`."""
+def runs_main(
+    measure: Callable[[int], None], description: str, name: str = "runs", default: int = 50
+) -> None:
+    """One count, `--runs N` (or `--NAME N`: how many of what is measured), and
+    `--time-limit`; then `measure(N)`."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument(f"--{name}", type=int, default=default)
     add_time_limit(parser, 600)
     args = parser.parse_args()
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
+    count = getattr(args, name)
+    if count < 1:
+        parser.error(f"--{name} must be at least 1")
     with time_limit(args.time_limit):
-        measure(args.runs)
+        measure(count)

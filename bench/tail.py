@@ -11,12 +11,11 @@ to the small and the large transcript in turn, so that noise hits both alike.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 from pathlib import Path
 
-from _common import add_time_limit, emit, fail, machine, median, run, time_limit
+from _common import emit, fail, machine, median, run, runs_main
 from corpus import one_turn, write
 
 from aitop.aggregate import Aggregator
@@ -58,14 +57,7 @@ class Transcript:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--turns", type=int, default=40)
-    add_time_limit(parser, 600)
-    args = parser.parse_args()
-    if args.turns < 1:
-        parser.error("--turns must be at least 1")
-    with time_limit(args.time_limit):
-        measure(args.turns)
+    runs_main(measure, __doc__.splitlines()[0], "turns", 40)
 
 
 def measure(turns: int) -> None:

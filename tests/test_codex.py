@@ -252,6 +252,7 @@ def test_a_model_switch_compacts_and_prices_each_response_as_its_model(tmp_path:
     session = CODEX / "sessions" / "X2-model-switch"
     (row,) = _rows(session, tmp_path).values()
     assert row.compactions >= 1  # type: ignore[attr-defined]
+    assert row.compactions_unlogged == 0  # type: ignore[attr-defined]  # its request is counted
     expected = 0
     for line in (session / "mock-requests.jsonl").read_text().splitlines():
         request = json.loads(line)

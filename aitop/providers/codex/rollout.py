@@ -299,7 +299,8 @@ class RolloutReader:
             self._record(file, state, payload, when, out)
         elif kind == "compacted":
             if self._once.first(f"compact:{state.thread_id}:{line.ordinal}:{line.timestamp}"):
-                out.append(ev.Compacted(self._info(file, state, when)))
+                # its summary request is a response of the rollout like any other
+                out.append(ev.Compacted(self._info(file, state, when), request_logged=True))
         elif kind == "event_msg":
             self._event(file, state, payload, when, out)
 

@@ -428,3 +428,29 @@ def test_each_agent_is_shared_out_evenly() -> None:
     for shard in plan(files, 2):
         agents = [files[i][0] for i in shard]
         assert agents.count("claude-code") == 5 and agents.count("codex") == 110
+
+
+def test_the_current_block_says_it_is_now_and_how_long_it_has_left() -> None:
+    """`blocks`: the 5-hour window the clock is in is `active`, with the seconds it has
+    left; one that has ended is neither."""
+    from aitop.history import FIRST, LAST, OUTPUT, REQUESTS
+
+    utc = zone("UTC", {})
+    start = (int(NOW) // 3600 - 2) * 3600  # a block that began two hours before NOW
+    old = start - 86_400  # and one a day earlier
+
+    def cell(when: float) -> tuple[tuple[int, int, str, str, str, str, str], list[float]]:
+        values = [0.0] * (LAST + 1)
+        values[REQUESTS], values[OUTPUT], values[FIRST], values[LAST] = 1, 5, when, when
+        key = (utc.day(when), int(when // 3600), "claude-code", "s1", "p", "claude-opus-5-5",
+               "anthropic")  # fmt: skip
+        return key, values
+
+    cells = dict([cell(start + 60), cell(old + 60)])
+    report = build(cells, Query("blocks", utc, 0), PRICER, NOW)
+    by_start = {row.identity["start"]: row.identity for row in report.rows}
+    now_block = by_start[local_time(start, utc)]
+    assert now_block["active"] is True
+    assert now_block["remaining_s"] == round(start + periods.BLOCK_S - NOW)
+    past = by_start[local_time(old, utc)]
+    assert (past["active"], past["remaining_s"]) == (False, 0)

@@ -4,7 +4,6 @@ and the provider's reading of its frames (never raises, whatever comes)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -51,30 +50,39 @@ def recording(name: str) -> list[dict[str, Any]]:
 
 
 class FrameServer:
-    """A Unix socket that keeps every frame, one per connection (as aitop's server reads)."""
+    """A Unix socket that keeps every frame, one per connection (as aitop's server reads).
+    `listen_after`: bound at once (the file is there) but refusing connections until then."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, listen_after: float = 0.0) -> None:
         self.path = path
         self.frames: list[bytes] = []
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.bind(str(path))
-        self.sock.listen(64)
         self.sock.settimeout(0.2)
+        self.listen_after = listen_after
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._serve, daemon=True)
+        if not listen_after:
+            self.sock.listen(64)
         self.thread.start()
 
     def _serve(self) -> None:
+        if self.listen_after:
+            self.stop.wait(self.listen_after)
+            self.sock.listen(64)
         while not self.stop.is_set():
             try:
                 conn, _ = self.sock.accept()
             except TimeoutError:
                 continue
             with conn:
-                data = b""
-                while chunk := conn.recv(65536):
-                    data += chunk
-                self.frames.append(data)
+                self._take(conn)
+
+    def _take(self, conn: socket.socket) -> None:
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+        self.frames.append(data)
 
     def close(self) -> None:
         self.stop.set()
@@ -91,25 +99,19 @@ class DeadlineServer(FrameServer):
         self.timeouts = 0
         super().__init__(path)
 
-    def _serve(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                deadline = time.monotonic() + self.deadline_s
-                data = b""
-                try:
-                    while True:
-                        conn.settimeout(max(0.001, deadline - time.monotonic()))
-                        chunk = conn.recv(65536)
-                        if not chunk:
-                            self.frames.append(data)
-                            break
-                        data += chunk
-                except TimeoutError:
-                    self.timeouts += 1
+    def _take(self, conn: socket.socket) -> None:
+        deadline = time.monotonic() + self.deadline_s
+        data = b""
+        try:
+            while True:
+                conn.settimeout(max(0.001, deadline - time.monotonic()))
+                chunk = conn.recv(65536)
+                if not chunk:
+                    self.frames.append(data)
+                    break
+                data += chunk
+        except TimeoutError:
+            self.timeouts += 1
 
 
 @pytest.fixture
@@ -313,34 +315,13 @@ def test_a_refused_connection_while_the_socket_is_there_is_tried_again(
     cut while OpenCode was busy comes back as ECONNREFUSED): while the socket file is
     there, a refused frame is sent again after a pause, and nothing is lost. Here the
     socket is bound but listens only 0.3 s after the first events were sent."""
-    path = tmp_path / "aitop.sock"
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(path))  # the file is there; connecting is refused until listen()
-    frames: list[bytes] = []
-
-    def serve() -> None:
-        time.sleep(0.3)
-        listener.listen(64)
-        listener.settimeout(5.0)
-        with contextlib.suppress(TimeoutError, OSError):
-            while True:
-                conn, _ = listener.accept()
-                with conn:
-                    data = b""
-                    while chunk := conn.recv(65536):
-                        data += chunk
-                    frames.append(data)
-                listener.settimeout(2.0)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
+    server = FrameServer(tmp_path / "aitop.sock", listen_after=0.3)
     calls = recording("O1-tools-plugin")[:40]
     try:
-        run_plugin(node, tmp_path, calls, path, LINGER_MS="3000")
+        run_plugin(node, tmp_path, calls, server.path, LINGER_MS="3000")
     finally:
-        thread.join(timeout=10)
-        listener.close()
-    _, records, dropped = records_of(frames)
+        server.close()
+    _, records, dropped = records_of(server.frames)
     assert dropped == 0
     assert [r["type"] for r in records] == expected_records(calls)
 
